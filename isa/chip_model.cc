@@ -270,8 +270,13 @@ absl::StatusOr<ChipModel> ChipModel::Create(const ChipSpec& spec) {
     latency = timing.latency_cycles();
   }
   for (const OpcodeInfo& info : AllOpcodes()) {
-    if (model.latency_[static_cast<int>(info.opcode)] < 0) {
+    const int64_t latency = model.latency_[static_cast<int>(info.opcode)];
+    if (latency < 0) {
       return check.Error("timing", absl::StrCat("no latency for opcode ", info.mnemonic));
+    }
+    // A result is delivered in a later cycle than its operands are read.
+    if (info.kind != SLICE_ICU && latency < 1) {
+      return check.Error("timing", absl::StrCat(info.mnemonic, " needs a latency of at least 1"));
     }
   }
   return model;

@@ -1,0 +1,907 @@
+#include "emulator/chip_emulator.h"
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <queue>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "emulator/matrix_plane.h"
+#include "emulator/sram.h"
+#include "emulator/stream_registers.h"
+#include "emulator/switch_unit.h"
+#include "emulator/vector_unit.h"
+#include "isa/assembler.h"
+#include "isa/element_type.h"
+#include "isa/status_macros.h"
+#include "isa/timing.h"
+
+namespace tsp::emulator {
+
+using isa::ChipModel;
+using isa::Opcode;
+
+namespace {
+
+// What a result does when it lands.
+enum class ResultKind { kStream, kSram, kScatter, kWeightRows, kInstall, kProduct, kSend };
+
+struct PendingResult {
+  int64_t cycle;
+  int64_t sequence;  // Issue order: ties within a cycle land in issue order.
+  ResultKind kind;
+  int queue;         // Index into the runtime queues.
+  const DecodedInstruction* instruction;
+  int64_t repetition;
+  int slice;
+  StreamGroup group;            // kStream: destination.
+  int64_t address = 0;          // kSram: address; kWeightRows: first row.
+  int buffer = -1;              // Functional data, index into the buffer pool.
+  std::vector<int64_t> tile_addresses;  // kScatter.
+};
+
+struct LaterResult {
+  bool operator()(const PendingResult& x, const PendingResult& y) const {
+    return x.cycle != y.cycle ? x.cycle > y.cycle : x.sequence > y.sequence;
+  }
+};
+
+struct QueueRuntime {
+  const DecodedQueue* queue;
+  size_t next = 0;                 // Next instruction to issue.
+  int64_t free_cycle = 0;          // Earliest cycle the queue may issue again.
+  const DecodedInstruction* last_issued = nullptr;
+  int64_t last_issue_cycle = -1;
+  const DecodedInstruction* repeat = nullptr;    // Active Repeat, if any.
+  const DecodedInstruction* repeated = nullptr;  // The instruction it repeats.
+  int64_t repetition = 0;                        // Next repetition to issue.
+  int64_t repeat_stride = 0;
+  bool parked = false;             // In a Sync, waiting for a Notify.
+  int64_t parked_cycle = 0;
+};
+
+struct PlaneState {
+  MatrixPlane plane;
+  bool buffer_loaded = false;
+  isa::ElementType buffer_type = isa::ELEMENT_TYPE_UNSPECIFIED;
+  // LoadWeights in flight as (issue cycle, landing cycle), oldest first (one
+  // latency for all, so they land in issue order).
+  std::deque<std::pair<int64_t, int64_t>> loads_in_flight;
+  isa::ElementType staged_type = isa::ELEMENT_TYPE_UNSPECIFIED;
+  int64_t installed_cycle = INT64_MIN;  // INT64_MIN: nothing usable installed.
+  isa::ElementType installed_type = isa::ELEMENT_TYPE_UNSPECIFIED;
+  std::string lost_weights;  // Why installed weights went away, for messages.
+  int64_t products_accumulated = 0;  // Since the last Accumulate.
+  int64_t products_in_flight = 0;
+  explicit PlaneState(int size) : plane(size) {}
+};
+
+}  // namespace
+
+class ChipEmulator::Impl {
+ public:
+  Impl(const ChipModel& chip, const isa::Program& program, RunOptions options)
+      : chip_(chip),
+        program_(program),
+        options_(std::move(options)),
+        lanes_(chip.lanes()),
+        streams_(chip.positions(), chip.streams_per_direction(), chip.lanes(), options_.functional),
+        sram_(static_cast<int>(chip.SlicesOfKind(isa::SLICE_MEM).size()), chip.mem_addresses(),
+              chip.lanes(), chip.mem_banks(), options_.functional) {}
+
+  absl::Status Load() {
+    ASSIGN_OR_RETURN(decoded_, DecodeProgram(chip_, program_, options_.chip_label));
+    for (const DecodedMemoryImage& image : decoded_.memory) {
+      const int mem_index = chip_.slices()[image.slice].kind_index;
+      for (int64_t v = 0; v * lanes_ < static_cast<int64_t>(image.data->size()); ++v) {
+        sram_.WriteVector(mem_index, image.address + v,
+                          reinterpret_cast<const uint8_t*>(image.data->data()) + v * lanes_);
+      }
+    }
+    for (const isa::SliceInfo& slice : chip_.slices()) {
+      if (slice.kind == isa::SLICE_MXM) planes_.emplace(slice.position, PlaneState(lanes_));
+    }
+    for (const InboundVector& vector : options_.inbound) {
+      std::optional<int> slice = chip_.FindSlice(vector.slice);
+      if (!slice.has_value() || chip_.slices()[*slice].kind != isa::SLICE_C2C ||
+          vector.port < 0 || vector.port >= chip_.c2c_ports_per_slice()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            options_.chip_label, ": inbound vector for ", vector.slice, " port ", vector.port,
+            ": no such C2C slice and port"));
+      }
+      if (options_.functional && static_cast<int>(vector.data.size()) != lanes_) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            options_.chip_label, ": inbound vector for ", vector.slice, " port ", vector.port,
+            " at cycle ", vector.arrival_cycle, " has ", vector.data.size(), " bytes, not ",
+            lanes_));
+      }
+      inbound_[{*slice, vector.port}].push_back(&vector);
+    }
+    for (auto& [key, arrivals] : inbound_) {
+      std::stable_sort(arrivals.begin(), arrivals.end(),
+                       [](const InboundVector* x, const InboundVector* y) {
+                         return x->arrival_cycle < y->arrival_cycle;
+                       });
+    }
+    runtimes_.reserve(decoded_.queues.size());
+    for (const DecodedQueue& queue : decoded_.queues) runtimes_.push_back(QueueRuntime{&queue});
+    result_.busy_cycles.assign(chip_.slices().size(), 0);
+    last_busy_cycle_.assign(chip_.slices().size(), -1);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<RunResult> Run() {
+    for (size_t q = 0; q < runtimes_.size(); ++q) ScheduleQueue(static_cast<int>(q), 0);
+    while (!issues_.empty() || !results_.empty()) {
+      int64_t now = INT64_MAX;
+      if (!issues_.empty()) now = issues_.top().first;
+      if (!results_.empty()) now = std::min(now, results_.top().cycle);
+      if (now > options_.cycle_limit) {
+        return absl::ResourceExhaustedError(absl::StrCat(
+            options_.chip_label, ": the program runs past the cycle limit ",
+            options_.cycle_limit, " (RunOptions::cycle_limit)"));
+      }
+      result_.last_event_cycle = now;
+      while (!results_.empty() && results_.top().cycle == now) {
+        PendingResult pending = results_.top();
+        results_.pop();
+        RETURN_IF_ERROR(Land(pending));
+        ReleaseBuffer(pending.buffer);
+      }
+      while (!issues_.empty() && issues_.top().first == now) {
+        const int q = issues_.top().second;
+        issues_.pop();
+        RETURN_IF_ERROR(IssueNext(q, now));
+        ScheduleQueue(q, now);
+      }
+    }
+    for (const auto& [key, arrivals] : inbound_) {
+      size_t& consumed = inbound_consumed_[key];
+      if (consumed < arrivals.size()) {
+        const InboundVector& vector = *arrivals[consumed];
+        return absl::FailedPreconditionError(absl::StrCat(
+            options_.chip_label, ", ", vector.slice, " port ", vector.port, ", cycle ",
+            vector.arrival_cycle, ": a vector arrived and no Receive took it (there is no "
+            "buffering beyond the link: every arrival needs its Receive)"));
+      }
+    }
+    if (result_.last_event_cycle >= 0) {
+      result_.completion_cycle = isa::LastSuperlaneCycle(chip_, result_.last_event_cycle) + 1;
+    }
+    return std::move(result_);
+  }
+
+  absl::StatusOr<std::string> ReadMemory(absl::string_view slice_name, int64_t address,
+                                         int64_t vectors) const {
+    std::optional<int> slice = chip_.FindSlice(slice_name);
+    if (!slice.has_value() || chip_.slices()[*slice].kind != isa::SLICE_MEM) {
+      return absl::InvalidArgumentError(absl::StrCat("no MEM slice '", slice_name, "'"));
+    }
+    if (!options_.functional) {
+      return absl::FailedPreconditionError("memory has no values in timing-only mode");
+    }
+    if (address < 0 || vectors < 0 || address + vectors > chip_.mem_addresses()) {
+      return absl::OutOfRangeError(absl::StrCat("addresses ", address, "..",
+                                                address + vectors - 1, " are outside 0..",
+                                                chip_.mem_addresses() - 1));
+    }
+    std::string bytes;
+    for (int64_t v = 0; v < vectors; ++v) {
+      const uint8_t* vector = sram_.Vector(chip_.slices()[*slice].kind_index, address + v);
+      bytes.append(reinterpret_cast<const char*>(vector), lanes_);
+    }
+    return bytes;
+  }
+
+  std::string FormatTrace(const std::vector<TraceEvent>& trace) const {
+    std::string text;
+    for (const TraceEvent& event : trace) {
+      const DecodedQueue& queue = decoded_.queues[event.queue];
+      absl::StrAppend(&text, event.cycle, " ", chip_.queues()[queue.queue].name, " ",
+                      event.kind == TraceKind::kIssue ? "issue " : "result ", "`",
+                      isa::PrintInstruction(queue.source->instructions(event.instruction)), "`");
+      if (event.repetition >= 0) absl::StrAppend(&text, " repetition ", event.repetition);
+      text.push_back('\n');
+    }
+    return text;
+  }
+
+ private:
+  // ---- Errors --------------------------------------------------------------
+
+  std::string Where(int q, const DecodedInstruction& instruction, int64_t cycle,
+                    int64_t repetition) const {
+    const DecodedQueue& queue = *runtimes_[q].queue;
+    std::string text = absl::StrCat(
+        options_.chip_label, ", queue ", chip_.queues()[queue.queue].name, ", cycle ", cycle,
+        ", `", isa::PrintInstruction(queue.source->instructions(instruction.index)), "`");
+    if (repetition >= 0) absl::StrAppend(&text, " (repetition ", repetition, " of a Repeat)");
+    return text;
+  }
+
+  absl::Status Hazard(int q, const DecodedInstruction& instruction, int64_t cycle,
+                      int64_t repetition, absl::string_view cause) const {
+    return absl::FailedPreconditionError(
+        absl::StrCat(Where(q, instruction, cycle, repetition), ": ", cause));
+  }
+
+  std::string DescribeProducer(const Producer& producer) const {
+    const DecodedQueue& queue = *runtimes_[producer.queue].queue;
+    return absl::StrCat("queue ", chip_.queues()[queue.queue].name, "'s `",
+                        isa::PrintInstruction(queue.source->instructions(producer.instruction)),
+                        "` (issued at cycle ", producer.issue_cycle, ")");
+  }
+
+  std::string StreamName(isa::Direction direction, int stream) const {
+    return absl::StrCat(direction == isa::EAST ? "E" : "W", stream);
+  }
+
+  // ---- Buffers -------------------------------------------------------------
+
+  int AcquireBuffer(size_t bytes) {
+    if (!options_.functional) return -1;
+    int index;
+    if (free_buffers_.empty()) {
+      index = static_cast<int>(buffers_.size());
+      buffers_.emplace_back();
+    } else {
+      index = free_buffers_.back();
+      free_buffers_.pop_back();
+    }
+    buffers_[index].assign(bytes, 0);
+    return index;
+  }
+  void ReleaseBuffer(int index) {
+    if (index >= 0) free_buffers_.push_back(index);
+  }
+  uint8_t* BufferData(int index) { return index < 0 ? nullptr : buffers_[index].data(); }
+
+  // ---- Issue ---------------------------------------------------------------
+
+  // Puts queue q's next issue on the event heap. `now` is the current cycle;
+  // an instruction listed for an earlier cycle is issued (and rejected) now.
+  void ScheduleQueue(int q, int64_t now) {
+    QueueRuntime& runtime = runtimes_[q];
+    int64_t cycle;
+    if (runtime.repeat != nullptr) {
+      cycle = isa::RepetitionCycle(runtime.repeat->cycle, runtime.repeat->every,
+                                   runtime.repetition);
+    } else if (runtime.next < runtime.queue->instructions.size()) {
+      cycle = runtime.queue->instructions[runtime.next].cycle;
+    } else {
+      return;
+    }
+    issues_.push({std::max(cycle, now), q});
+  }
+
+  absl::Status IssueNext(int q, int64_t now) {
+    QueueRuntime& runtime = runtimes_[q];
+    if (runtime.repeat != nullptr) {
+      const int64_t repetition = runtime.repetition++;
+      if (runtime.repetition == runtime.repeat->n) runtime.repeat = nullptr;
+      const int64_t offset = runtime.repeat_stride * (repetition + 1);
+      return Execute(q, *runtime.repeated, now, offset, repetition);
+    }
+    const DecodedInstruction& instruction = runtime.queue->instructions[runtime.next++];
+    if (instruction.cycle < runtime.free_cycle) {
+      const DecodedInstruction& previous = *runtime.last_issued;
+      std::string cause;
+      if (instruction.cycle == runtime.last_issue_cycle) {
+        cause = absl::StrCat("two issues from one queue in one cycle; `",
+                             isa::PrintInstruction(runtime.queue->source->instructions(previous.index)),
+                             "` also issues at cycle ", instruction.cycle);
+      } else if (instruction.cycle < runtime.last_issue_cycle) {
+        cause = absl::StrCat("the previous instruction issues at cycle ",
+                             runtime.last_issue_cycle,
+                             "; a queue issues in program order, so cycles must increase");
+      } else {
+        cause = absl::StrCat(
+            "the queue is busy until cycle ", runtime.free_cycle, " with `",
+            isa::PrintInstruction(runtime.queue->source->instructions(previous.index)),
+            "`; issue at cycle ", runtime.free_cycle, " or later");
+      }
+      return Hazard(q, instruction, instruction.cycle, -1, cause);
+    }
+    if (runtime.parked) {
+      auto notify = std::lower_bound(
+          notifies_.begin(), notifies_.end(), runtime.parked_cycle,
+          [](const std::pair<int64_t, int64_t>& n, int64_t cycle) { return n.first < cycle; });
+      if (notify == notifies_.end() || notify->second > now) {
+        return Hazard(q, instruction, now, -1,
+                      absl::StrCat("the queue is parked by the Sync at cycle ",
+                                   runtime.parked_cycle, " and no Notify has released it ",
+                                   notify == notifies_.end()
+                                       ? std::string("(none issued since)")
+                                       : absl::StrCat("(the next release is at cycle ",
+                                                      notify->second, ")")));
+      }
+      runtime.parked = false;
+    }
+    runtime.last_issued = &instruction;
+    runtime.last_issue_cycle = now;
+    runtime.free_cycle = isa::QueueFreeCycle(instruction.opcode, now, instruction.n,
+                                             instruction.every);
+    switch (instruction.opcode) {
+      case Opcode::kNop:
+        Trace(now, TraceKind::kIssue, q, instruction, -1);
+        return absl::OkStatus();
+      case Opcode::kSync:
+        Trace(now, TraceKind::kIssue, q, instruction, -1);
+        runtime.parked = true;
+        runtime.parked_cycle = now;
+        return absl::OkStatus();
+      case Opcode::kNotify:
+        Trace(now, TraceKind::kIssue, q, instruction, -1);
+        notifies_.push_back({now, isa::ResultCycle(chip_, Opcode::kNotify, now)});
+        return absl::OkStatus();
+      case Opcode::kRepeat: {
+        // The repeated instruction is the last non-ICU one before the Repeat.
+        const DecodedInstruction* repeated = &instruction - 1;
+        runtime.repeat = &instruction;
+        runtime.repeated = repeated;
+        runtime.repetition = 1;
+        runtime.repeat_stride = instruction.stride;
+        if (instruction.n == 1) runtime.repeat = nullptr;
+        return Execute(q, *repeated, now, instruction.stride, 0);
+      }
+      default:
+        return Execute(q, instruction, now, 0, -1);
+    }
+  }
+
+  void Trace(int64_t cycle, TraceKind kind, int q, const DecodedInstruction& instruction,
+             int64_t repetition) {
+    ++(kind == TraceKind::kIssue ? result_.instructions_issued : ignored_);
+    if (options_.record_trace) {
+      result_.trace.push_back({cycle, kind, q, instruction.index, repetition});
+    }
+  }
+
+  // Reads a stream group at the slice of queue q into `out` (functional).
+  absl::Status ReadGroup(int q, const DecodedInstruction& instruction, int64_t now,
+                         int64_t repetition, absl::string_view operand, const StreamGroup& group,
+                         uint8_t* out) {
+    const int position = runtimes_[q].queue->slice;
+    for (int k = 0; k < group.width; ++k) {
+      StreamRegisters::ReadOutcome read =
+          streams_.Read(group.direction, group.first + k, position, now);
+      if (!read.found) {
+        return Hazard(q, instruction, now, repetition,
+                      absl::StrCat("operand ", operand, ": stream ",
+                                   StreamName(group.direction, group.first + k),
+                                   " holds no value at position ", position, " (",
+                                   chip_.slices()[position].name, ") in cycle ", now));
+      }
+      if (out != nullptr && read.bytes != nullptr) {
+        std::memcpy(out + static_cast<size_t>(k) * lanes_, read.bytes, lanes_);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckAddress(int q, const DecodedInstruction& instruction, int64_t now,
+                            int64_t repetition, int64_t address) const {
+    if (address < 0 || address >= chip_.mem_addresses()) {
+      return Hazard(q, instruction, now, repetition,
+                    absl::StrCat("SRAM address ", address, " is outside 0..",
+                                 chip_.mem_addresses() - 1));
+    }
+    return absl::OkStatus();
+  }
+
+  // Records a bank read at `now`, rejecting one that meets a write.
+  absl::Status ReadBank(int q, const DecodedInstruction& instruction, int64_t now,
+                        int64_t repetition, int mem_index, int bank) {
+    Sram::Access& write = sram_.last_write(mem_index, bank);
+    if (write.cycle == now) {
+      return Hazard(q, instruction, now, repetition,
+                    absl::StrCat("reads bank ", bank, " in the cycle a write lands in it (",
+                                 DescribeProducer({write.queue, write.instruction,
+                                                   write.issue_cycle}),
+                                 "); a bank cannot be read and written in one cycle: move one "
+                                 "by a cycle or use the other bank"));
+    }
+    sram_.last_read(mem_index, bank) = {now, q, instruction.index, now};
+    return absl::OkStatus();
+  }
+
+  void PushResult(PendingResult result) {
+    result.sequence = next_sequence_++;
+    results_.push(std::move(result));
+  }
+
+  PendingResult MakeResult(ResultKind kind, int q, const DecodedInstruction& instruction,
+                           int64_t now, int64_t repetition) const {
+    PendingResult result;
+    result.cycle = isa::ResultCycle(chip_, instruction.opcode, now);
+    result.kind = kind;
+    result.queue = q;
+    result.instruction = &instruction;
+    result.repetition = repetition;
+    result.slice = runtimes_[q].queue->slice;
+    return result;
+  }
+
+  // Executes one (repetition of an) instruction at `now`; `offset` is the
+  // Repeat's stride times the repetition number, added to address or row.
+  absl::Status Execute(int q, const DecodedInstruction& instruction, int64_t now, int64_t offset,
+                       int64_t repetition) {
+    Trace(now, TraceKind::kIssue, q, instruction, repetition);
+    const int slice = runtimes_[q].queue->slice;
+    if (last_busy_cycle_[slice] != now) {
+      last_busy_cycle_[slice] = now;
+      ++result_.busy_cycles[slice];
+    }
+    const int mem_index = chip_.slices()[slice].kind_index;
+    const bool functional = options_.functional;
+    switch (instruction.opcode) {
+      case Opcode::kRead: {
+        const int64_t address = instruction.address + offset;
+        RETURN_IF_ERROR(CheckAddress(q, instruction, now, repetition, address));
+        RETURN_IF_ERROR(
+            ReadBank(q, instruction, now, repetition, mem_index, isa::MemBank(chip_, address)));
+        PendingResult result = MakeResult(ResultKind::kStream, q, instruction, now, repetition);
+        result.group = instruction.dst;
+        result.buffer = AcquireBuffer(lanes_);
+        if (functional) std::memcpy(BufferData(result.buffer), sram_.Vector(mem_index, address), lanes_);
+        PushResult(std::move(result));
+        return absl::OkStatus();
+      }
+      case Opcode::kWrite: {
+        const int64_t address = instruction.address + offset;
+        RETURN_IF_ERROR(CheckAddress(q, instruction, now, repetition, address));
+        PendingResult result = MakeResult(ResultKind::kSram, q, instruction, now, repetition);
+        result.address = address;
+        result.buffer = AcquireBuffer(lanes_);
+        RETURN_IF_ERROR(
+            ReadGroup(q, instruction, now, repetition, "a", instruction.a, BufferData(result.buffer)));
+        PushResult(std::move(result));
+        return absl::OkStatus();
+      }
+      case Opcode::kGather:
+      case Opcode::kScatter: {
+        std::vector<uint8_t> map(static_cast<size_t>(2) * lanes_);
+        RETURN_IF_ERROR(ReadGroup(q, instruction, now, repetition, "a (map)", instruction.a,
+                                  map.data()));
+        if (!functional) {
+          // Addresses come from data; without values they are unknown, so the
+          // per-tile range and bank checks need functional mode.
+          PendingResult result = MakeResult(
+              instruction.opcode == Opcode::kGather ? ResultKind::kStream : ResultKind::kScatter,
+              q, instruction, now, repetition);
+          result.group = instruction.dst;
+          if (instruction.opcode == Opcode::kScatter) {
+            RETURN_IF_ERROR(ReadGroup(q, instruction, now, repetition, "b", instruction.b, nullptr));
+          }
+          PushResult(std::move(result));
+          return absl::OkStatus();
+        }
+        const int tile_lanes = chip_.lanes_per_superlane();
+        std::vector<int64_t> addresses(chip_.superlanes());
+        for (int tile = 0; tile < chip_.superlanes(); ++tile) {
+          const int lane = tile * tile_lanes;
+          addresses[tile] = static_cast<int16_t>(map[lane] | (map[lanes_ + lane] << 8));
+          RETURN_IF_ERROR(CheckAddress(q, instruction, now, repetition, addresses[tile]));
+        }
+        if (instruction.opcode == Opcode::kGather) {
+          std::vector<bool> bank_read(chip_.mem_banks(), false);
+          PendingResult result = MakeResult(ResultKind::kStream, q, instruction, now, repetition);
+          result.group = instruction.dst;
+          result.buffer = AcquireBuffer(lanes_);
+          for (int tile = 0; tile < chip_.superlanes(); ++tile) {
+            const int bank = isa::MemBank(chip_, addresses[tile]);
+            if (!bank_read[bank]) {
+              RETURN_IF_ERROR(ReadBank(q, instruction, now, repetition, mem_index, bank));
+              bank_read[bank] = true;
+            }
+            std::memcpy(BufferData(result.buffer) + tile * tile_lanes,
+                        sram_.Vector(mem_index, addresses[tile]) + tile * tile_lanes, tile_lanes);
+          }
+          PushResult(std::move(result));
+        } else {
+          PendingResult result = MakeResult(ResultKind::kScatter, q, instruction, now, repetition);
+          result.buffer = AcquireBuffer(lanes_);
+          RETURN_IF_ERROR(ReadGroup(q, instruction, now, repetition, "b", instruction.b,
+                                    BufferData(result.buffer)));
+          result.tile_addresses = std::move(addresses);
+          PushResult(std::move(result));
+        }
+        return absl::OkStatus();
+      }
+      case Opcode::kAdd:
+      case Opcode::kSub:
+      case Opcode::kMul:
+      case Opcode::kMax:
+      case Opcode::kMin:
+      case Opcode::kCmpLt:
+      case Opcode::kCmpEq:
+      case Opcode::kSelect:
+      case Opcode::kShl:
+      case Opcode::kShr:
+      case Opcode::kNeg:
+      case Opcode::kAbs:
+      case Opcode::kRelu:
+      case Opcode::kConvert:
+      case Opcode::kExp:
+      case Opcode::kTanh:
+      case Opcode::kRsqrt:
+      case Opcode::kRecip: {
+        const size_t group_bytes = static_cast<size_t>(instruction.a.width) * lanes_;
+        scratch_.assign(3 * group_bytes, 0);
+        RETURN_IF_ERROR(ReadGroup(q, instruction, now, repetition, "a", instruction.a, &scratch_[0]));
+        RETURN_IF_ERROR(
+            ReadGroup(q, instruction, now, repetition, "b", instruction.b, &scratch_[group_bytes]));
+        RETURN_IF_ERROR(ReadGroup(q, instruction, now, repetition, "c", instruction.c,
+                                  &scratch_[2 * group_bytes]));
+        PendingResult result = MakeResult(ResultKind::kStream, q, instruction, now, repetition);
+        result.group = instruction.dst;
+        result.buffer = AcquireBuffer(static_cast<size_t>(instruction.dst.width) * lanes_);
+        if (functional) {
+          ExecuteVectorOp(instruction.opcode, instruction.type, instruction.to_type,
+                          instruction.amount, &scratch_[0],
+                          instruction.b.width > 0 ? &scratch_[group_bytes] : nullptr,
+                          instruction.c.width > 0 ? &scratch_[2 * group_bytes] : nullptr, lanes_,
+                          BufferData(result.buffer));
+        }
+        PushResult(std::move(result));
+        return absl::OkStatus();
+      }
+      case Opcode::kLoadWeights: {
+        const int64_t row = instruction.row + offset;
+        if (row < 0 || row + instruction.rows > chip_.mxm_rows()) {
+          return Hazard(q, instruction, now, repetition,
+                        absl::StrCat("weight rows ", row, "..", row + instruction.rows - 1,
+                                     " are outside the plane's 0..", chip_.mxm_rows() - 1));
+        }
+        PendingResult result = MakeResult(ResultKind::kWeightRows, q, instruction, now, repetition);
+        result.address = row;
+        planes_.at(slice).loads_in_flight.push_back({now, result.cycle});
+        result.buffer = AcquireBuffer(static_cast<size_t>(instruction.a.width) * lanes_);
+        RETURN_IF_ERROR(
+            ReadGroup(q, instruction, now, repetition, "a", instruction.a, BufferData(result.buffer)));
+        PushResult(std::move(result));
+        return absl::OkStatus();
+      }
+      case Opcode::kInstallWeights: {
+        PlaneState& state = planes_.at(slice);
+        // A load issued in this very cycle fills the buffer for the next
+        // install; one issued earlier that has not landed would be missed.
+        if (!state.loads_in_flight.empty() && state.loads_in_flight.front().first < now) {
+          int64_t missed_lands = 0;
+          for (const auto& [issued, lands] : state.loads_in_flight) {
+            if (issued < now) missed_lands = lands;
+          }
+          return Hazard(q, instruction, now, repetition,
+                        absl::StrCat("installs the weight buffer before a LoadWeights issued "
+                                     "at cycle ",
+                                     state.loads_in_flight.front().first,
+                                     " has landed; the install takes the buffer as it is when "
+                                     "it issues, so issue it at cycle ",
+                                     missed_lands, " or later"));
+        }
+        if (!state.buffer_loaded) {
+          return Hazard(q, instruction, now, repetition,
+                        "installs an empty weight buffer; LoadWeights must land first");
+        }
+        // The buffer is taken now; the weights become usable when the result lands.
+        if (options_.functional) state.plane.StageInstall();
+        state.staged_type = state.buffer_type;
+        PushResult(MakeResult(ResultKind::kInstall, q, instruction, now, repetition));
+        return absl::OkStatus();
+      }
+      case Opcode::kMultiply: {
+        PlaneState& state = planes_.at(slice);
+        if (state.installed_cycle == INT64_MIN) {
+          return Hazard(q, instruction, now, repetition,
+                        absl::StrCat("multiplies before weights are installed on ",
+                                     chip_.slices()[slice].name,
+                                     state.lost_weights.empty() ? std::string()
+                                                                : absl::StrCat(" (", state.lost_weights, ")")));
+        }
+        const bool wants_fp16 = instruction.type == isa::FP16;
+        if (wants_fp16 != (state.installed_type == isa::FP16) ||
+            (!wants_fp16 && instruction.type != state.installed_type)) {
+          return Hazard(q, instruction, now, repetition,
+                        absl::StrCat("multiplies ", isa::ElementTypeName(instruction.type),
+                                     " activations with installed ",
+                                     isa::ElementTypeName(state.installed_type), " weights"));
+        }
+        PendingResult result = MakeResult(ResultKind::kProduct, q, instruction, now, repetition);
+        result.buffer = AcquireBuffer(static_cast<size_t>(4) * lanes_);
+        if (functional) {
+          activation_.assign(static_cast<size_t>(instruction.a.width) * lanes_, 0);
+          RETURN_IF_ERROR(
+              ReadGroup(q, instruction, now, repetition, "a", instruction.a, activation_.data()));
+          state.plane.Multiply(instruction.type, activation_.data(), BufferData(result.buffer));
+        } else {
+          RETURN_IF_ERROR(ReadGroup(q, instruction, now, repetition, "a", instruction.a, nullptr));
+        }
+        ++state.products_in_flight;
+        PushResult(std::move(result));
+        return absl::OkStatus();
+      }
+      case Opcode::kAccumulate: {
+        PlaneState& state = planes_.at(slice);
+        if (state.products_accumulated == 0) {
+          return Hazard(q, instruction, now, repetition,
+                        absl::StrCat("reads out an accumulator that no Multiply has reached "
+                                     "since the last Accumulate",
+                                     state.products_in_flight > 0
+                                         ? absl::StrCat(" (", state.products_in_flight,
+                                                        " Multiply results still in flight; a "
+                                                        "Multiply's result lands d_func = ",
+                                                        chip_.latency_cycles(Opcode::kMultiply),
+                                                        " cycles after it issues)")
+                                         : std::string()));
+        }
+        state.products_accumulated = 0;
+        PendingResult result = MakeResult(ResultKind::kStream, q, instruction, now, repetition);
+        result.group = instruction.dst;
+        result.buffer = AcquireBuffer(static_cast<size_t>(4) * lanes_);
+        if (functional) state.plane.ReadOutAndClear(BufferData(result.buffer));
+        PushResult(std::move(result));
+        return absl::OkStatus();
+      }
+      case Opcode::kShift:
+      case Opcode::kRotate:
+      case Opcode::kPermute:
+      case Opcode::kDistribute:
+      case Opcode::kTranspose: {
+        scratch_.assign(static_cast<size_t>(instruction.a.width) * lanes_, 0);
+        RETURN_IF_ERROR(ReadGroup(q, instruction, now, repetition, "a", instruction.a, scratch_.data()));
+        PendingResult result = MakeResult(ResultKind::kStream, q, instruction, now, repetition);
+        result.group = instruction.dst;
+        result.buffer = AcquireBuffer(static_cast<size_t>(instruction.dst.width) * lanes_);
+        if (functional) {
+          uint8_t* out = BufferData(result.buffer);
+          const int width = instruction.a.width;
+          switch (instruction.opcode) {
+            case Opcode::kShift:
+            case Opcode::kRotate:
+              ShiftLanes(scratch_.data(), lanes_, width, instruction.amount,
+                         instruction.opcode == Opcode::kRotate, out);
+              break;
+            case Opcode::kPermute:
+              PermuteLanes(scratch_.data(), lanes_, width,
+                           program_.lane_maps(static_cast<int>(instruction.map)), out);
+              break;
+            case Opcode::kDistribute:
+              DistributeLanes(scratch_.data(), lanes_, chip_.lanes_per_superlane(), width,
+                              program_.lane_maps(static_cast<int>(instruction.map)), out);
+              break;
+            case Opcode::kTranspose:
+              Transpose16(scratch_.data(), lanes_, out);
+              break;
+            default:
+              break;  // The enclosing case admits only the SXM opcodes above.
+          }
+        }
+        PushResult(std::move(result));
+        return absl::OkStatus();
+      }
+      case Opcode::kSend: {
+        PendingResult result = MakeResult(ResultKind::kSend, q, instruction, now, repetition);
+        result.buffer = AcquireBuffer(lanes_);
+        RETURN_IF_ERROR(
+            ReadGroup(q, instruction, now, repetition, "a", instruction.a, BufferData(result.buffer)));
+        PushResult(std::move(result));
+        return absl::OkStatus();
+      }
+      case Opcode::kReceive: {
+        const std::pair<int, int> key{slice, static_cast<int>(instruction.port)};
+        auto it = inbound_.find(key);
+        size_t& consumed = inbound_consumed_[key];
+        if (it == inbound_.end() || consumed >= it->second.size() ||
+            it->second[consumed]->arrival_cycle > now) {
+          return Hazard(
+              q, instruction, now, repetition,
+              absl::StrCat("receives on port ", instruction.port,
+                           " before any vector has arrived there",
+                           it != inbound_.end() && consumed < it->second.size()
+                               ? absl::StrCat(" (the next arrives at cycle ",
+                                              it->second[consumed]->arrival_cycle,
+                                              "; links have no back pressure, so the Receive "
+                                              "must be scheduled at or after it)")
+                               : std::string(" (none is due)")));
+        }
+        const InboundVector& arrival = *it->second[consumed++];
+        PendingResult result = MakeResult(ResultKind::kStream, q, instruction, now, repetition);
+        result.group = instruction.dst;
+        result.buffer = AcquireBuffer(lanes_);
+        if (functional) std::memcpy(BufferData(result.buffer), arrival.data.data(), lanes_);
+        PushResult(std::move(result));
+        return absl::OkStatus();
+      }
+      case Opcode::kDeskew:
+        return absl::OkStatus();
+      case Opcode::kNop:
+      case Opcode::kRepeat:
+      case Opcode::kSync:
+      case Opcode::kNotify:
+        break;
+    }
+    return absl::InternalError("ICU instruction reached Execute");
+  }
+
+  // ---- Results -------------------------------------------------------------
+
+  absl::Status Land(const PendingResult& pending) {
+    const DecodedInstruction& instruction = *pending.instruction;
+    const int q = pending.queue;
+    const int64_t now = pending.cycle;
+    Trace(now, TraceKind::kResult, q, instruction, pending.repetition);
+    const int mem_index = chip_.slices()[pending.slice].kind_index;
+    switch (pending.kind) {
+      case ResultKind::kStream: {
+        const Producer producer{q, instruction.index, now - chip_.latency_cycles(instruction.opcode)};
+        const uint8_t* data = BufferData(pending.buffer);
+        for (int k = 0; k < pending.group.width; ++k) {
+          const int stream = pending.group.first + k;
+          StreamRegisters::WriteOutcome outcome = streams_.Write(
+              pending.group.direction, stream, pending.slice, now,
+              data == nullptr ? nullptr : data + static_cast<size_t>(k) * lanes_, producer);
+          if (outcome.collided) {
+            return Hazard(q, instruction, now, pending.repetition,
+                          absl::StrCat("two values in one stream-register slot: its result on ",
+                                       StreamName(pending.group.direction, stream),
+                                       " meets the value from ", DescribeProducer(outcome.other),
+                                       " at position ", outcome.collision_position, " (",
+                                       chip_.slices()[outcome.collision_position].name,
+                                       ") in cycle ", outcome.collision_cycle,
+                                       "; use another stream or another cycle"));
+          }
+        }
+        return absl::OkStatus();
+      }
+      case ResultKind::kSram:
+      case ResultKind::kScatter: {
+        std::vector<int64_t> single;
+        const std::vector<int64_t>* addresses = &pending.tile_addresses;
+        if (pending.kind == ResultKind::kSram) {
+          single.assign(1, pending.address);
+          addresses = &single;
+        }
+        if (addresses->empty()) return absl::OkStatus();  // Timing-only Scatter.
+        std::vector<bool> bank_written(chip_.mem_banks(), false);
+        for (int64_t address : *addresses) {
+          const int bank = isa::MemBank(chip_, address);
+          if (bank_written[bank]) continue;
+          bank_written[bank] = true;
+          const Sram::Access& read = sram_.last_read(mem_index, bank);
+          if (read.cycle == now) {
+            return Hazard(q, instruction, now, pending.repetition,
+                          absl::StrCat("its write lands in bank ", bank, " in the cycle ",
+                                       DescribeProducer({read.queue, read.instruction, read.issue_cycle}),
+                                       " reads it; a bank cannot be read and written in one "
+                                       "cycle: move one by a cycle or use the other bank"));
+          }
+          Sram::Access& write = sram_.last_write(mem_index, bank);
+          if (write.cycle == now) {
+            return Hazard(q, instruction, now, pending.repetition,
+                          absl::StrCat("its write lands in bank ", bank, " in the same cycle as "
+                                       "the write of ",
+                                       DescribeProducer({write.queue, write.instruction, write.issue_cycle})));
+          }
+          write = {now, q, instruction.index, now - chip_.latency_cycles(instruction.opcode)};
+        }
+        if (pending.buffer >= 0) {
+          const uint8_t* data = BufferData(pending.buffer);
+          if (pending.kind == ResultKind::kSram) {
+            sram_.WriteVector(mem_index, pending.address, data);
+          } else {
+            const int tile_lanes = chip_.lanes_per_superlane();
+            for (int tile = 0; tile < chip_.superlanes(); ++tile) {
+              scratch_.assign(sram_.Vector(mem_index, pending.tile_addresses[tile]),
+                              sram_.Vector(mem_index, pending.tile_addresses[tile]) + lanes_);
+              std::memcpy(&scratch_[tile * tile_lanes], data + tile * tile_lanes, tile_lanes);
+              sram_.WriteVector(mem_index, pending.tile_addresses[tile], scratch_.data());
+            }
+          }
+        }
+        return absl::OkStatus();
+      }
+      case ResultKind::kWeightRows: {
+        PlaneState& state = planes_.at(pending.slice);
+        state.loads_in_flight.pop_front();
+        state.buffer_loaded = true;
+        state.buffer_type = instruction.type;
+        if (pending.buffer >= 0) {
+          state.plane.LoadRows(instruction.type, pending.address, instruction.rows,
+                               BufferData(pending.buffer));
+        }
+        return absl::OkStatus();
+      }
+      case ResultKind::kInstall: {
+        PlaneState& state = planes_.at(pending.slice);
+        // fp16 weights span a pair of planes (the first holds the pair);
+        // installing on either member replaces what the pair held.
+        const int partner = chip_.slices()[pending.slice].kind_index % 2 == 0 ? pending.slice + 1
+                                                                              : pending.slice - 1;
+        PlaneState& partner_state = planes_.at(partner);
+        const std::string note =
+            absl::StrCat("weights replaced by InstallWeights on ", chip_.slices()[pending.slice].name,
+                         " at cycle ", now);
+        if (state.staged_type == isa::FP16 || partner_state.installed_type == isa::FP16) {
+          partner_state.installed_cycle = INT64_MIN;
+          partner_state.installed_type = isa::ELEMENT_TYPE_UNSPECIFIED;
+          partner_state.lost_weights = note;
+        }
+        if (options_.functional) state.plane.CommitInstall();
+        state.installed_cycle = now;
+        state.installed_type = state.staged_type;
+        state.lost_weights.clear();
+        return absl::OkStatus();
+      }
+      case ResultKind::kProduct: {
+        PlaneState& state = planes_.at(pending.slice);
+        --state.products_in_flight;
+        ++state.products_accumulated;
+        if (pending.buffer >= 0) state.plane.Accumulate(instruction.type, BufferData(pending.buffer));
+        return absl::OkStatus();
+      }
+      case ResultKind::kSend: {
+        OutboundVector vector;
+        vector.slice = chip_.slices()[pending.slice].name;
+        vector.port = static_cast<int>(instruction.port);
+        vector.departure_cycle = now;
+        if (pending.buffer >= 0) {
+          vector.data.assign(reinterpret_cast<const char*>(BufferData(pending.buffer)), lanes_);
+        }
+        result_.sent.push_back(std::move(vector));
+        return absl::OkStatus();
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  const ChipModel& chip_;
+  const isa::Program& program_;
+  RunOptions options_;
+  int lanes_;
+  DecodedProgram decoded_;
+  StreamRegisters streams_;
+  Sram sram_;
+  std::map<int, PlaneState> planes_;  // By slice position.
+  std::map<std::pair<int, int>, std::vector<const InboundVector*>> inbound_;  // (slice, port).
+  std::map<std::pair<int, int>, size_t> inbound_consumed_;
+  std::vector<QueueRuntime> runtimes_;
+  std::priority_queue<std::pair<int64_t, int>, std::vector<std::pair<int64_t, int>>,
+                      std::greater<>>
+      issues_;  // (cycle, runtime queue index): ties issue in queue order.
+  std::priority_queue<PendingResult, std::vector<PendingResult>, LaterResult> results_;
+  int64_t next_sequence_ = 0;
+  std::vector<std::pair<int64_t, int64_t>> notifies_;  // (issue, release), in issue order.
+  std::vector<std::vector<uint8_t>> buffers_;
+  std::vector<int> free_buffers_;
+  std::vector<uint8_t> scratch_;
+  std::vector<uint8_t> activation_;
+  std::vector<int64_t> last_busy_cycle_;
+  int64_t ignored_ = 0;
+  RunResult result_;
+};
+
+ChipEmulator::~ChipEmulator() = default;
+
+absl::StatusOr<std::unique_ptr<ChipEmulator>> ChipEmulator::Create(const ChipModel& chip,
+                                                                   const isa::Program& program,
+                                                                   RunOptions options) {
+  std::unique_ptr<ChipEmulator> emulator(new ChipEmulator());
+  emulator->impl_ = std::make_unique<Impl>(chip, program, std::move(options));
+  RETURN_IF_ERROR(emulator->impl_->Load());
+  return emulator;
+}
+
+absl::StatusOr<RunResult> ChipEmulator::Run() { return impl_->Run(); }
+
+absl::StatusOr<std::string> ChipEmulator::ReadMemory(absl::string_view slice, int64_t address,
+                                                     int64_t vectors) const {
+  return impl_->ReadMemory(slice, address, vectors);
+}
+
+std::string ChipEmulator::FormatTrace(const std::vector<TraceEvent>& trace) const {
+  return impl_->FormatTrace(trace);
+}
+
+}  // namespace tsp::emulator

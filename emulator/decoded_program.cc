@@ -1,0 +1,271 @@
+#include "emulator/decoded_program.h"
+
+#include <algorithm>
+#include <set>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "isa/assembler.h"
+#include "isa/element_type.h"
+#include "isa/status_macros.h"
+
+namespace tsp::emulator {
+namespace {
+
+using isa::ChipModel;
+using isa::ElementType;
+using isa::Opcode;
+using isa::OpcodeInfo;
+
+StreamGroup ToGroup(const isa::StreamRef& ref, int width) {
+  return StreamGroup{ref.direction(), ref.index(), width};
+}
+
+class Decoder {
+ public:
+  Decoder(const ChipModel& chip, const std::string& chip_label)
+      : chip_(chip), chip_label_(chip_label) {}
+
+  absl::Status Error(const DecodedQueue& queue, const isa::Instruction& instruction,
+                     absl::string_view cause) const {
+    return absl::InvalidArgumentError(absl::StrCat(
+        chip_label_, ", queue ", chip_.queues()[queue.queue].name, ", cycle ", instruction.cycle(),
+        ", `", isa::PrintInstruction(instruction), "`: ", cause));
+  }
+
+  absl::Status CheckGroup(const DecodedQueue& queue, const isa::Instruction& instruction,
+                          absl::string_view operand, const StreamGroup& group) const {
+    if (group.width == 0) return absl::OkStatus();
+    if (group.first < 0 || group.first + group.width > chip_.streams_per_direction()) {
+      return Error(queue, instruction,
+                   absl::StrCat("operand ", operand, " uses streams ", group.first, "..",
+                                group.first + group.width - 1, ", beyond the chip's ",
+                                chip_.streams_per_direction(), " streams per direction"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<DecodedInstruction> Decode(const isa::Program& program, const DecodedQueue& queue,
+                                            const isa::Instruction& instruction,
+                                            const DecodedInstruction* previous) const {
+    absl::Status signature = isa::CheckSignature(instruction);
+    if (!signature.ok()) return Error(queue, instruction, signature.message());
+    const Opcode opcode = *isa::FindOpcode(instruction.opcode());
+    const OpcodeInfo& info = isa::GetOpcodeInfo(opcode);
+    const isa::SliceInfo& slice = chip_.slices()[queue.slice];
+    if (info.kind != isa::SLICE_ICU && info.kind != slice.kind) {
+      return Error(queue, instruction,
+                   absl::StrCat(info.mnemonic, " is a ", isa::SliceKindName(info.kind),
+                                " instruction; slice ", slice.name, " is ",
+                                isa::SliceKindName(slice.kind), " and does not have it"));
+    }
+    DecodedInstruction decoded;
+    decoded.opcode = opcode;
+    decoded.type = instruction.type();
+    decoded.to_type = instruction.to_type();
+    decoded.cycle = instruction.cycle();
+    auto width = [&](isa::OperandBit bit) {
+      return isa::StreamGroupWidth(opcode, decoded.type, decoded.to_type, bit);
+    };
+    if (instruction.has_a()) decoded.a = ToGroup(instruction.a(), width(isa::kOpA));
+    if (instruction.has_b()) decoded.b = ToGroup(instruction.b(), width(isa::kOpB));
+    if (instruction.has_c()) decoded.c = ToGroup(instruction.c(), width(isa::kOpC));
+    if (instruction.has_dst()) decoded.dst = ToGroup(instruction.dst(), width(isa::kOpDst));
+    decoded.address = instruction.address();
+    decoded.row = instruction.row();
+    decoded.rows = instruction.has_rows() ? instruction.rows() : 1;
+    decoded.amount = instruction.amount();
+    decoded.map = instruction.map();
+    decoded.port = instruction.port();
+    decoded.n = instruction.n();
+    decoded.every = instruction.every();
+    decoded.stride = instruction.stride();
+
+    if (opcode == Opcode::kLoadWeights) {
+      if (decoded.rows < 1 || decoded.rows > chip_.max_weight_rows_per_load()) {
+        return Error(queue, instruction,
+                     absl::StrCat("rows=", decoded.rows, " is outside 1..",
+                                  chip_.max_weight_rows_per_load(),
+                                  " (rows one LoadWeights takes from the streams)"));
+      }
+      decoded.a.width *= static_cast<int>(decoded.rows);
+      if (decoded.type == isa::FP16 && slice.kind_index % 2 != 0) {
+        return Error(queue, instruction,
+                     absl::StrCat("fp16 weights occupy a pair of planes and are loaded through "
+                                  "the pair's first plane, ",
+                                  chip_.slices()[queue.slice - 1].name, ", not ", slice.name));
+      }
+    }
+    if (opcode == Opcode::kMultiply && decoded.type == isa::FP16 && slice.kind_index % 2 != 0) {
+      return Error(queue, instruction,
+                   absl::StrCat("fp16 multiplies run on the pair's first plane, ",
+                                chip_.slices()[queue.slice - 1].name));
+    }
+    RETURN_IF_ERROR(CheckGroup(queue, instruction, "a", decoded.a));
+    RETURN_IF_ERROR(CheckGroup(queue, instruction, "b", decoded.b));
+    RETURN_IF_ERROR(CheckGroup(queue, instruction, "c", decoded.c));
+    RETURN_IF_ERROR(CheckGroup(queue, instruction, "dst", decoded.dst));
+
+    const int element_bits = 8 * isa::ElementBytes(decoded.type);
+    switch (opcode) {
+      case Opcode::kShl:
+      case Opcode::kShr:
+        if (decoded.amount < 0 || decoded.amount >= element_bits) {
+          return Error(queue, instruction,
+                       absl::StrCat("shift amount ", decoded.amount, " is outside 0..",
+                                    element_bits - 1));
+        }
+        break;
+      case Opcode::kShift:
+      case Opcode::kRotate:
+        if (decoded.amount <= -chip_.lanes() || decoded.amount >= chip_.lanes()) {
+          return Error(queue, instruction,
+                       absl::StrCat("lane shift ", decoded.amount, " is outside -",
+                                    chip_.lanes() - 1, "..", chip_.lanes() - 1));
+        }
+        break;
+      case Opcode::kPermute:
+      case Opcode::kDistribute: {
+        const int size = opcode == Opcode::kPermute ? chip_.lanes() : chip_.lanes_per_superlane();
+        if (decoded.map < 0 || decoded.map >= program.lane_maps_size()) {
+          return Error(queue, instruction,
+                       absl::StrCat("lane map ", decoded.map, " does not exist (the program has ",
+                                    program.lane_maps_size(), ")"));
+        }
+        const isa::LaneMap& map = program.lane_maps(static_cast<int>(decoded.map));
+        if (map.source_lane_size() != size) {
+          return Error(queue, instruction,
+                       absl::StrCat("lane map ", decoded.map, " has ", map.source_lane_size(),
+                                    " entries; ", info.mnemonic, " needs ", size));
+        }
+        for (int32_t lane : map.source_lane()) {
+          if (lane < -1 || lane >= size) {
+            return Error(queue, instruction,
+                         absl::StrCat("lane map ", decoded.map, " names lane ", lane,
+                                      ", outside -1..", size - 1));
+          }
+        }
+        break;
+      }
+      case Opcode::kMax:
+      case Opcode::kMin:
+      case Opcode::kConvert: {
+        const bool needs_large =
+            info.needs_large_alu ||
+            (opcode == Opcode::kConvert && decoded.type == isa::FP32 && decoded.to_type == isa::FP16);
+        const int alu = chip_.queues()[queue.queue].index_in_slice;
+        if (needs_large && !chip_.IsLargeAlu(alu)) {
+          return Error(queue, instruction,
+                       absl::StrCat("VXM ALU ", alu, " is a small ALU; this operation needs a "
+                                    "large one (see vxm.large_alus in the chip spec)"));
+        }
+        break;
+      }
+      case Opcode::kSend:
+      case Opcode::kReceive:
+      case Opcode::kDeskew:
+        if (decoded.port < 0 || decoded.port >= chip_.c2c_ports_per_slice()) {
+          return Error(queue, instruction,
+                       absl::StrCat("port ", decoded.port, " is outside 0..",
+                                    chip_.c2c_ports_per_slice() - 1));
+        }
+        break;
+      case Opcode::kNop:
+        if (decoded.n < 1) return Error(queue, instruction, "Nop needs n >= 1");
+        break;
+      case Opcode::kRepeat:
+        if (decoded.n < 1 || decoded.every < 1) {
+          return Error(queue, instruction, "Repeat needs n >= 1 and every >= 1");
+        }
+        if (previous == nullptr ||
+            isa::GetOpcodeInfo(previous->opcode).kind == isa::SLICE_ICU) {
+          return Error(queue, instruction,
+                       "Repeat repeats the queue's previous instruction, and there is none "
+                       "(or it is itself an ICU instruction)");
+        }
+        break;
+      default:
+        break;
+    }
+    return decoded;
+  }
+
+ private:
+  const ChipModel& chip_;
+  const std::string& chip_label_;
+};
+
+}  // namespace
+
+std::string DescribeInstruction(const std::string& chip_label, const ChipModel& chip,
+                                const DecodedQueue& queue, const DecodedInstruction& instruction) {
+  return absl::StrCat(chip_label, ", queue ", chip.queues()[queue.queue].name, ", cycle ",
+                      instruction.cycle, ", `",
+                      isa::PrintInstruction(queue.source->instructions(instruction.index)), "`");
+}
+
+absl::StatusOr<DecodedProgram> DecodeProgram(const ChipModel& chip, const isa::Program& program,
+                                             const std::string& chip_label) {
+  if (!program.chip().empty() && program.chip() != chip.name()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(chip_label, ": the program was written for chip '", program.chip(),
+                     "' and cannot run on '", chip.name(), "'"));
+  }
+  Decoder decoder(chip, chip_label);
+  DecodedProgram decoded;
+  decoded.source = &program;
+  std::set<int> seen_queues;
+  for (const isa::QueueProgram& queue_program : program.queues()) {
+    std::optional<int> queue_index = chip.FindQueue(queue_program.queue());
+    if (!queue_index.has_value()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(chip_label, ": chip '", chip.name(), "' has no queue '",
+                       queue_program.queue(), "' (queues are named after slices: MEM_W0, VXM.3, "
+                       "MXM_E1.0, ...)"));
+    }
+    if (!seen_queues.insert(*queue_index).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          chip_label, ": queue ", queue_program.queue(), " appears twice in the program"));
+    }
+    DecodedQueue queue;
+    queue.queue = *queue_index;
+    queue.slice = chip.queues()[*queue_index].slice;
+    queue.source = &queue_program;
+    queue.instructions.reserve(queue_program.instructions_size());
+    for (int i = 0; i < queue_program.instructions_size(); ++i) {
+      const DecodedInstruction* previous = nullptr;
+      if (!queue.instructions.empty()) previous = &queue.instructions.back();
+      ASSIGN_OR_RETURN(DecodedInstruction instruction,
+                       decoder.Decode(program, queue, queue_program.instructions(i), previous));
+      instruction.index = i;
+      queue.instructions.push_back(instruction);
+    }
+    decoded.queues.push_back(std::move(queue));
+  }
+  std::sort(decoded.queues.begin(), decoded.queues.end(),
+            [](const DecodedQueue& x, const DecodedQueue& y) { return x.queue < y.queue; });
+
+  for (int i = 0; i < program.memory_size(); ++i) {
+    const isa::MemoryImage& image = program.memory(i);
+    std::optional<int> slice = chip.FindSlice(image.slice());
+    const std::string where = absl::StrCat(chip_label, ": memory image ", i, " (", image.slice(),
+                                           " address ", image.address(), ")");
+    if (!slice.has_value() || chip.slices()[*slice].kind != isa::SLICE_MEM) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": no MEM slice of that name"));
+    }
+    if (image.data().size() % chip.lanes() != 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": ", image.data().size(), " bytes is not a whole number of ", chip.lanes(),
+          "-byte vectors"));
+    }
+    const int64_t vectors = static_cast<int64_t>(image.data().size()) / chip.lanes();
+    if (image.address() < 0 || image.address() + vectors > chip.mem_addresses()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": ", vectors, " vectors do not fit in addresses 0..", chip.mem_addresses() - 1));
+    }
+    decoded.memory.push_back({*slice, image.address(), &image.data()});
+  }
+  return decoded;
+}
+
+}  // namespace tsp::emulator

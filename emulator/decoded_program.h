@@ -1,0 +1,77 @@
+#ifndef TSP_EMULATOR_DECODED_PROGRAM_H_
+#define TSP_EMULATOR_DECODED_PROGRAM_H_
+
+// A Program checked against one chip and laid out for fast execution: queue
+// and slice names resolved to indices, stream groups to (direction, first
+// stream, width), and everything that can be checked before running checked.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "isa/chip_model.h"
+#include "isa/opcode.h"
+#include "isa/program.pb.h"
+
+namespace tsp::emulator {
+
+struct StreamGroup {
+  isa::Direction direction = isa::DIRECTION_UNSPECIFIED;
+  int first = 0;
+  int width = 0;  // Streams (byte planes); 0 when the operand is absent.
+};
+
+struct DecodedInstruction {
+  isa::Opcode opcode;
+  isa::ElementType type = isa::ELEMENT_TYPE_UNSPECIFIED;
+  isa::ElementType to_type = isa::ELEMENT_TYPE_UNSPECIFIED;
+  StreamGroup a, b, c, dst;
+  int64_t address = 0;
+  int64_t row = 0;
+  int64_t rows = 1;
+  int64_t amount = 0;
+  int64_t map = 0;
+  int64_t port = 0;
+  int64_t n = 0;
+  int64_t every = 0;
+  int64_t stride = 0;
+  int64_t cycle = 0;
+  int index = 0;  // Position in its QueueProgram.
+};
+
+struct DecodedQueue {
+  int queue = 0;  // Index in ChipModel::queues().
+  int slice = 0;
+  std::vector<DecodedInstruction> instructions;
+  const isa::QueueProgram* source = nullptr;
+};
+
+struct DecodedMemoryImage {
+  int slice;
+  int64_t address;
+  const std::string* data;
+};
+
+struct DecodedProgram {
+  std::vector<DecodedQueue> queues;  // Sorted by queue index.
+  std::vector<DecodedMemoryImage> memory;
+  const isa::Program* source = nullptr;
+};
+
+// Checks `program` against `chip` and decodes it. Errors name the queue, the
+// cycle and the instruction, and say what is wrong: an unknown queue, an
+// opcode the queue's slice does not have, a stream outside the chip, a Max on
+// a small ALU, a lane map of the wrong size, a Repeat with nothing to repeat.
+// `program` must outlive the result. `chip_label` prefixes errors ("chip 3").
+absl::StatusOr<DecodedProgram> DecodeProgram(const isa::ChipModel& chip,
+                                             const isa::Program& program,
+                                             const std::string& chip_label = "chip 0");
+
+// "chip 0, queue MEM_W3, cycle 1204, `@1204 Read address=16 dst=E3`: <cause>".
+std::string DescribeInstruction(const std::string& chip_label, const isa::ChipModel& chip,
+                                const DecodedQueue& queue, const DecodedInstruction& instruction);
+
+}  // namespace tsp::emulator
+
+#endif  // TSP_EMULATOR_DECODED_PROGRAM_H_

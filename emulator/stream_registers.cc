@@ -1,0 +1,70 @@
+#include "emulator/stream_registers.h"
+
+#include <cstring>
+
+#include "isa/timing.h"
+
+namespace tsp::emulator {
+
+StreamRegisters::StreamRegisters(int positions, int streams_per_direction, int lanes,
+                                 bool keep_values)
+    : positions_(positions),
+      streams_(streams_per_direction),
+      lanes_(lanes),
+      keep_values_(keep_values),
+      slots_(static_cast<size_t>(2) * streams_per_direction * positions) {
+  if (keep_values_) values_.resize(slots_.size() * static_cast<size_t>(lanes));
+}
+
+int StreamRegisters::SlotIndex(isa::Direction direction, int stream, int64_t diagonal) const {
+  int64_t ring = diagonal % positions_;
+  if (ring < 0) ring += positions_;
+  const int direction_index = direction == isa::EAST ? 0 : 1;
+  return (direction_index * streams_ + stream) * positions_ + static_cast<int>(ring);
+}
+
+StreamRegisters::WriteOutcome StreamRegisters::Write(isa::Direction direction, int stream,
+                                                     int position, int64_t cycle,
+                                                     const uint8_t* bytes,
+                                                     const Producer& producer) {
+  const int64_t diagonal = isa::StreamDiagonal(direction, position, cycle);
+  const int index = SlotIndex(direction, stream, diagonal);
+  Slot& slot = slots_[index];
+  WriteOutcome outcome;
+  if (slot.diagonal == diagonal) {
+    // Same trajectory: both values run to the edge, so they meet where the
+    // later-starting one enters.
+    outcome.collided = true;
+    outcome.other = slot.producer;
+    const bool other_upstream =
+        direction == isa::EAST ? slot.origin <= position : slot.origin >= position;
+    outcome.collision_position = other_upstream ? position : slot.origin;
+    outcome.collision_cycle =
+        other_upstream ? cycle : isa::StreamArrivalCycle(direction, position, cycle, slot.origin);
+    return outcome;
+  }
+  slot.diagonal = diagonal;
+  slot.origin = position;
+  slot.producer = producer;
+  if (keep_values_ && bytes != nullptr) {
+    std::memcpy(&values_[static_cast<size_t>(index) * lanes_], bytes, lanes_);
+  }
+  return outcome;
+}
+
+StreamRegisters::ReadOutcome StreamRegisters::Read(isa::Direction direction, int stream,
+                                                   int position, int64_t cycle) const {
+  const int64_t diagonal = isa::StreamDiagonal(direction, position, cycle);
+  const int index = SlotIndex(direction, stream, diagonal);
+  const Slot& slot = slots_[index];
+  ReadOutcome outcome;
+  const bool entered =
+      direction == isa::EAST ? slot.origin <= position : slot.origin >= position;
+  if (slot.diagonal != diagonal || !entered) return outcome;
+  outcome.found = true;
+  outcome.producer = slot.producer;
+  if (keep_values_) outcome.bytes = &values_[static_cast<size_t>(index) * lanes_];
+  return outcome;
+}
+
+}  // namespace tsp::emulator

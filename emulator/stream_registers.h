@@ -1,0 +1,68 @@
+#ifndef TSP_EMULATOR_STREAM_REGISTERS_H_
+#define TSP_EMULATOR_STREAM_REGISTERS_H_
+
+// The chip's stream registers: for each direction and stream, one slot per
+// stream-register position. A value written at position p in cycle t moves one
+// position per cycle in its direction until it falls off the edge; it is
+// never consumed. Two values meet in one slot exactly when they share a
+// diagonal (isa::StreamDiagonal), and at most as many diagonals as there are
+// positions are on the chip at once, so each (direction, stream) needs only
+// `positions` slots: a ring indexed by diagonal. Reads and writes must come in
+// non-decreasing cycle order.
+
+#include <cstdint>
+#include <vector>
+
+#include "isa/program.pb.h"
+
+namespace tsp::emulator {
+
+// Who put a value on a stream, for error messages.
+struct Producer {
+  int queue = -1;
+  int instruction = -1;   // Index in the queue's program.
+  int64_t issue_cycle = 0;
+};
+
+class StreamRegisters {
+ public:
+  // `keep_values` false is timing-only: occupancy is tracked, bytes are not.
+  StreamRegisters(int positions, int streams_per_direction, int lanes, bool keep_values);
+
+  struct WriteOutcome {
+    bool collided = false;
+    Producer other;          // The value already in the slot, when collided.
+    int collision_position = 0;
+    int64_t collision_cycle = 0;
+  };
+  // Puts `bytes` (lanes bytes; ignored in timing-only mode, may be null) on
+  // the stream at `position` in `cycle`. On a collision nothing is written.
+  WriteOutcome Write(isa::Direction direction, int stream, int position, int64_t cycle,
+                     const uint8_t* bytes, const Producer& producer);
+
+  struct ReadOutcome {
+    bool found = false;
+    const uint8_t* bytes = nullptr;  // Null in timing-only mode.
+    Producer producer;
+  };
+  ReadOutcome Read(isa::Direction direction, int stream, int position, int64_t cycle) const;
+
+ private:
+  struct Slot {
+    int64_t diagonal = INT64_MIN;
+    int origin = 0;
+    Producer producer;
+  };
+  int SlotIndex(isa::Direction direction, int stream, int64_t diagonal) const;
+
+  int positions_;
+  int streams_;
+  int lanes_;
+  bool keep_values_;
+  std::vector<Slot> slots_;       // [direction][stream][diagonal mod positions]
+  std::vector<uint8_t> values_;   // lanes bytes per slot, when keeping values.
+};
+
+}  // namespace tsp::emulator
+
+#endif  // TSP_EMULATOR_STREAM_REGISTERS_H_

@@ -1,0 +1,251 @@
+#include "emulator/vector_unit.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "emulator/lane_elements.h"
+#include "isa/element_type.h"
+#include "isa/numeric.h"
+
+namespace tsp::emulator {
+namespace {
+
+using isa::ElementType;
+using isa::Opcode;
+
+// Raw bits of one element as a signed integer of its type.
+int64_t ToInt(ElementType type, uint32_t raw) {
+  switch (type) {
+    case isa::INT8:
+      return static_cast<int8_t>(raw);
+    case isa::UINT8:
+      return static_cast<uint8_t>(raw);
+    case isa::INT16:
+      return static_cast<int16_t>(raw);
+    case isa::INT32:
+      return static_cast<int32_t>(raw);
+    case isa::ELEMENT_TYPE_UNSPECIFIED:
+    case isa::FP16:
+    case isa::BF16:
+    case isa::FP32:
+    case isa::ElementType_INT_MIN_SENTINEL_DO_NOT_USE_:
+    case isa::ElementType_INT_MAX_SENTINEL_DO_NOT_USE_:
+      break;
+  }
+  return static_cast<int64_t>(raw);
+}
+
+float ToFloat(ElementType type, uint32_t raw) {
+  switch (type) {
+    case isa::FP16:
+      return isa::Fp16ToFloat(static_cast<uint16_t>(raw));
+    case isa::BF16:
+      return isa::Bf16ToFloat(static_cast<uint16_t>(raw));
+    case isa::FP32:
+      return isa::BitsToFloat(raw);
+    case isa::ELEMENT_TYPE_UNSPECIFIED:
+    case isa::INT8:
+    case isa::UINT8:
+    case isa::INT16:
+    case isa::INT32:
+    case isa::ElementType_INT_MIN_SENTINEL_DO_NOT_USE_:
+    case isa::ElementType_INT_MAX_SENTINEL_DO_NOT_USE_:
+      break;
+  }
+  return static_cast<float>(ToInt(type, raw));
+}
+
+uint32_t FromFloat(ElementType type, float value) {
+  switch (type) {
+    case isa::FP16:
+      return isa::FloatToFp16(value);
+    case isa::BF16:
+      return isa::FloatToBf16(value);
+    case isa::FP32:
+      return isa::FloatToBits(value);
+    case isa::ELEMENT_TYPE_UNSPECIFIED:
+    case isa::INT8:
+    case isa::UINT8:
+    case isa::INT16:
+    case isa::INT32:
+    case isa::ElementType_INT_MIN_SENTINEL_DO_NOT_USE_:
+    case isa::ElementType_INT_MAX_SENTINEL_DO_NOT_USE_:
+      break;
+  }
+  return 0;
+}
+
+// Wraps to the type's width (truncation of two's complement).
+uint32_t WrapInt(int64_t value) { return static_cast<uint32_t>(static_cast<uint64_t>(value)); }
+
+int64_t IntMin(ElementType type) {
+  switch (type) {
+    case isa::INT8:
+      return std::numeric_limits<int8_t>::min();
+    case isa::INT16:
+      return std::numeric_limits<int16_t>::min();
+    case isa::INT32:
+      return std::numeric_limits<int32_t>::min();
+    default:
+      return 0;
+  }
+}
+
+int64_t IntMax(ElementType type) {
+  switch (type) {
+    case isa::INT8:
+      return std::numeric_limits<int8_t>::max();
+    case isa::UINT8:
+      return std::numeric_limits<uint8_t>::max();
+    case isa::INT16:
+      return std::numeric_limits<int16_t>::max();
+    case isa::INT32:
+      return std::numeric_limits<int32_t>::max();
+    default:
+      return 0;
+  }
+}
+
+// Conversion of one element: saturating for integer results, round to
+// nearest even for float -> int (NaN gives 0) and for narrowing floats.
+uint32_t ConvertElement(ElementType from, ElementType to, uint32_t raw) {
+  if (isa::IsFloatType(to)) {
+    if (isa::IsFloatType(from)) return FromFloat(to, ToFloat(from, raw));
+    // int -> float: one rounding from the exact integer (int32 may exceed fp32).
+    return FromFloat(to, isa::RoundToFloat(static_cast<double>(ToInt(from, raw))));
+  }
+  int64_t value;
+  if (isa::IsFloatType(from)) {
+    const double real = ToFloat(from, raw);
+    if (std::isnan(real)) {
+      value = 0;
+    } else {
+      const double clamped = std::min<double>(std::max<double>(real, IntMin(to)), IntMax(to));
+      value = static_cast<int64_t>(std::nearbyint(clamped));  // Default rounding: to nearest even.
+    }
+  } else {
+    value = std::min(std::max(ToInt(from, raw), IntMin(to)), IntMax(to));
+  }
+  return WrapInt(value);
+}
+
+uint32_t IntOp(Opcode opcode, ElementType type, int64_t amount, uint32_t ra, uint32_t rb,
+               uint32_t rc) {
+  const int64_t x = ToInt(type, ra);
+  const int64_t y = ToInt(type, rb);
+  const int bits = 8 * isa::ElementBytes(type);
+  const uint64_t mask = bits == 64 ? ~0ull : ((1ull << bits) - 1);
+  switch (opcode) {
+    case Opcode::kAdd:
+      return WrapInt(x + y);
+    case Opcode::kSub:
+      return WrapInt(x - y);
+    case Opcode::kMul:
+      return WrapInt(static_cast<int64_t>(static_cast<uint64_t>(x) * static_cast<uint64_t>(y)));
+    case Opcode::kMax:
+      return WrapInt(std::max(x, y));
+    case Opcode::kMin:
+      return WrapInt(std::min(x, y));
+    case Opcode::kCmpLt:
+      return x < y ? 1 : 0;
+    case Opcode::kCmpEq:
+      return x == y ? 1 : 0;
+    case Opcode::kSelect:
+      return ToInt(type, rc) != 0 ? ra : rb;
+    case Opcode::kShl:
+      return static_cast<uint32_t>((static_cast<uint64_t>(ra) << amount) & mask);
+    case Opcode::kShr:
+      // Arithmetic for signed types, logical for uint8.
+      return WrapInt(x >> amount);
+    case Opcode::kNeg:
+      return WrapInt(-x);
+    case Opcode::kAbs:
+      return WrapInt(x < 0 ? -x : x);
+    case Opcode::kRelu:
+      return WrapInt(x < 0 ? 0 : x);
+    default:
+      return 0;  // Not an integer operation; rejected when decoding.
+  }
+}
+
+uint32_t FloatOp(Opcode opcode, ElementType type, uint32_t ra, uint32_t rb, uint32_t rc) {
+  const float x = ToFloat(type, ra);
+  const float y = ToFloat(type, rb);
+  float result = 0.0f;
+  switch (opcode) {
+    case Opcode::kAdd:
+      result = x + y;
+      break;
+    case Opcode::kSub:
+      result = x - y;
+      break;
+    case Opcode::kMul:
+      result = x * y;
+      break;
+    case Opcode::kMax:
+      result = std::isnan(x) || std::isnan(y) ? std::numeric_limits<float>::quiet_NaN()
+                                               : std::max(x, y);
+      break;
+    case Opcode::kMin:
+      result = std::isnan(x) || std::isnan(y) ? std::numeric_limits<float>::quiet_NaN()
+                                               : std::min(x, y);
+      break;
+    case Opcode::kCmpLt:
+      result = x < y ? 1.0f : 0.0f;
+      break;
+    case Opcode::kCmpEq:
+      result = x == y ? 1.0f : 0.0f;
+      break;
+    case Opcode::kSelect:
+      return ToFloat(type, rc) != 0.0f ? ra : rb;
+    case Opcode::kNeg:
+      return FromFloat(type, -x);
+    case Opcode::kAbs:
+      return FromFloat(type, std::fabs(x));
+    case Opcode::kRelu:
+      result = x > 0.0f ? x : 0.0f;
+      break;
+    case Opcode::kExp:
+      result = std::exp(x);
+      break;
+    case Opcode::kTanh:
+      result = std::tanh(x);
+      break;
+    case Opcode::kRsqrt:
+      result = 1.0f / std::sqrt(x);
+      break;
+    case Opcode::kRecip:
+      result = 1.0f / x;
+      break;
+    default:
+      return 0;  // Not a float operation; rejected when decoding.
+  }
+  return FromFloat(type, result);
+}
+
+}  // namespace
+
+void ExecuteVectorOp(Opcode opcode, ElementType type, ElementType to_type, int64_t amount,
+                     const uint8_t* a, const uint8_t* b, const uint8_t* c, int lanes,
+                     uint8_t* out) {
+  const int width = isa::ElementBytes(type);
+  const int out_width = opcode == Opcode::kConvert ? isa::ElementBytes(to_type) : width;
+  const bool is_float = isa::IsFloatType(type);
+  for (int lane = 0; lane < lanes; ++lane) {
+    const uint32_t ra = LoadRaw(a, lanes, width, lane);
+    const uint32_t rb = b != nullptr ? LoadRaw(b, lanes, width, lane) : 0;
+    const uint32_t rc = c != nullptr ? LoadRaw(c, lanes, width, lane) : 0;
+    uint32_t result;
+    if (opcode == Opcode::kConvert) {
+      result = ConvertElement(type, to_type, ra);
+    } else if (is_float) {
+      result = FloatOp(opcode, type, ra, rb, rc);
+    } else {
+      result = IntOp(opcode, type, amount, ra, rb, rc);
+    }
+    StoreRaw(result, lanes, out_width, lane, out);
+  }
+}
+
+}  // namespace tsp::emulator
