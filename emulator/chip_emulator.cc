@@ -42,9 +42,14 @@ struct PendingResult {
   std::vector<int64_t> tile_addresses;  // kScatter.
 };
 
-struct LaterResult {
-  bool operator()(const PendingResult& x, const PendingResult& y) const {
-    return x.cycle != y.cycle ? x.cycle > y.cycle : x.sequence > y.sequence;
+// Heap entry of a pending result: small and trivially copyable, so the heap
+// moves 24 bytes, not the result itself (which waits in a slab).
+struct ResultKey {
+  int64_t cycle;
+  int64_t sequence;
+  int slot;
+  bool operator>(const ResultKey& other) const {
+    return cycle != other.cycle ? cycle > other.cycle : sequence > other.sequence;
   }
 };
 
@@ -145,10 +150,11 @@ class ChipEmulator::Impl {
       }
       result_.last_event_cycle = now;
       while (!results_.empty() && results_.top().cycle == now) {
-        PendingResult pending = results_.top();
+        const int slot = results_.top().slot;
         results_.pop();
-        RETURN_IF_ERROR(Land(pending));
-        ReleaseBuffer(pending.buffer);
+        RETURN_IF_ERROR(Land(result_slab_[slot]));
+        ReleaseBuffer(result_slab_[slot].buffer);
+        free_result_slots_.push_back(slot);
       }
       while (!issues_.empty() && issues_.top().first == now) {
         const int q = issues_.top().second;
@@ -409,7 +415,17 @@ class ChipEmulator::Impl {
 
   void PushResult(PendingResult result) {
     result.sequence = next_sequence_++;
-    results_.push(std::move(result));
+    int slot;
+    if (free_result_slots_.empty()) {
+      slot = static_cast<int>(result_slab_.size());
+      result_slab_.push_back(std::move(result));
+    } else {
+      slot = free_result_slots_.back();
+      free_result_slots_.pop_back();
+      result_slab_[slot] = std::move(result);
+    }
+    const PendingResult& stored = result_slab_[slot];
+    results_.push({stored.cycle, stored.sequence, slot});
   }
 
   PendingResult MakeResult(ResultKind kind, int q, const DecodedInstruction& instruction,
@@ -870,7 +886,9 @@ class ChipEmulator::Impl {
   std::priority_queue<std::pair<int64_t, int>, std::vector<std::pair<int64_t, int>>,
                       std::greater<>>
       issues_;  // (cycle, runtime queue index): ties issue in queue order.
-  std::priority_queue<PendingResult, std::vector<PendingResult>, LaterResult> results_;
+  std::priority_queue<ResultKey, std::vector<ResultKey>, std::greater<>> results_;
+  std::vector<PendingResult> result_slab_;
+  std::vector<int> free_result_slots_;
   int64_t next_sequence_ = 0;
   std::vector<std::pair<int64_t, int64_t>> notifies_;  // (issue, release), in issue order.
   std::vector<std::vector<uint8_t>> buffers_;
