@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "emulator/chip_emulator.h"
-#include "emulator/kernels/random.h"
+#include "emulator/kernels/matvec_reference.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "isa/numeric.h"
@@ -42,33 +42,16 @@ Emulated RunKernel(const isa::ChipModel& chip, const MatvecKernel& kernel, bool 
   return emulated;
 }
 
-// Plain reference: int8 x int8 products summed in int64, wrapped to int32.
-std::vector<uint32_t> ReferenceInt8(const std::vector<uint16_t>& w, const std::vector<uint16_t>& x,
-                                    int64_t rows, int64_t columns) {
-  std::vector<uint32_t> y(rows);
-  for (int64_t i = 0; i < rows; ++i) {
-    int64_t sum = 0;
-    for (int64_t j = 0; j < columns; ++j) {
-      sum += static_cast<int64_t>(static_cast<int8_t>(w[i * columns + j])) *
-             static_cast<int8_t>(x[j]);
-    }
-    y[i] = static_cast<uint32_t>(sum);
-  }
-  return y;
-}
-
 TEST(MatvecKernelTest, Int8MatchesReferenceAndPredictedCycles) {
   TSP_ASSERT_OK_AND_ASSIGN(isa::ChipModel chip, isa::DefaultChipModel());
   MatvecShape shape{2, 3, isa::INT8};
   const int64_t rows = 640, columns = 960;
-  SplitMix64 random(42);
-  std::vector<uint16_t> w(rows * columns), x(columns);
-  for (auto& v : w) v = static_cast<uint16_t>(random.Below(256));
-  for (auto& v : x) v = static_cast<uint16_t>(random.Below(256));
+  const std::vector<uint16_t> w = Int8TestValues(rows * columns, 42);
+  const std::vector<uint16_t> x = Int8TestValues(columns, 43);
   TSP_ASSERT_OK_AND_ASSIGN(MatvecKernel kernel, BuildMatvecKernel(chip, shape, w, x));
 
   Emulated functional = RunKernel(chip, kernel, /*functional=*/true);
-  EXPECT_EQ(functional.y, ReferenceInt8(w, x, rows, columns));
+  EXPECT_EQ(functional.y, ReferenceMatvecInt8(w, x, rows, columns));
   EXPECT_EQ(functional.result.last_event_cycle, kernel.predicted_last_event_cycle);
   // Hand calculation for the default chip: 6 tiles of 10 row loads + 1 x slot
   // = 11 cycles each; the first load waits for the farthest weight slice
@@ -85,43 +68,20 @@ TEST(MatvecKernelTest, Int8MatchesReferenceAndPredictedCycles) {
   EXPECT_EQ(timing.result.busy_cycles, functional.result.busy_cycles);
 }
 
-// Reference for fp16 with the chip's documented rounding: each tile's
-// 320-element dot product exact, rounded once to fp32, tiles added in fp32.
-// Test values are multiples of 2^-10 below 2 in magnitude, so products are
-// multiples of 2^-20 below 4 and a tile's sum is exact in double.
-std::vector<uint32_t> ReferenceFp16(const std::vector<uint16_t>& w, const std::vector<uint16_t>& x,
-                                    int64_t rows, int64_t columns, int tile) {
-  std::vector<uint32_t> y(rows);
-  for (int64_t i = 0; i < rows; ++i) {
-    float sum = 0.0f;
-    for (int64_t k = 0; k < columns; k += tile) {
-      double dot = 0.0;
-      for (int64_t j = k; j < k + tile; ++j) {
-        dot += static_cast<double>(isa::Fp16ToFloat(w[i * columns + j])) *
-               static_cast<double>(isa::Fp16ToFloat(x[j]));
-      }
-      sum += static_cast<float>(dot);
-    }
-    y[i] = isa::FloatToBits(sum);
-  }
-  return y;
-}
-
 TEST(MatvecKernelTest, Fp16MatchesReference) {
   TSP_ASSERT_OK_AND_ASSIGN(isa::ChipModel chip, isa::DefaultChipModel());
   MatvecShape shape{2, 2, isa::FP16};
   const int64_t rows = 640, columns = 640;
-  SplitMix64 random(7);
-  auto value = [&random]() {
-    const int64_t steps = static_cast<int64_t>(random.Below(4096)) - 2048;  // [-2, 2) in 2^-10.
-    return isa::FloatToFp16(static_cast<float>(std::ldexp(static_cast<double>(steps), -10)));
-  };
-  std::vector<uint16_t> w(rows * columns), x(columns);
-  for (auto& v : w) v = value();
-  for (auto& v : x) v = value();
+  const std::vector<uint16_t> w = ExactFp16TestValues(rows * columns, 7);
+  const std::vector<uint16_t> x = ExactFp16TestValues(columns, 8);
+  // The generator is exact: k / 1024 round-trips through fp16.
+  for (int k = 0; k < 64; ++k) {
+    EXPECT_EQ(std::fmod(isa::Fp16ToFloat(w[k]) * 1024.0, 1.0), 0.0);
+    EXPECT_LT(std::fabs(isa::Fp16ToFloat(w[k])), 2.0f);
+  }
   TSP_ASSERT_OK_AND_ASSIGN(MatvecKernel kernel, BuildMatvecKernel(chip, shape, w, x));
   Emulated functional = RunKernel(chip, kernel, /*functional=*/true);
-  EXPECT_EQ(functional.y, ReferenceFp16(w, x, rows, columns, chip.lanes()));
+  EXPECT_EQ(functional.y, ReferenceMatvecFp16(w, x, rows, columns, chip.lanes()));
   EXPECT_EQ(functional.result.last_event_cycle, kernel.predicted_last_event_cycle);
 }
 

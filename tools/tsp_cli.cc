@@ -1,0 +1,228 @@
+#include "tools/tsp_cli.h"
+
+#include <algorithm>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "emulator/chip_emulator.h"
+#include "emulator/kernels/matvec_kernel.h"
+#include "emulator/kernels/matvec_reference.h"
+#include "isa/assembler.h"
+#include "isa/chip_model.h"
+#include "isa/spec_loader.h"
+#include "isa/status_macros.h"
+#include "pipeline/system_model.h"
+
+namespace tsp::tools {
+namespace {
+
+absl::StatusOr<isa::ChipModel> LoadChip(const TspRequest& request) {
+  if (request.chip().empty()) return isa::DefaultChipModel();
+  return isa::LoadChipModel(request.chip());
+}
+
+absl::StatusOr<bool> Functional(const TspRequest& request) {
+  if (request.mode().empty() || request.mode() == "functional") return true;
+  if (request.mode() == "timing") return false;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--mode=", request.mode(), " is not one of: functional, timing"));
+}
+
+absl::StatusOr<isa::Program> LoadProgram(const TspRequest& request) {
+  if (request.program().empty()) {
+    return absl::InvalidArgumentError("--program=FILE.tsp is required");
+  }
+  ASSIGN_OR_RETURN(std::string text, isa::ReadFile(request.program()));
+  absl::StatusOr<isa::Program> program = isa::ParseProgram(text);
+  if (!program.ok()) {
+    return absl::Status(program.status().code(),
+                        absl::StrCat(request.program(), ": ", program.status().message()));
+  }
+  return program;
+}
+
+std::string Microseconds(int64_t cycles, int64_t clock_hz) {
+  return absl::StrFormat("%.3f us", static_cast<double>(cycles) * 1e6 / static_cast<double>(clock_hz));
+}
+
+absl::Status RunMatvec(const TspRequest& request, std::ostream& out) {
+  ASSIGN_OR_RETURN(isa::ChipModel chip, LoadChip(request));
+  const int64_t lanes = chip.lanes();
+  const int64_t rows = request.rows() == 0 ? 8 * lanes : request.rows();
+  const int64_t columns = request.columns() == 0 ? 8 * lanes : request.columns();
+  if (rows <= 0 || columns <= 0 || rows % lanes != 0 || columns % lanes != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("--rows and --columns must be positive multiples of ",
+                                                   lanes, " (the chip's lanes); got ", rows,
+                                                   " x ", columns));
+  }
+  const std::string weights = request.weights().empty() ? "int8" : request.weights();
+  if (weights != "int8" && weights != "fp16") {
+    return absl::InvalidArgumentError(absl::StrCat("--weights=", weights, " is not one of: int8, fp16"));
+  }
+  ASSIGN_OR_RETURN(bool functional, Functional(request));
+  const isa::ElementType type = weights == "int8" ? isa::INT8 : isa::FP16;
+  const uint64_t seed = request.seed();
+  const std::vector<uint16_t> w = type == isa::INT8 ? kernels::Int8TestValues(rows * columns, seed)
+                                                    : kernels::ExactFp16TestValues(rows * columns, seed);
+  const std::vector<uint16_t> x = type == isa::INT8 ? kernels::Int8TestValues(columns, seed + 1)
+                                                    : kernels::ExactFp16TestValues(columns, seed + 1);
+  kernels::MatvecShape shape{static_cast<int>(rows / lanes), static_cast<int>(columns / lanes), type};
+  ASSIGN_OR_RETURN(kernels::MatvecKernel kernel, kernels::BuildMatvecKernel(chip, shape, w, x));
+
+  emulator::RunOptions options;
+  options.functional = functional;
+  ASSIGN_OR_RETURN(std::unique_ptr<emulator::ChipEmulator> emulator,
+                   emulator::ChipEmulator::Create(chip, kernel.program, options));
+  ASSIGN_OR_RETURN(emulator::RunResult result, emulator->Run());
+
+  int64_t matching = -1;
+  if (functional) {
+    std::vector<std::string> planes;
+    for (const std::string& slice : kernel.output_slices) {
+      ASSIGN_OR_RETURN(std::string plane,
+                       emulator->ReadMemory(slice, kernel.output_address_base, shape.row_tiles));
+      planes.push_back(std::move(plane));
+    }
+    const std::vector<uint32_t> y = kernels::AssembleMatvecOutput(kernel, chip.lanes(), planes);
+    const std::vector<uint32_t> reference =
+        type == isa::INT8 ? kernels::ReferenceMatvecInt8(w, x, rows, columns)
+                          : kernels::ReferenceMatvecFp16(w, x, rows, columns, chip.lanes());
+    matching = 0;
+    for (size_t i = 0; i < y.size(); ++i) matching += y[i] == reference[i] ? 1 : 0;
+  }
+  const bool cycles_agree = result.last_event_cycle == kernel.predicted_last_event_cycle;
+  const int64_t weight_bytes = rows * columns * (type == isa::INT8 ? 1 : 2);
+
+  if (request.format() == "json") {
+    out << absl::StrCat(
+        "{\"command\":\"matvec\",\"chip\":\"", chip.name(), "\",\"rows\":", rows,
+        ",\"columns\":", columns, ",\"weights\":\"", weights, "\",\"mode\":\"",
+        functional ? "functional" : "timing", "\",\"predicted_last_event_cycle\":",
+        kernel.predicted_last_event_cycle, ",\"emulated_last_event_cycle\":",
+        result.last_event_cycle, ",\"completion_cycle\":", result.completion_cycle,
+        ",\"instructions_issued\":", result.instructions_issued,
+        ",\"outputs_matching_reference\":", matching, ",\"outputs\":", rows, "}\n");
+  } else {
+    out << absl::StrFormat(
+        "tsp matvec: y = W x, W %d x %d %s, on chip %s (%d lanes, %.0f MHz)\n", rows, columns,
+        weights, chip.name(), chip.lanes(), static_cast<double>(chip.clock_hz()) / 1e6);
+    out << absl::StrFormat("  schedule    : %d tiles of %dx%d streamed from SRAM into one MXM plane\n",
+                           shape.row_tiles * shape.column_tiles, lanes, lanes);
+    out << absl::StrFormat("  predicted   : last event at cycle %d (from the schedule)\n",
+                           kernel.predicted_last_event_cycle);
+    out << absl::StrFormat("  emulated    : last event at cycle %d (%s) -> %s\n",
+                           result.last_event_cycle, functional ? "functional" : "timing-only",
+                           cycles_agree ? "agrees to the cycle" : "DIFFERS");
+    out << absl::StrFormat("  completion  : %d cycles = %s (all 20 superlanes done)\n",
+                           result.completion_cycle,
+                           Microseconds(result.completion_cycle, chip.clock_hz()));
+    out << absl::StrFormat("  instructions: %d issued (each Repeat repetition counted)\n",
+                           result.instructions_issued);
+    out << absl::StrFormat("  weights     : %d bytes at %.0f bytes/cycle from SRAM\n", weight_bytes,
+                           static_cast<double>(weight_bytes) /
+                               static_cast<double>(std::max<int64_t>(result.completion_cycle, 1)));
+    if (functional) {
+      out << absl::StrFormat("  results     : %d of %d outputs bit-identical to the reference\n",
+                             matching, rows);
+    }
+  }
+  if (!cycles_agree) {
+    return absl::InternalError(absl::StrCat("predicted cycle ", kernel.predicted_last_event_cycle,
+                                            " differs from emulated ", result.last_event_cycle));
+  }
+  if (functional && matching != rows) {
+    return absl::InternalError(absl::StrCat(rows - matching, " of ", rows,
+                                            " outputs differ from the reference"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunProgram(const TspRequest& request, std::ostream& out) {
+  ASSIGN_OR_RETURN(isa::ChipModel chip, LoadChip(request));
+  ASSIGN_OR_RETURN(isa::Program program, LoadProgram(request));
+  ASSIGN_OR_RETURN(bool functional, Functional(request));
+  emulator::RunOptions options;
+  options.functional = functional;
+  options.record_trace = !request.trace().empty();
+  ASSIGN_OR_RETURN(std::unique_ptr<emulator::ChipEmulator> emulator,
+                   emulator::ChipEmulator::Create(chip, program, options));
+  absl::StatusOr<emulator::RunResult> result = emulator->Run();
+  if (!result.ok()) {
+    return absl::Status(result.status().code(),
+                        absl::StrCat(request.program(), ": ", result.status().message()));
+  }
+  if (!request.trace().empty()) {
+    std::ofstream trace(request.trace());
+    trace << emulator->FormatTrace(result->trace);
+    if (!trace) return absl::UnavailableError(absl::StrCat("cannot write ", request.trace()));
+  }
+  if (request.format() == "json") {
+    out << absl::StrCat("{\"command\":\"run\",\"program\":\"", request.program(),
+                        "\",\"chip\":\"", chip.name(), "\",\"last_event_cycle\":",
+                        result->last_event_cycle, ",\"completion_cycle\":",
+                        result->completion_cycle, ",\"instructions_issued\":",
+                        result->instructions_issued, ",\"vectors_sent\":", result->sent.size(),
+                        "}\n");
+    return absl::OkStatus();
+  }
+  out << absl::StrFormat("tsp run: %s on %s (%s)\n", request.program(), chip.name(),
+                         functional ? "functional" : "timing-only");
+  out << absl::StrFormat("  last event  : cycle %d\n", result->last_event_cycle);
+  out << absl::StrFormat("  completion  : %d cycles = %s\n", result->completion_cycle,
+                         Microseconds(result->completion_cycle, chip.clock_hz()));
+  out << absl::StrFormat("  instructions: %d issued\n", result->instructions_issued);
+  std::vector<std::pair<int64_t, int>> busy;
+  for (size_t s = 0; s < result->busy_cycles.size(); ++s) {
+    if (result->busy_cycles[s] > 0) busy.push_back({-result->busy_cycles[s], static_cast<int>(s)});
+  }
+  std::sort(busy.begin(), busy.end());
+  for (size_t i = 0; i < std::min<size_t>(busy.size(), 8); ++i) {
+    out << absl::StrFormat("  busy        : %-8s %d cycles\n", chip.slices()[busy[i].second].name,
+                           -busy[i].first);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Check(const TspRequest& request, std::ostream& out) {
+  ASSIGN_OR_RETURN(isa::ChipModel chip, LoadChip(request));
+  out << absl::StrFormat("chip %s: %d slices, %d queues, %d lanes, %d MEM slices of %d bytes, %.0f MHz\n",
+                         chip.name(), chip.slices().size(), chip.queues().size(), chip.lanes(),
+                         chip.SlicesOfKind(isa::SLICE_MEM).size(),
+                         chip.spec().mem().slice_bytes().value(),
+                         static_cast<double>(chip.clock_hz()) / 1e6);
+  if (!request.system().empty()) {
+    ASSIGN_OR_RETURN(pipeline::SystemModel system, pipeline::LoadSystemModel(request.system(), chip));
+    out << absl::StrFormat("system %s: %d chips in %d nodes and %d racks, link %d + %d cycles per vector\n",
+                           system.spec().name(), system.chips(), system.spec().nodes().value(),
+                           system.racks(), system.spec().link_latency_cycles().value(),
+                           system.link_serialization_cycles());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status RealMain(const TspRequest& request, std::ostream& out) {
+  if (!request.format().empty() && request.format() != "text" && request.format() != "json") {
+    return absl::InvalidArgumentError(absl::StrCat("--format=", request.format(),
+                                                   " is not one of: text, json"));
+  }
+  const std::string& command = request.command();
+  if (command.empty() || command == "matvec") return RunMatvec(request, out);
+  if (command == "run") return RunProgram(request, out);
+  if (command == "check") return Check(request, out);
+  if (command == "asm") {
+    ASSIGN_OR_RETURN(isa::Program program, LoadProgram(request));
+    out << isa::PrintProgram(program);
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown command '", command, "'; commands: matvec (default), run, check, asm"));
+}
+
+}  // namespace tsp::tools

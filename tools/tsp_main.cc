@@ -1,0 +1,56 @@
+// tsp: run programs on the emulated chip. See README.md and `tsp --help`.
+//
+//   tsp [matvec] [--rows=N --columns=N --weights=int8|fp16 --mode=functional|timing]
+//   tsp run --program=FILE.tsp [--chip=SPEC] [--mode=...] [--trace=FILE] [--format=json]
+//   tsp check [--chip=SPEC] [--system=SPEC]
+//   tsp asm --program=FILE.tsp
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "tools/tsp_cli.h"
+#include "tools/tsp_request.pb.h"
+
+ABSL_FLAG(std::string, chip, "", "ChipSpec textproto (default: built-in tsp_v1)");
+ABSL_FLAG(std::string, system, "", "SystemSpec textproto");
+ABSL_FLAG(std::string, program, "", "program in the text form (.tsp)");
+ABSL_FLAG(std::string, mode, "functional", "functional or timing");
+ABSL_FLAG(int64_t, rows, 0, "matvec: rows of W (multiple of the lanes; default 8 x lanes)");
+ABSL_FLAG(int64_t, columns, 0, "matvec: columns of W (multiple of the lanes; default 8 x lanes)");
+ABSL_FLAG(std::string, weights, "int8", "matvec: int8 or fp16");
+ABSL_FLAG(std::string, trace, "", "run: write the event trace to this file");
+ABSL_FLAG(std::string, format, "text", "text or json");
+ABSL_FLAG(uint64_t, seed, 1, "matvec: seed of the synthetic weights");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "tsp [matvec|run|check|asm] [flags]: the cycle-deterministic tensor-streaming chip "
+      "emulator. Without a command it runs the built-in weight-streaming matvec demo.");
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  tsp::tools::TspRequest request;
+  if (positional.size() > 2) {
+    std::cerr << "tsp: expected at most one command, got " << positional.size() - 1 << "\n";
+    return 2;
+  }
+  if (positional.size() == 2) request.set_command(positional[1]);
+  request.set_chip(absl::GetFlag(FLAGS_chip));
+  request.set_system(absl::GetFlag(FLAGS_system));
+  request.set_program(absl::GetFlag(FLAGS_program));
+  request.set_mode(absl::GetFlag(FLAGS_mode));
+  request.set_rows(absl::GetFlag(FLAGS_rows));
+  request.set_columns(absl::GetFlag(FLAGS_columns));
+  request.set_weights(absl::GetFlag(FLAGS_weights));
+  request.set_trace(absl::GetFlag(FLAGS_trace));
+  request.set_format(absl::GetFlag(FLAGS_format));
+  request.set_seed(absl::GetFlag(FLAGS_seed));
+  const absl::Status status = tsp::tools::RealMain(request, std::cout);
+  if (!status.ok()) {
+    std::cerr << "tsp: " << status.message() << "\n";
+    return 1;
+  }
+  return 0;
+}
