@@ -118,9 +118,9 @@ absl::Status RunMatvec(const TspRequest& request, std::ostream& out) {
     out << absl::StrFormat("  emulated    : last event at cycle %d (%s) -> %s\n",
                            result.last_event_cycle, functional ? "functional" : "timing-only",
                            cycles_agree ? "agrees to the cycle" : "DIFFERS");
-    out << absl::StrFormat("  completion  : %d cycles = %s (all 20 superlanes done)\n",
+    out << absl::StrFormat("  completion  : %d cycles = %s (all %d superlanes done)\n",
                            result.completion_cycle,
-                           Microseconds(result.completion_cycle, chip.clock_hz()));
+                           Microseconds(result.completion_cycle, chip.clock_hz()), chip.superlanes());
     out << absl::StrFormat("  instructions: %d issued (each Repeat repetition counted)\n",
                            result.instructions_issued);
     out << absl::StrFormat("  weights     : %d bytes at %.0f bytes/cycle from SRAM\n", weight_bytes,
