@@ -91,7 +91,9 @@ uint32_t LaneValue(int lane, int operand, int width) {
 std::string Planes(int operand, int width, int plane) {
   std::string bytes(320, 0);
   for (int lane = 0; lane < 320; ++lane) {
-    bytes[lane] = static_cast<char>(LaneValue(lane, operand, width) >> (8 * plane));
+    // Groups wider than an element (Transpose's 16 streams) get independent planes.
+    bytes[lane] = static_cast<char>(width > 4 ? LaneValue(lane, operand * 100 + plane, 1)
+                                              : LaneValue(lane, operand, width) >> (8 * plane));
   }
   return bytes;
 }

@@ -77,7 +77,8 @@ float ExactFp16DotProduct(const uint16_t* x, const uint16_t* y, int n) {
     const Fixed a = DecomposeFp16(x[i]);
     const Fixed b = DecomposeFp16(y[i]);
     const __int128 product = static_cast<__int128>(static_cast<int64_t>(a.mantissa) * b.mantissa);
-    sum += product << (a.exponent + b.exponent);
+    // Multiply rather than shift: left-shifting a negative value is undefined.
+    sum += product * (static_cast<__int128>(1) << (a.exponent + b.exponent));
   }
   return RoundScaledInt128(sum);
 }
