@@ -79,32 +79,12 @@ uint32_t FromFloat(ElementType type, float value) {
 // Wraps to the type's width (truncation of two's complement).
 uint32_t WrapInt(int64_t value) { return static_cast<uint32_t>(static_cast<uint64_t>(value)); }
 
+// The range of an integer type: [-2^(bits-1), 2^(bits-1) - 1], or [0, 255] for uint8.
 int64_t IntMin(ElementType type) {
-  switch (type) {
-    case isa::INT8:
-      return std::numeric_limits<int8_t>::min();
-    case isa::INT16:
-      return std::numeric_limits<int16_t>::min();
-    case isa::INT32:
-      return std::numeric_limits<int32_t>::min();
-    default:
-      return 0;
-  }
+  return type == isa::UINT8 ? 0 : -(int64_t{1} << (8 * isa::ElementBytes(type) - 1));
 }
-
 int64_t IntMax(ElementType type) {
-  switch (type) {
-    case isa::INT8:
-      return std::numeric_limits<int8_t>::max();
-    case isa::UINT8:
-      return std::numeric_limits<uint8_t>::max();
-    case isa::INT16:
-      return std::numeric_limits<int16_t>::max();
-    case isa::INT32:
-      return std::numeric_limits<int32_t>::max();
-    default:
-      return 0;
-  }
+  return type == isa::UINT8 ? 255 : (int64_t{1} << (8 * isa::ElementBytes(type) - 1)) - 1;
 }
 
 // Conversion of one element: saturating for integer results, round to

@@ -10,6 +10,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
 #include "isa/element_type.h"
 #include "isa/opcode.h"
 #include "isa/status_macros.h"
@@ -17,155 +19,35 @@
 namespace tsp::isa {
 namespace {
 
-bool HasOperand(const Instruction& instruction, OperandBit bit) {
-  switch (bit) {
-    case kOpPort:
-      return instruction.has_port();
-    case kOpAddress:
-      return instruction.has_address();
-    case kOpRow:
-      return instruction.has_row();
-    case kOpRows:
-      return instruction.has_rows();
-    case kOpA:
-      return instruction.has_a();
-    case kOpB:
-      return instruction.has_b();
-    case kOpC:
-      return instruction.has_c();
-    case kOpAmount:
-      return instruction.has_amount();
-    case kOpMap:
-      return instruction.has_map();
-    case kOpToType:
-      return instruction.to_type() != ELEMENT_TYPE_UNSPECIFIED;
-    case kOpN:
-      return instruction.has_n();
-    case kOpEvery:
-      return instruction.has_every();
-    case kOpStride:
-      return instruction.has_stride();
-    case kOpDst:
-      return instruction.has_dst();
-  }
-  return false;
+// The Instruction field that holds an operand: its text key is the field's
+// name, except `to`, which is to_type.
+const google::protobuf::FieldDescriptor* OperandField(const OperandInfo& operand) {
+  const std::string name = operand.bit == kOpToType ? "to_type" : std::string(operand.key);
+  return Instruction::descriptor()->FindFieldByName(name);
 }
 
-int64_t IntOperand(const Instruction& instruction, OperandBit bit) {
-  switch (bit) {
-    case kOpPort:
-      return instruction.port();
-    case kOpAddress:
-      return instruction.address();
-    case kOpRow:
-      return instruction.row();
-    case kOpRows:
-      return instruction.rows();
-    case kOpAmount:
-      return instruction.amount();
-    case kOpMap:
-      return instruction.map();
-    case kOpN:
-      return instruction.n();
-    case kOpEvery:
-      return instruction.every();
-    case kOpStride:
-      return instruction.stride();
-    case kOpA:
-    case kOpB:
-    case kOpC:
-    case kOpDst:
-    case kOpToType:
-      break;
-  }
-  return 0;
+bool HasOperand(const Instruction& instruction, const OperandInfo& operand) {
+  const google::protobuf::FieldDescriptor* field = OperandField(operand);
+  if (operand.bit == kOpToType) return instruction.to_type() != ELEMENT_TYPE_UNSPECIFIED;
+  return Instruction::GetReflection()->HasField(instruction, field);
 }
 
-void SetIntOperand(OperandBit bit, int64_t value, Instruction* instruction) {
-  switch (bit) {
-    case kOpPort:
-      instruction->set_port(value);
-      return;
-    case kOpAddress:
-      instruction->set_address(value);
-      return;
-    case kOpRow:
-      instruction->set_row(value);
-      return;
-    case kOpRows:
-      instruction->set_rows(value);
-      return;
-    case kOpAmount:
-      instruction->set_amount(value);
-      return;
-    case kOpMap:
-      instruction->set_map(value);
-      return;
-    case kOpN:
-      instruction->set_n(value);
-      return;
-    case kOpEvery:
-      instruction->set_every(value);
-      return;
-    case kOpStride:
-      instruction->set_stride(value);
-      return;
-    case kOpA:
-    case kOpB:
-    case kOpC:
-    case kOpDst:
-    case kOpToType:
-      return;
-  }
+int64_t IntOperand(const Instruction& instruction, const OperandInfo& operand) {
+  return Instruction::GetReflection()->GetInt64(instruction, OperandField(operand));
 }
 
-StreamRef* MutableStream(OperandBit bit, Instruction* instruction) {
-  switch (bit) {
-    case kOpA:
-      return instruction->mutable_a();
-    case kOpB:
-      return instruction->mutable_b();
-    case kOpC:
-      return instruction->mutable_c();
-    case kOpDst:
-      return instruction->mutable_dst();
-    case kOpPort:
-    case kOpAddress:
-    case kOpRow:
-    case kOpRows:
-    case kOpAmount:
-    case kOpMap:
-    case kOpToType:
-    case kOpN:
-    case kOpEvery:
-    case kOpStride:
-      break;
-  }
-  return nullptr;
+void SetIntOperand(const OperandInfo& operand, int64_t value, Instruction* instruction) {
+  Instruction::GetReflection()->SetInt64(instruction, OperandField(operand), value);
 }
 
-const StreamRef& GetStream(const Instruction& instruction, OperandBit bit) {
-  switch (bit) {
-    case kOpA:
-      return instruction.a();
-    case kOpB:
-      return instruction.b();
-    case kOpC:
-      return instruction.c();
-    case kOpDst:
-    case kOpPort:
-    case kOpAddress:
-    case kOpRow:
-    case kOpRows:
-    case kOpAmount:
-    case kOpMap:
-    case kOpToType:
-    case kOpN:
-    case kOpEvery:
-    case kOpStride:
-      break;
-  }
-  return instruction.dst();
+const StreamRef& GetStream(const Instruction& instruction, const OperandInfo& operand) {
+  return static_cast<const StreamRef&>(
+      Instruction::GetReflection()->GetMessage(instruction, OperandField(operand)));
+}
+
+StreamRef* MutableStream(const OperandInfo& operand, Instruction* instruction) {
+  return static_cast<StreamRef*>(
+      Instruction::GetReflection()->MutableMessage(instruction, OperandField(operand)));
 }
 
 std::string TypeList(uint32_t types) {
@@ -231,7 +113,7 @@ absl::Status CheckSignature(const Instruction& instruction) {
   }
   const OpcodeInfo& info = GetOpcodeInfo(*opcode);
   for (const OperandInfo& operand : AllOperands()) {
-    const bool present = HasOperand(instruction, operand.bit);
+    const bool present = HasOperand(instruction, operand);
     if ((info.required_operands & operand.bit) && !present) {
       return absl::InvalidArgumentError(
           absl::StrCat(info.mnemonic, " needs operand '", operand.key, "'"));
@@ -241,7 +123,7 @@ absl::Status CheckSignature(const Instruction& instruction) {
           absl::StrCat(info.mnemonic, " takes no operand '", operand.key, "'"));
     }
     if (operand.is_stream && present &&
-        GetStream(instruction, operand.bit).direction() == DIRECTION_UNSPECIFIED) {
+        GetStream(instruction, operand).direction() == DIRECTION_UNSPECIFIED) {
       return absl::InvalidArgumentError(
           absl::StrCat(info.mnemonic, " operand '", operand.key, "' has no direction"));
     }
@@ -272,14 +154,14 @@ std::string PrintInstruction(const Instruction& instruction) {
     absl::StrAppend(&text, ".", ElementTypeName(instruction.type()));
   }
   for (const OperandInfo& operand : AllOperands()) {
-    if (!HasOperand(instruction, operand.bit)) continue;
+    if (!HasOperand(instruction, operand)) continue;
     absl::StrAppend(&text, " ", operand.key, "=");
     if (operand.is_stream) {
-      absl::StrAppend(&text, PrintStreamRef(GetStream(instruction, operand.bit)));
+      absl::StrAppend(&text, PrintStreamRef(GetStream(instruction, operand)));
     } else if (operand.bit == kOpToType) {
       absl::StrAppend(&text, ElementTypeName(instruction.to_type()));
     } else {
-      absl::StrAppend(&text, IntOperand(instruction, operand.bit));
+      absl::StrAppend(&text, IntOperand(instruction, operand));
     }
   }
   return text;
@@ -329,7 +211,7 @@ absl::StatusOr<Instruction> ParseInstruction(absl::string_view line) {
     }
     seen |= operand->bit;
     if (operand->is_stream) {
-      ASSIGN_OR_RETURN(*MutableStream(operand->bit, &instruction), ParseStreamRef(key_value.second));
+      ASSIGN_OR_RETURN(*MutableStream(*operand, &instruction), ParseStreamRef(key_value.second));
     } else if (operand->bit == kOpToType) {
       std::optional<ElementType> type = ParseElementType(key_value.second);
       if (!type.has_value()) {
@@ -343,7 +225,7 @@ absl::StatusOr<Instruction> ParseInstruction(absl::string_view line) {
         return absl::InvalidArgumentError(
             absl::StrCat("operand '", operand->key, "': '", key_value.second, "' is not an integer"));
       }
-      SetIntOperand(operand->bit, value, &instruction);
+      SetIntOperand(*operand, value, &instruction);
     }
   }
   RETURN_IF_ERROR(CheckSignature(instruction));

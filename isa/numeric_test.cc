@@ -5,20 +5,12 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "isa/fp16_format.h"
 
 namespace tsp::isa {
 namespace {
 
-// Independent definition of an fp16 bit pattern's value, from the format's
-// formula rather than from bit manipulation.
-double ReferenceFp16Value(uint16_t bits) {
-  const int sign = (bits >> 15) ? -1 : 1;
-  const int exponent = (bits >> 10) & 0x1F;
-  const int mantissa = bits & 0x3FF;
-  if (exponent == 0) return sign * std::ldexp(mantissa, -24);
-  if (exponent == 31) return mantissa ? NAN : sign * INFINITY;
-  return sign * std::ldexp(1024 + mantissa, exponent - 25);
-}
+double ReferenceFp16Value(uint16_t bits) { return Fp16FormatValue(bits); }
 
 TEST(NumericTest, Fp16ToFloatMatchesTheFormatForEveryPattern) {
   for (uint32_t bits = 0; bits < 65536; ++bits) {

@@ -36,53 +36,14 @@ std::optional<Opcode> FindOpcode(absl::string_view mnemonic) {
 absl::Span<const OperandInfo> AllOperands() { return kOperands; }
 
 int StreamGroupWidth(Opcode opcode, ElementType type, ElementType to_type, OperandBit bit) {
-  switch (opcode) {
-    case Opcode::kGather:
-    case Opcode::kScatter:
-      // The map holds int16 addresses, one per tile; the data is bytes.
-      return bit == kOpA ? ElementBytes(INT16) : 1;
-    case Opcode::kTranspose:
-      return 16;
-    case Opcode::kAccumulate:
-      return 4;  // int32 or fp32 results.
-    case Opcode::kConvert:
-      return ElementBytes(bit == kOpDst ? to_type : type);
-    case Opcode::kSelect:
-    case Opcode::kRead:
-    case Opcode::kWrite:
-    case Opcode::kAdd:
-    case Opcode::kSub:
-    case Opcode::kMul:
-    case Opcode::kMax:
-    case Opcode::kMin:
-    case Opcode::kCmpLt:
-    case Opcode::kCmpEq:
-    case Opcode::kShl:
-    case Opcode::kShr:
-    case Opcode::kNeg:
-    case Opcode::kAbs:
-    case Opcode::kRelu:
-    case Opcode::kExp:
-    case Opcode::kTanh:
-    case Opcode::kRsqrt:
-    case Opcode::kRecip:
-    case Opcode::kLoadWeights:
-    case Opcode::kInstallWeights:
-    case Opcode::kMultiply:
-    case Opcode::kShift:
-    case Opcode::kRotate:
-    case Opcode::kPermute:
-    case Opcode::kDistribute:
-    case Opcode::kSend:
-    case Opcode::kReceive:
-    case Opcode::kDeskew:
-    case Opcode::kNop:
-    case Opcode::kRepeat:
-    case Opcode::kSync:
-    case Opcode::kNotify:
-      return ElementBytes(type);
+  // Operands whose width is not the element type's.
+  if (opcode == Opcode::kGather || opcode == Opcode::kScatter) {
+    return bit == kOpA ? ElementBytes(INT16) : 1;  // The map holds int16 addresses.
   }
-  return 1;
+  if (opcode == Opcode::kTranspose) return 16;
+  if (opcode == Opcode::kAccumulate) return 4;  // int32 or fp32 results.
+  if (opcode == Opcode::kConvert && bit == kOpDst) return ElementBytes(to_type);
+  return ElementBytes(type);
 }
 
 }  // namespace tsp::isa

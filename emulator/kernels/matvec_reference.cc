@@ -4,19 +4,10 @@
 #include <cstring>
 
 #include "emulator/kernels/random.h"
+#include "isa/fp16_format.h"
 
 namespace tsp::kernels {
 namespace {
-
-// fp16 bits to double from the format's definition.
-double Fp16Value(uint16_t bits) {
-  const int sign = (bits >> 15) ? -1 : 1;
-  const int exponent = (bits >> 10) & 0x1F;
-  const int mantissa = bits & 0x3FF;
-  if (exponent == 0) return sign * std::ldexp(mantissa, -24);
-  if (exponent == 31) return mantissa ? NAN : sign * INFINITY;
-  return sign * std::ldexp(1024 + mantissa, exponent - 25);
-}
 
 uint32_t Bits(float value) {
   uint32_t bits;
@@ -50,7 +41,7 @@ std::vector<uint32_t> ReferenceMatvecFp16(const std::vector<uint16_t>& weights,
     for (int64_t k = 0; k < columns; k += tile_columns) {
       double dot = 0.0;
       for (int64_t j = k; j < k + tile_columns; ++j) {
-        dot += Fp16Value(weights[i * columns + j]) * Fp16Value(x[j]);
+        dot += isa::Fp16FormatValue(weights[i * columns + j]) * isa::Fp16FormatValue(x[j]);
       }
       sum += static_cast<float>(dot);
     }
