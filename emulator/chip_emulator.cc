@@ -5,6 +5,7 @@
 #include <deque>
 #include <map>
 #include <queue>
+#include <set>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -108,28 +109,7 @@ class ChipEmulator::Impl {
     for (const isa::SliceInfo& slice : chip_.slices()) {
       if (slice.kind == isa::SLICE_MXM) planes_.emplace(slice.position, PlaneState(lanes_));
     }
-    for (const InboundVector& vector : options_.inbound) {
-      std::optional<int> slice = chip_.FindSlice(vector.slice);
-      if (!slice.has_value() || chip_.slices()[*slice].kind != isa::SLICE_C2C ||
-          vector.port < 0 || vector.port >= chip_.c2c_ports_per_slice()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            options_.chip_label, ": inbound vector for ", vector.slice, " port ", vector.port,
-            ": no such C2C slice and port"));
-      }
-      if (options_.functional && static_cast<int>(vector.data.size()) != lanes_) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            options_.chip_label, ": inbound vector for ", vector.slice, " port ", vector.port,
-            " at cycle ", vector.arrival_cycle, " has ", vector.data.size(), " bytes, not ",
-            lanes_));
-      }
-      inbound_[{*slice, vector.port}].push_back(&vector);
-    }
-    for (auto& [key, arrivals] : inbound_) {
-      std::stable_sort(arrivals.begin(), arrivals.end(),
-                       [](const InboundVector* x, const InboundVector* y) {
-                         return x->arrival_cycle < y->arrival_cycle;
-                       });
-    }
+    for (const InboundVector& vector : options_.inbound) RETURN_IF_ERROR(AddInbound(vector));
     runtimes_.reserve(decoded_.queues.size());
     for (const DecodedQueue& queue : decoded_.queues) runtimes_.push_back(QueueRuntime{&queue});
     result_.busy_cycles.assign(chip_.slices().size(), 0);
@@ -137,12 +117,28 @@ class ChipEmulator::Impl {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<RunResult> Run() {
+  // Queues schedule their first issue lazily, on the first Advance.
+  void Start() {
+    if (started_) return;
+    started_ = true;
     for (size_t q = 0; q < runtimes_.size(); ++q) ScheduleQueue(static_cast<int>(q), 0);
-    while (!issues_.empty() || !results_.empty()) {
-      int64_t now = INT64_MAX;
-      if (!issues_.empty()) now = issues_.top().first;
-      if (!results_.empty()) now = std::min(now, results_.top().cycle);
+  }
+
+  std::optional<int64_t> NextEventCycle() {
+    Start();
+    int64_t next = INT64_MAX;
+    if (!issues_.empty()) next = issues_.top().first;
+    if (!results_.empty()) next = std::min(next, results_.top().cycle);
+    if (next == INT64_MAX) return std::nullopt;
+    return next;
+  }
+
+  absl::Status AdvanceTo(int64_t horizon) {
+    Start();
+    while (true) {
+      std::optional<int64_t> next = NextEventCycle();
+      if (!next.has_value() || *next > horizon) break;
+      const int64_t now = *next;
       if (now > options_.cycle_limit) {
         return absl::ResourceExhaustedError(absl::StrCat(
             options_.chip_label, ": the program runs past the cycle limit ",
@@ -163,10 +159,49 @@ class ChipEmulator::Impl {
         ScheduleQueue(q, now);
       }
     }
+    advanced_to_ = std::max(advanced_to_, horizon);
+    return absl::OkStatus();
+  }
+
+  absl::Status AddInbound(const InboundVector& vector) {
+    std::optional<int> slice = chip_.FindSlice(vector.slice);
+    if (!slice.has_value() || chip_.slices()[*slice].kind != isa::SLICE_C2C || vector.port < 0 ||
+        vector.port >= chip_.c2c_ports_per_slice()) {
+      return absl::InvalidArgumentError(absl::StrCat(options_.chip_label, ": inbound vector for ",
+                                                     vector.slice, " port ", vector.port,
+                                                     ": no such C2C slice and port"));
+    }
+    if (options_.functional && static_cast<int>(vector.data.size()) != lanes_) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          options_.chip_label, ": inbound vector for ", vector.slice, " port ", vector.port,
+          " at cycle ", vector.arrival_cycle, " has ", vector.data.size(), " bytes, not ", lanes_));
+    }
+    if (started_ && vector.arrival_cycle <= advanced_to_) {
+      return absl::InternalError(absl::StrCat(options_.chip_label, ": a vector arriving at cycle ",
+                                              vector.arrival_cycle,
+                                              " was delivered after the chip ran to cycle ",
+                                              advanced_to_));
+    }
+    std::deque<InboundVector>& arrivals = inbound_[{*slice, vector.port}];
+    // Keep arrival order; equal cycles keep delivery order.
+    auto position = std::upper_bound(arrivals.begin(), arrivals.end(), vector.arrival_cycle,
+                                     [](int64_t cycle, const InboundVector& v) {
+                                       return cycle < v.arrival_cycle;
+                                     });
+    arrivals.insert(position, vector);
+    return absl::OkStatus();
+  }
+
+  std::vector<OutboundVector> TakeSent() {
+    std::vector<OutboundVector> sent = std::move(result_.sent);
+    result_.sent.clear();
+    return sent;
+  }
+
+  absl::StatusOr<RunResult> Finish() {
     for (const auto& [key, arrivals] : inbound_) {
-      size_t& consumed = inbound_consumed_[key];
-      if (consumed < arrivals.size()) {
-        const InboundVector& vector = *arrivals[consumed];
+      if (!arrivals.empty()) {
+        const InboundVector& vector = arrivals.front();
         return absl::FailedPreconditionError(absl::StrCat(
             options_.chip_label, ", ", vector.slice, " port ", vector.port, ", cycle ",
             vector.arrival_cycle, ": a vector arrived and no Receive took it (there is no "
@@ -177,6 +212,11 @@ class ChipEmulator::Impl {
       result_.completion_cycle = isa::LastSuperlaneCycle(chip_, result_.last_event_cycle) + 1;
     }
     return std::move(result_);
+  }
+
+  absl::StatusOr<RunResult> Run() {
+    RETURN_IF_ERROR(AdvanceTo(INT64_MAX));
+    return Finish();
   }
 
   absl::StatusOr<std::string> ReadMemory(absl::string_view slice_name, int64_t address,
@@ -410,6 +450,20 @@ class ChipEmulator::Impl {
                                  "by a cycle or use the other bank"));
     }
     sram_.last_read(mem_index, bank) = {now, q, instruction.index, now};
+    return absl::OkStatus();
+  }
+
+  // A port carries data only after a Deskew has aligned it to the chip's time
+  // base (ISCA22: a program synchronises once at start).
+  absl::Status CheckDeskewed(int q, const DecodedInstruction& instruction, int64_t now,
+                             int64_t repetition, int slice) const {
+    if (deskewed_.count({slice, static_cast<int>(instruction.port)}) == 0) {
+      return Hazard(q, instruction, now, repetition,
+                    absl::StrCat("uses port ", instruction.port, " of ", chip_.slices()[slice].name,
+                                 " before a Deskew aligned it; a program starts with `Deskew "
+                                 "port=",
+                                 instruction.port, "` on every port it uses"));
+    }
     return absl::OkStatus();
   }
 
@@ -698,6 +752,7 @@ class ChipEmulator::Impl {
         return absl::OkStatus();
       }
       case Opcode::kSend: {
+        RETURN_IF_ERROR(CheckDeskewed(q, instruction, now, repetition, slice));
         PendingResult result = MakeResult(ResultKind::kSend, q, instruction, now, repetition);
         result.buffer = AcquireBuffer(lanes_);
         RETURN_IF_ERROR(
@@ -706,31 +761,33 @@ class ChipEmulator::Impl {
         return absl::OkStatus();
       }
       case Opcode::kReceive: {
-        const std::pair<int, int> key{slice, static_cast<int>(instruction.port)};
-        auto it = inbound_.find(key);
-        size_t& consumed = inbound_consumed_[key];
-        if (it == inbound_.end() || consumed >= it->second.size() ||
-            it->second[consumed]->arrival_cycle > now) {
+        RETURN_IF_ERROR(CheckDeskewed(q, instruction, now, repetition, slice));
+        auto it = inbound_.find({slice, static_cast<int>(instruction.port)});
+        if (it == inbound_.end() || it->second.empty() ||
+            it->second.front().arrival_cycle > now) {
           return Hazard(
               q, instruction, now, repetition,
               absl::StrCat("receives on port ", instruction.port,
                            " before any vector has arrived there",
-                           it != inbound_.end() && consumed < it->second.size()
+                           it != inbound_.end() && !it->second.empty()
                                ? absl::StrCat(" (the next arrives at cycle ",
-                                              it->second[consumed]->arrival_cycle,
+                                              it->second.front().arrival_cycle,
                                               "; links have no back pressure, so the Receive "
                                               "must be scheduled at or after it)")
                                : std::string(" (none is due)")));
         }
-        const InboundVector& arrival = *it->second[consumed++];
         PendingResult result = MakeResult(ResultKind::kStream, q, instruction, now, repetition);
         result.group = instruction.dst;
         result.buffer = AcquireBuffer(lanes_);
-        if (functional) std::memcpy(BufferData(result.buffer), arrival.data.data(), lanes_);
+        if (functional) {
+          std::memcpy(BufferData(result.buffer), it->second.front().data.data(), lanes_);
+        }
+        it->second.pop_front();
         PushResult(std::move(result));
         return absl::OkStatus();
       }
       case Opcode::kDeskew:
+        deskewed_.insert({slice, static_cast<int>(instruction.port)});
         return absl::OkStatus();
       case Opcode::kNop:
       case Opcode::kRepeat:
@@ -880,8 +937,10 @@ class ChipEmulator::Impl {
   StreamRegisters streams_;
   Sram sram_;
   std::map<int, PlaneState> planes_;  // By slice position.
-  std::map<std::pair<int, int>, std::vector<const InboundVector*>> inbound_;  // (slice, port).
-  std::map<std::pair<int, int>, size_t> inbound_consumed_;
+  std::map<std::pair<int, int>, std::deque<InboundVector>> inbound_;  // (slice, port).
+  std::set<std::pair<int, int>> deskewed_;                              // (slice, port).
+  bool started_ = false;
+  int64_t advanced_to_ = -1;
   std::vector<QueueRuntime> runtimes_;
   std::priority_queue<std::pair<int64_t, int>, std::vector<std::pair<int64_t, int>>,
                       std::greater<>>
@@ -901,6 +960,14 @@ class ChipEmulator::Impl {
 };
 
 ChipEmulator::~ChipEmulator() = default;
+
+std::optional<int64_t> ChipEmulator::NextEventCycle() { return impl_->NextEventCycle(); }
+absl::Status ChipEmulator::AdvanceTo(int64_t horizon) { return impl_->AdvanceTo(horizon); }
+absl::Status ChipEmulator::AddInbound(const InboundVector& vector) {
+  return impl_->AddInbound(vector);
+}
+std::vector<OutboundVector> ChipEmulator::TakeSent() { return impl_->TakeSent(); }
+absl::StatusOr<RunResult> ChipEmulator::Finish() { return impl_->Finish(); }
 
 absl::StatusOr<std::unique_ptr<ChipEmulator>> ChipEmulator::Create(const ChipModel& chip,
                                                                    const isa::Program& program,

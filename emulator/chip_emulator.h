@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -84,8 +85,19 @@ class ChipEmulator {
                                                               const isa::Program& program,
                                                               RunOptions options);
 
-  // Runs to the end of the program. Call once.
+  // Runs to the end of the program and finishes. Call once.
   absl::StatusOr<RunResult> Run();
+
+  // Stepping, for lockstep multi-chip runs: the next cycle with an issue or a
+  // result (nullopt when the program is done); processing of every event up to
+  // and including `horizon`; vectors arriving from links, which must arrive
+  // after the cycle the chip has advanced to; the vectors sent since the last
+  // call, in departure order; and the final checks and result.
+  std::optional<int64_t> NextEventCycle();
+  absl::Status AdvanceTo(int64_t horizon);
+  absl::Status AddInbound(const InboundVector& vector);
+  std::vector<OutboundVector> TakeSent();
+  absl::StatusOr<RunResult> Finish();
 
   // After Run, in functional mode: `vectors` consecutive SRAM vectors.
   absl::StatusOr<std::string> ReadMemory(absl::string_view slice, int64_t address,

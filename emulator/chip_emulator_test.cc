@@ -413,8 +413,8 @@ TEST(ChipEmulatorTest, SendAndReceiveCrossTheChipEdge) {
   // (0) and reaches MEM_W43 (4) at 18.
   const std::string text = MemoryLine("MEM_E43", 0, Ramp(320, 100, 1)) +
                            "queue MEM_E43\n  @0 Read address=0 dst=E3\n"
-                           "queue C2C_E\n  @9 Send port=2 a=E3\n"
-                           "queue C2C_W\n  @10 Receive port=1 dst=E0\n"
+                           "queue C2C_E\n  @0 Deskew port=2\n  @9 Send port=2 a=E3\n"
+                           "queue C2C_W\n  @0 Deskew port=1\n  @10 Receive port=1 dst=E0\n"
                            "queue MEM_W43\n  @18 Write address=7 a=E0\n";
   TSP_ASSERT_OK_AND_ASSIGN(RunResult result, runner.Run(text, options));
   ASSERT_EQ(result.sent.size(), 1u);
@@ -434,6 +434,12 @@ TEST(ChipEmulatorTest, SendAndReceiveCrossTheChipEdge) {
                                  "port 1 before any vector has arrived there (the next arrives "
                                  "at cycle 10")));
   // ... and so is an arrival that nothing receives.
+  // Without its Deskew, the port carries nothing.
+  std::string undeskewed = text;
+  undeskewed.replace(undeskewed.find("  @0 Deskew port=1\n"), 19, "");
+  EXPECT_THAT(runner.Run(undeskewed, options),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("uses port 1 of C2C_W before a Deskew aligned it")));
   options.inbound.push_back({"C2C_W", 1, 30, Ramp(320, 0, 0)});
   EXPECT_THAT(runner.Run(text, options),
               StatusIs(absl::StatusCode::kFailedPrecondition,
