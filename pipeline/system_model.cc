@@ -96,11 +96,15 @@ absl::StatusOr<SystemModel> SystemModel::Create(const SystemSpec& spec,
       break;
     }
     case DRAGONFLY:
+    case CUSTOM:
       break;
     case TOPOLOGY_UNSPECIFIED:
-    case Topology_INT_MIN_SENTINEL_DO_NOT_USE_:
-    case Topology_INT_MAX_SENTINEL_DO_NOT_USE_:
+    case TopologyKind_INT_MIN_SENTINEL_DO_NOT_USE_:
+    case TopologyKind_INT_MAX_SENTINEL_DO_NOT_USE_:
       return Error(spec, "topology", "missing (QUAD_FOUR or DRAGONFLY)");
+  }
+  if (spec.topology() != CUSTOM && spec.links_size() > 0) {
+    return Error(spec, "links", "explicit links need topology CUSTOM; the others generate theirs");
   }
   SystemModel model;
   model.spec_ = spec;
