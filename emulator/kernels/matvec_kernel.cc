@@ -1,12 +1,12 @@
 #include "emulator/kernels/matvec_kernel.h"
 
 #include <algorithm>
-#include <map>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "isa/element_type.h"
 #include "isa/opcode.h"
+#include "isa/program_builder.h"
 #include "isa/timing.h"
 
 namespace tsp::kernels {
@@ -16,53 +16,8 @@ using isa::ChipModel;
 using isa::Instruction;
 using isa::Opcode;
 
-isa::StreamRef Stream(isa::Direction direction, int index) {
-  isa::StreamRef ref;
-  ref.set_direction(direction);
-  ref.set_index(index);
-  return ref;
-}
-
-// Instructions per queue, sorted by cycle when emitted.
-class ProgramBuilder {
- public:
-  Instruction& Add(const std::string& queue, int64_t cycle, absl::string_view opcode) {
-    std::vector<Instruction>& list = queues_[queue];
-    list.emplace_back();
-    list.back().set_cycle(cycle);
-    list.back().set_opcode(std::string(opcode));
-    return list.back();
-  }
-  // Read at `cycle` and, when count > 1, a Repeat for the following cycles.
-  void ReadRun(const std::string& queue, int64_t cycle, int64_t address, int64_t count,
-               const isa::StreamRef& dst) {
-    Instruction& read = Add(queue, cycle, "Read");
-    read.set_address(address);
-    *read.mutable_dst() = dst;
-    if (count > 1) {
-      Instruction& repeat = Add(queue, cycle + 1, "Repeat");
-      repeat.set_n(count - 1);
-      repeat.set_every(1);
-      repeat.set_stride(1);
-    }
-  }
-  void Emit(const ChipModel& chip, isa::Program* program) {
-    // Queues in chip order, instructions in cycle order (stable: a Repeat
-    // stays after the instruction it repeats).
-    for (const isa::QueueInfo& info : chip.queues()) {
-      auto it = queues_.find(info.name);
-      if (it == queues_.end()) continue;
-      std::stable_sort(it->second.begin(), it->second.end(),
-                       [](const Instruction& x, const Instruction& y) { return x.cycle() < y.cycle(); });
-      isa::QueueProgram* queue = program->add_queues();
-      queue->set_queue(info.name);
-      for (Instruction& instruction : it->second) *queue->add_instructions() = std::move(instruction);
-    }
-  }
-
- private:
-  std::map<std::string, std::vector<Instruction>> queues_;
-};
+using isa::ProgramBuilder;
+using isa::Stream;
 
 }  // namespace
 

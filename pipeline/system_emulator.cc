@@ -1,0 +1,162 @@
+#include "pipeline/system_emulator.h"
+
+#include <algorithm>
+#include <array>
+#include <deque>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "isa/status_macros.h"
+#include "pipeline/worker_pool.h"
+
+namespace tsp::pipeline {
+
+int64_t SystemEmulator::AlignmentCycles(const SystemModel& system, const Topology& topology,
+                                        const std::map<int, isa::Program>& programs) {
+  if (programs.size() <= 1) return 0;
+  const std::vector<int> hops = topology.HopsFrom(programs.begin()->first);
+  int depth = 0;
+  for (const auto& [chip, program] : programs) depth = std::max(depth, hops[chip]);
+  return depth * (system.spec().link_latency_cycles().value() + system.link_serialization_cycles());
+}
+
+absl::StatusOr<std::unique_ptr<SystemEmulator>> SystemEmulator::Create(
+    const isa::ChipModel& chip, const SystemModel& system, const Topology& topology,
+    const std::map<int, isa::Program>& programs, SystemRunOptions options) {
+  std::unique_ptr<SystemEmulator> emulator(new SystemEmulator());
+  emulator->chip_ = &chip;
+  emulator->system_ = &system;
+  emulator->topology_ = &topology;
+  emulator->options_ = options;
+  const std::vector<int> c2c = chip.SlicesOfKind(isa::SLICE_C2C);
+  for (size_t i = 0; i < c2c.size(); ++i) {
+    emulator->c2c_slice_index_[chip.slices()[c2c[i]].name] = static_cast<int>(i);
+  }
+  const std::vector<int> hops =
+      programs.empty() ? std::vector<int>() : topology.HopsFrom(programs.begin()->first);
+  for (const auto& [id, program] : programs) {
+    if (id < 0 || id >= topology.chips()) {
+      return absl::InvalidArgumentError(absl::StrCat("a program is given for chip ", id,
+                                                     "; the system has chips 0..",
+                                                     topology.chips() - 1));
+    }
+    if (hops[id] < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "chip ", id, " is not linked to chip ", programs.begin()->first,
+          ", so the chips cannot align to one time base"));
+    }
+    emulator::RunOptions chip_options;
+    chip_options.functional = options.functional;
+    chip_options.record_trace = options.record_trace;
+    chip_options.chip_label = absl::StrCat("chip ", id);
+    chip_options.cycle_limit = options.cycle_limit;
+    ASSIGN_OR_RETURN(std::unique_ptr<emulator::ChipEmulator> chip_emulator,
+                     emulator::ChipEmulator::Create(chip, program, chip_options));
+    emulator->index_of_chip_[id] = static_cast<int>(emulator->chip_ids_.size());
+    emulator->chip_ids_.push_back(id);
+    emulator->emulators_.push_back(std::move(chip_emulator));
+  }
+  emulator->link_free_.assign(topology.links().size(), {INT64_MIN, INT64_MIN});
+  emulator->link_last_departure_.assign(topology.links().size(), {INT64_MIN, INT64_MIN});
+  return emulator;
+}
+
+absl::Status SystemEmulator::Deliver(int chip, std::vector<emulator::OutboundVector> sent,
+                                     SystemRunResult* result) {
+  const int64_t serialization = system_->link_serialization_cycles();
+  const int64_t latency = system_->spec().link_latency_cycles().value();
+  for (emulator::OutboundVector& vector : sent) {
+    const int port = c2c_slice_index_.at(vector.slice) * chip_->c2c_ports_per_slice() + vector.port;
+    const std::string where = absl::StrCat("chip ", chip, ", ", vector.slice, " port ", vector.port,
+                                           " (chip port ", port, "), cycle ",
+                                           vector.departure_cycle);
+    const int link = topology_->LinkAt(chip, port);
+    if (link < 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(where, ": a Send departs on a port that no link connects"));
+    }
+    const PortRef peer = topology_->Peer(chip, port);
+    const int direction = topology_->links()[link].a.chip == chip &&
+                                  topology_->links()[link].a.port == port
+                              ? 0
+                              : 1;
+    if (link_free_[link][direction] > vector.departure_cycle) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          where, ": a Send departs on link ", link, " (to chip ", peer.chip,
+          ") while the vector that departed at cycle ", link_last_departure_[link][direction],
+          " is still being serialized until cycle ", link_free_[link][direction],
+          "; a link carries one vector per ", serialization,
+          " cycles, so depart at cycle ", link_free_[link][direction], " or later"));
+    }
+    link_free_[link][direction] = vector.departure_cycle + serialization;
+    link_last_departure_[link][direction] = vector.departure_cycle;
+    auto receiver = index_of_chip_.find(peer.chip);
+    if (receiver == index_of_chip_.end()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          where, ": a Send departs to chip ", peer.chip, ", which has no program to receive it"));
+    }
+    const int64_t arrival = vector.departure_cycle + serialization + latency;
+    const isa::SliceInfo& peer_slice =
+        chip_->slices()[chip_->SlicesOfKind(isa::SLICE_C2C)[topology_->PortSlice(peer.port)]];
+    emulator::InboundVector inbound;
+    inbound.slice = peer_slice.name;
+    inbound.port = topology_->PortInSlice(peer.port);
+    inbound.arrival_cycle = arrival;
+    inbound.data = std::move(vector.data);
+    RETURN_IF_ERROR(emulators_[receiver->second]->AddInbound(inbound));
+    result->transfers.push_back(
+        {link, chip, port, peer.chip, peer.port, vector.departure_cycle, arrival});
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SystemRunResult> SystemEmulator::Run() {
+  SystemRunResult result;
+  std::map<int, isa::Program> ids;  // Only the keys matter for the alignment.
+  for (int id : chip_ids_) ids[id];
+  result.alignment_cycles = AlignmentCycles(*system_, *topology_, ids);
+  const int64_t window =
+      system_->link_serialization_cycles() + system_->spec().link_latency_cycles().value();
+  WorkerPool pool(options_.threads);
+  std::vector<absl::Status> statuses(emulators_.size());
+  while (true) {
+    int64_t start = INT64_MAX;
+    for (auto& emulator : emulators_) {
+      std::optional<int64_t> next = emulator->NextEventCycle();
+      if (next.has_value()) start = std::min(start, *next);
+    }
+    if (start == INT64_MAX) break;
+    const int64_t horizon = start + window - 1;
+    ++result.windows;
+    pool.Run(static_cast<int>(emulators_.size()),
+             [&](int i) { statuses[i] = emulators_[i]->AdvanceTo(horizon); });
+    for (size_t i = 0; i < emulators_.size(); ++i) RETURN_IF_ERROR(statuses[i]);
+    for (size_t i = 0; i < emulators_.size(); ++i) {
+      RETURN_IF_ERROR(Deliver(chip_ids_[i], emulators_[i]->TakeSent(), &result));
+    }
+  }
+  for (size_t i = 0; i < emulators_.size(); ++i) {
+    ASSIGN_OR_RETURN(emulator::RunResult chip_result, emulators_[i]->Finish());
+    result.last_event_cycle = std::max(result.last_event_cycle, chip_result.last_event_cycle);
+    result.completion_cycle = std::max(result.completion_cycle, chip_result.completion_cycle);
+    result.instructions_issued += chip_result.instructions_issued;
+    result.chips.emplace(chip_ids_[i], std::move(chip_result));
+  }
+  return result;
+}
+
+absl::StatusOr<std::string> SystemEmulator::ReadMemory(int chip, absl::string_view slice,
+                                                       int64_t address, int64_t vectors) const {
+  auto it = index_of_chip_.find(chip);
+  if (it == index_of_chip_.end()) {
+    return absl::InvalidArgumentError(absl::StrCat("chip ", chip, " has no program"));
+  }
+  return emulators_[it->second]->ReadMemory(slice, address, vectors);
+}
+
+const emulator::ChipEmulator* SystemEmulator::chip_emulator(int chip) const {
+  auto it = index_of_chip_.find(chip);
+  return it == index_of_chip_.end() ? nullptr : emulators_[it->second].get();
+}
+
+}  // namespace tsp::pipeline
