@@ -12,15 +12,12 @@ StreamRegisters::StreamRegisters(int positions, int streams_per_direction, int l
       streams_(streams_per_direction),
       lanes_(lanes),
       keep_values_(keep_values),
-      slots_(static_cast<size_t>(2) * streams_per_direction * positions) {
-  if (keep_values_) values_.resize(slots_.size() * static_cast<size_t>(lanes));
-}
+      rings_(static_cast<size_t>(2) * streams_per_direction) {}
 
-int StreamRegisters::SlotIndex(isa::Direction direction, int stream, int64_t diagonal) const {
+int StreamRegisters::SlotIndex(int64_t diagonal) const {
   int64_t ring = diagonal % positions_;
   if (ring < 0) ring += positions_;
-  const int direction_index = direction == isa::EAST ? 0 : 1;
-  return (direction_index * streams_ + stream) * positions_ + static_cast<int>(ring);
+  return static_cast<int>(ring);
 }
 
 StreamRegisters::WriteOutcome StreamRegisters::Write(isa::Direction direction, int stream,
@@ -28,8 +25,13 @@ StreamRegisters::WriteOutcome StreamRegisters::Write(isa::Direction direction, i
                                                      const uint8_t* bytes,
                                                      const Producer& producer) {
   const int64_t diagonal = isa::StreamDiagonal(direction, position, cycle);
-  const int index = SlotIndex(direction, stream, diagonal);
-  Slot& slot = slots_[index];
+  Ring& ring = rings_[RingIndex(direction, stream)];
+  if (ring.slots.empty()) {
+    ring.slots.resize(positions_);
+    if (keep_values_) ring.values.resize(static_cast<size_t>(positions_) * lanes_);
+  }
+  const int index = SlotIndex(diagonal);
+  Slot& slot = ring.slots[index];
   WriteOutcome outcome;
   if (slot.diagonal == diagonal) {
     // Same trajectory: both values run to the edge, so they meet where the
@@ -47,23 +49,25 @@ StreamRegisters::WriteOutcome StreamRegisters::Write(isa::Direction direction, i
   slot.origin = position;
   slot.producer = producer;
   if (keep_values_ && bytes != nullptr) {
-    std::memcpy(&values_[static_cast<size_t>(index) * lanes_], bytes, lanes_);
+    std::memcpy(&ring.values[static_cast<size_t>(index) * lanes_], bytes, lanes_);
   }
   return outcome;
 }
 
 StreamRegisters::ReadOutcome StreamRegisters::Read(isa::Direction direction, int stream,
                                                    int position, int64_t cycle) const {
-  const int64_t diagonal = isa::StreamDiagonal(direction, position, cycle);
-  const int index = SlotIndex(direction, stream, diagonal);
-  const Slot& slot = slots_[index];
   ReadOutcome outcome;
+  const Ring& ring = rings_[RingIndex(direction, stream)];
+  if (ring.slots.empty()) return outcome;
+  const int64_t diagonal = isa::StreamDiagonal(direction, position, cycle);
+  const int index = SlotIndex(diagonal);
+  const Slot& slot = ring.slots[index];
   const bool entered =
       direction == isa::EAST ? slot.origin <= position : slot.origin >= position;
   if (slot.diagonal != diagonal || !entered) return outcome;
   outcome.found = true;
   outcome.producer = slot.producer;
-  if (keep_values_) outcome.bytes = &values_[static_cast<size_t>(index) * lanes_];
+  if (keep_values_) outcome.bytes = &ring.values[static_cast<size_t>(index) * lanes_];
   return outcome;
 }
 

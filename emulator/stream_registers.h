@@ -7,8 +7,9 @@
 // never consumed. Two values meet in one slot exactly when they share a
 // diagonal (isa::StreamDiagonal), and at most as many diagonals as there are
 // positions are on the chip at once, so each (direction, stream) needs only
-// `positions` slots: a ring indexed by diagonal. Reads and writes must come in
-// non-decreasing cycle order.
+// `positions` slots: a ring indexed by diagonal, allocated when the stream is
+// first written (memory grows with the streams a program uses). Reads and
+// writes must come in non-decreasing cycle order.
 
 #include <cstdint>
 #include <vector>
@@ -53,14 +54,20 @@ class StreamRegisters {
     int origin = 0;
     Producer producer;
   };
-  int SlotIndex(isa::Direction direction, int stream, int64_t diagonal) const;
+  struct Ring {
+    std::vector<Slot> slots;       // [diagonal mod positions]
+    std::vector<uint8_t> values;   // lanes bytes per slot, when keeping values.
+  };
+  int RingIndex(isa::Direction direction, int stream) const {
+    return (direction == isa::EAST ? 0 : streams_) + stream;
+  }
+  int SlotIndex(int64_t diagonal) const;
 
   int positions_;
   int streams_;
   int lanes_;
   bool keep_values_;
-  std::vector<Slot> slots_;       // [direction][stream][diagonal mod positions]
-  std::vector<uint8_t> values_;   // lanes bytes per slot, when keeping values.
+  std::vector<Ring> rings_;  // [direction][stream], empty until written.
 };
 
 }  // namespace tsp::emulator

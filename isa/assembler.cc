@@ -22,14 +22,32 @@ namespace {
 // The Instruction field that holds an operand: its text key is the field's
 // name, except `to`, which is to_type.
 const google::protobuf::FieldDescriptor* OperandField(const OperandInfo& operand) {
-  const std::string name = operand.bit == kOpToType ? "to_type" : std::string(operand.key);
-  return Instruction::descriptor()->FindFieldByName(name);
+  // Looked up once: decoding calls this for every operand of every instruction.
+  static const auto* const fields = [] {
+    auto* table = new std::vector<const google::protobuf::FieldDescriptor*>();
+    for (const OperandInfo& info : AllOperands()) {
+      const std::string name = info.bit == kOpToType ? "to_type" : std::string(info.key);
+      table->push_back(Instruction::descriptor()->FindFieldByName(name));
+    }
+    return table;
+  }();
+  return (*fields)[&operand - AllOperands().data()];
+}
+
+// The operands an instruction has, as a set of bits, from the generated
+// accessors: decoding checks every operand of every instruction of every
+// program, and reflection costs several times more.
+uint32_t PresentOperands(const Instruction& i) {
+  auto bit = [](bool present, OperandBit operand) { return present ? operand : 0u; };
+  return bit(i.has_port(), kOpPort) | bit(i.has_address(), kOpAddress) | bit(i.has_row(), kOpRow) |
+         bit(i.has_rows(), kOpRows) | bit(i.has_a(), kOpA) | bit(i.has_b(), kOpB) |
+         bit(i.has_c(), kOpC) | bit(i.has_amount(), kOpAmount) | bit(i.has_map(), kOpMap) |
+         bit(i.to_type() != ELEMENT_TYPE_UNSPECIFIED, kOpToType) | bit(i.has_n(), kOpN) |
+         bit(i.has_every(), kOpEvery) | bit(i.has_stride(), kOpStride) | bit(i.has_dst(), kOpDst);
 }
 
 bool HasOperand(const Instruction& instruction, const OperandInfo& operand) {
-  const google::protobuf::FieldDescriptor* field = OperandField(operand);
-  if (operand.bit == kOpToType) return instruction.to_type() != ELEMENT_TYPE_UNSPECIFIED;
-  return Instruction::GetReflection()->HasField(instruction, field);
+  return (PresentOperands(instruction) & operand.bit) != 0;
 }
 
 int64_t IntOperand(const Instruction& instruction, const OperandInfo& operand) {
@@ -112,8 +130,9 @@ absl::Status CheckSignature(const Instruction& instruction) {
         absl::StrCat("unknown opcode '", instruction.opcode(), "' (isa/README.md lists them)"));
   }
   const OpcodeInfo& info = GetOpcodeInfo(*opcode);
+  const uint32_t present_operands = PresentOperands(instruction);
   for (const OperandInfo& operand : AllOperands()) {
-    const bool present = HasOperand(instruction, operand);
+    const bool present = (present_operands & operand.bit) != 0;
     if ((info.required_operands & operand.bit) && !present) {
       return absl::InvalidArgumentError(
           absl::StrCat(info.mnemonic, " needs operand '", operand.key, "'"));

@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "isa/status_macros.h"
+#include "isa/opcode.h"
 #include "isa/timing.h"
 
 namespace tsp::pipeline {
@@ -39,6 +40,73 @@ int SystemProgramBuilder::QueueOf(int slice_position) const {
 
 int SystemProgramBuilder::C2cSlicePosition(int port) const {
   return c2c_slices_[topology_.PortSlice(port)];
+}
+
+absl::Status SystemProgramBuilder::AddProgram(int chip, const isa::Program& program) {
+  if (chips_.count(chip) > 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("chip ", chip, " already has work; add its program first"));
+  }
+  ChipState& state = chips_[chip];
+  for (const isa::MemoryImage& image : program.memory()) state.memory.push_back(image);
+  for (const isa::LaneMap& map : program.lane_maps()) state.lane_maps.push_back(map);
+  for (const isa::QueueProgram& queue_program : program.queues()) {
+    std::optional<int> queue = chip_.FindQueue(queue_program.queue());
+    if (!queue.has_value()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("chip ", chip, ": no queue '", queue_program.queue(), "'"));
+    }
+    const int position = chip_.queues()[*queue].slice;
+    const isa::Instruction* previous = nullptr;
+    // What one (repetition of an) instruction claims beyond its queue cycle.
+    auto effects = [&](const isa::Instruction& instruction, Opcode opcode, int64_t cycle,
+                       int64_t offset) {
+      const int64_t result = cycle + chip_.latency_cycles(opcode);
+      Note(result);
+      if (instruction.has_dst()) {
+        const int width = isa::StreamGroupWidth(opcode, instruction.type(), instruction.to_type(),
+                                                isa::kOpDst);
+        for (int k = 0; k < width; ++k) {
+          state.stream_diagonals.insert({instruction.dst().direction(), instruction.dst().index() + k,
+                                         isa::StreamDiagonal(instruction.dst().direction(), position,
+                                                             result)});
+        }
+      }
+      const int64_t address = instruction.address() + offset;
+      if (opcode == Opcode::kRead) state.bank_reads.insert({position, isa::MemBank(chip_, address), cycle});
+      if (opcode == Opcode::kWrite) state.bank_writes.insert({position, isa::MemBank(chip_, address), result});
+      if (opcode == Opcode::kGather || opcode == Opcode::kScatter) {
+        for (int bank = 0; bank < chip_.mem_banks(); ++bank) {
+          state.bank_reads.insert({position, bank, cycle});
+          state.bank_writes.insert({position, bank, result});
+        }
+      }
+    };
+    for (const isa::Instruction& instruction : queue_program.instructions()) {
+      std::optional<Opcode> opcode = isa::FindOpcode(instruction.opcode());
+      if (!opcode.has_value()) {
+        return absl::InvalidArgumentError(absl::StrCat("unknown opcode ", instruction.opcode()));
+      }
+      state.builder.Add(queue_program.queue(), instruction.cycle(), instruction.opcode()) = instruction;
+      const int64_t free = isa::QueueFreeCycle(*opcode, instruction.cycle(), instruction.n(),
+                                               instruction.every());
+      int64_t busy_from = instruction.cycle();
+      if (*opcode == Opcode::kRepeat && previous != nullptr) {
+        // Nothing may come between the repeated instruction and its Repeat.
+        busy_from = previous->cycle();
+        const Opcode repeated = *isa::FindOpcode(previous->opcode());
+        for (int64_t k = 0; k < instruction.n(); ++k) {
+          effects(*previous, repeated, isa::RepetitionCycle(instruction.cycle(), instruction.every(), k),
+                  instruction.stride() * (k + 1));
+        }
+      } else if (isa::GetOpcodeInfo(*opcode).kind != isa::SLICE_ICU) {
+        effects(instruction, *opcode, instruction.cycle(), 0);
+        previous = &instruction;
+      }
+      for (int64_t cycle = busy_from; cycle < free; ++cycle) state.busy_queue_cycles.insert({*queue, cycle});
+    }
+  }
+  return absl::OkStatus();
 }
 
 void SystemProgramBuilder::SetMemory(int chip, const Location& at, const std::string& bytes) {
@@ -330,6 +398,7 @@ std::map<int, isa::Program> SystemProgramBuilder::Build() {
     isa::Program& program = programs[id];
     program.set_chip(chip_.name());
     for (isa::MemoryImage& image : state.memory) *program.add_memory() = std::move(image);
+    for (isa::LaneMap& map : state.lane_maps) *program.add_lane_maps() = std::move(map);
     state.builder.Emit(chip_, &program);
   }
   chips_.clear();

@@ -36,6 +36,12 @@ class SystemProgramBuilder {
   SystemProgramBuilder(const isa::ChipModel& chip, const SystemModel& system,
                        const Topology& topology);
 
+  // Adds a hand-scheduled program for `chip` (at most one per chip, before any
+  // transfer or add on it): its queue cycles, stream diagonals and bank
+  // accesses are reserved, and Build merges it with what is scheduled around
+  // it. Gather and Scatter reserve every bank (their addresses are data).
+  absl::Status AddProgram(int chip, const isa::Program& program);
+
   // Initial SRAM contents (one or more whole vectors).
   void SetMemory(int chip, const Location& at, const std::string& bytes);
 
@@ -69,6 +75,7 @@ class SystemProgramBuilder {
     std::set<std::tuple<int, int, int64_t>> bank_writes;
     std::set<std::pair<int, int>> used_ports;                   // (C2C slice, port)
     std::vector<isa::MemoryImage> memory;
+    std::vector<isa::LaneMap> lane_maps;
   };
 
   // What a data movement would claim, checked as a whole and then reserved.

@@ -37,7 +37,8 @@ struct MatvecKernel {
 };
 
 // Weights row-major (M x K raw elements: int8 bytes or fp16 bits), x of K raw
-// elements. Values are any bit patterns of the type.
+// elements. Values are any bit patterns of the type. With both empty, the
+// program carries no data (for timing-only runs).
 absl::StatusOr<MatvecKernel> BuildMatvecKernel(const isa::ChipModel& chip, const MatvecShape& shape,
                                                const std::vector<uint16_t>& weights,
                                                const std::vector<uint16_t>& x);
