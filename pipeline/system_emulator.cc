@@ -45,16 +45,25 @@ absl::StatusOr<std::unique_ptr<SystemEmulator>> SystemEmulator::Create(
           "chip ", id, " is not linked to chip ", programs.begin()->first,
           ", so the chips cannot align to one time base"));
     }
+    emulator->index_of_chip_[id] = static_cast<int>(emulator->chip_ids_.size());
+    emulator->chip_ids_.push_back(id);
+  }
+  // Decoding is independent per chip: done on the worker threads.
+  std::vector<const isa::Program*> sources;
+  for (const auto& [id, program] : programs) sources.push_back(&program);
+  std::vector<absl::StatusOr<std::unique_ptr<emulator::ChipEmulator>>> created(sources.size());
+  WorkerPool pool(options.threads);
+  pool.Run(static_cast<int>(sources.size()), [&](int i) {
     emulator::RunOptions chip_options;
     chip_options.functional = options.functional;
     chip_options.record_trace = options.record_trace;
-    chip_options.chip_label = absl::StrCat("chip ", id);
+    chip_options.chip_label = absl::StrCat("chip ", emulator->chip_ids_[i]);
     chip_options.cycle_limit = options.cycle_limit;
-    ASSIGN_OR_RETURN(std::unique_ptr<emulator::ChipEmulator> chip_emulator,
-                     emulator::ChipEmulator::Create(chip, program, chip_options));
-    emulator->index_of_chip_[id] = static_cast<int>(emulator->chip_ids_.size());
-    emulator->chip_ids_.push_back(id);
-    emulator->emulators_.push_back(std::move(chip_emulator));
+    created[i] = emulator::ChipEmulator::Create(chip, *sources[i], chip_options);
+  });
+  for (auto& chip_emulator : created) {
+    if (!chip_emulator.ok()) return chip_emulator.status();
+    emulator->emulators_.push_back(*std::move(chip_emulator));
   }
   emulator->link_free_.assign(topology.links().size(), {INT64_MIN, INT64_MIN});
   emulator->link_last_departure_.assign(topology.links().size(), {INT64_MIN, INT64_MIN});
