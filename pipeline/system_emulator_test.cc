@@ -225,6 +225,37 @@ TEST_F(CollectiveTest, AllGatherOverANode) {
   }
 }
 
+TEST_F(CollectiveTest, BroadcastAndAllGatherOverSeveralNodes) {
+  Build(3);
+  // Broadcast from chip 5 to the 23 other chips of three nodes.
+  builder_->SetMemory(5, {"MEM_W43", 0}, Vector(9));
+  int64_t predicted = 0;
+  int64_t slowest_alone = 0;
+  for (int chip = 0; chip < 24; ++chip) {
+    if (chip == 5) continue;
+    TSP_ASSERT_OK_AND_ASSIGN(int64_t lands,
+                             builder_->Transfer(5, {"MEM_W43", 0}, chip, {"MEM_E7", 2}, 0));
+    predicted = std::max(predicted, lands);
+    slowest_alone = std::max(slowest_alone, PointToPointCycles(5, chip, 4, 56));
+  }
+  // Sharing the root's queues and links can only delay the slowest route.
+  EXPECT_GE(predicted, slowest_alone);
+  TSP_ASSERT_OK_AND_ASSIGN(SystemRunResult broadcast, Run(/*threads=*/2));
+  EXPECT_EQ(broadcast.last_event_cycle, predicted);
+  for (int chip = 0; chip < 24; ++chip) {
+    if (chip != 5) EXPECT_EQ(Memory(chip, "MEM_E7", 2), Vector(9)) << chip;
+  }
+
+  Build(2);
+  const std::vector<int> group = Chips(0, 16);
+  TSP_ASSERT_OK_AND_ASSIGN(int64_t gathered, AllGather(group));
+  TSP_ASSERT_OK_AND_ASSIGN(SystemRunResult result, Run(/*threads=*/2));
+  EXPECT_EQ(result.last_event_cycle, gathered);
+  for (int d = 0; d < 16; ++d) {
+    for (int r = 0; r < 16; ++r) EXPECT_EQ(Memory(d, Place(r).slice, r), Vector(r)) << d << " " << r;
+  }
+}
+
 TEST_F(CollectiveTest, AllReduceOverANode) {
   Build(1);
   TSP_ASSERT_OK_AND_ASSIGN(int64_t predicted, AllReduce(Chips(0, 8)));
