@@ -195,8 +195,14 @@ absl::StatusOr<int64_t> SystemProgramBuilder::Transfer(int source, const Locatio
     const Link& link = topology_.links()[hop.link];
     return link.a.chip == hop.from && link.a.port == hop.from_port ? 0 : 1;
   };
-  auto port_name = [&](int port) {
-    return std::pair{chip_.slices()[C2cSlicePosition(port)].name, topology_.PortInSlice(port)};
+  // A Send or Receive on chip port `port`, carried on `stream`.
+  auto emit_c2c = [&](ChipState& state, absl::string_view opcode, int port, int64_t cycle,
+                      const isa::StreamRef& stream) {
+    isa::Instruction& instruction =
+        state.builder.Add(chip_.queues()[QueueOf(C2cSlicePosition(port))].name, cycle, opcode);
+    instruction.set_port(topology_.PortInSlice(port));
+    *(opcode == "Send" ? instruction.mutable_a() : instruction.mutable_dst()) = stream;
+    state.used_ports.insert({topology_.PortSlice(port), topology_.PortInSlice(port)});
   };
 
   // The source chip: Read, then Send as the vector passes the out-port's slice.
@@ -226,12 +232,7 @@ absl::StatusOr<int64_t> SystemProgramBuilder::Transfer(int source, const Locatio
           state.builder.Add(chip_.queues()[QueueOf(from_position)].name, read, "Read");
       read_instruction.set_address(from.address);
       *read_instruction.mutable_dst() = isa::Stream(direction, stream);
-      const auto [slice, port] = port_name(hop.from_port);
-      isa::Instruction& send_instruction =
-          state.builder.Add(chip_.queues()[QueueOf(out_position)].name, send, "Send");
-      send_instruction.set_port(port);
-      *send_instruction.mutable_a() = isa::Stream(direction, stream);
-      state.used_ports.insert({topology_.PortSlice(hop.from_port), port});
+      emit_c2c(state, "Send", hop.from_port, send, isa::Stream(direction, stream));
       link_departures_[{hop.link, link_direction(hop)}].insert(departure);
       Note(departure);
       arrival = departure + flight;
@@ -264,18 +265,8 @@ absl::StatusOr<int64_t> SystemProgramBuilder::Transfer(int source, const Locatio
       claim.streams.push_back({direction, stream, isa::StreamDiagonal(direction, in_position, land)});
       if (!Free(state, claim)) continue;
       Reserve(state, claim);
-      const auto [in_slice, in_port] = port_name(in.to_port);
-      isa::Instruction& receive_instruction =
-          state.builder.Add(chip_.queues()[QueueOf(in_position)].name, receive, "Receive");
-      receive_instruction.set_port(in_port);
-      *receive_instruction.mutable_dst() = isa::Stream(direction, stream);
-      const auto [out_slice, out_port] = port_name(out.from_port);
-      isa::Instruction& send_instruction =
-          state.builder.Add(chip_.queues()[QueueOf(out_position)].name, send, "Send");
-      send_instruction.set_port(out_port);
-      *send_instruction.mutable_a() = isa::Stream(direction, stream);
-      state.used_ports.insert({topology_.PortSlice(in.to_port), in_port});
-      state.used_ports.insert({topology_.PortSlice(out.from_port), out_port});
+      emit_c2c(state, "Receive", in.to_port, receive, isa::Stream(direction, stream));
+      emit_c2c(state, "Send", out.from_port, send, isa::Stream(direction, stream));
       link_departures_[{out.link, link_direction(out)}].insert(departure);
       Note(departure);
       arrival = departure + flight;
@@ -303,16 +294,11 @@ absl::StatusOr<int64_t> SystemProgramBuilder::Transfer(int source, const Locatio
     claim.streams.push_back({direction, stream, isa::StreamDiagonal(direction, in_position, land)});
     if (!Free(state, claim)) continue;
     Reserve(state, claim);
-    const auto [in_slice, in_port] = port_name(last.to_port);
-    isa::Instruction& receive_instruction =
-        state.builder.Add(chip_.queues()[QueueOf(in_position)].name, receive, "Receive");
-    receive_instruction.set_port(in_port);
-    *receive_instruction.mutable_dst() = isa::Stream(direction, stream);
+    emit_c2c(state, "Receive", last.to_port, receive, isa::Stream(direction, stream));
     isa::Instruction& write_instruction =
         state.builder.Add(chip_.queues()[QueueOf(to_position)].name, write, "Write");
     write_instruction.set_address(to.address);
     *write_instruction.mutable_a() = isa::Stream(direction, stream);
-    state.used_ports.insert({topology_.PortSlice(last.to_port), in_port});
     Note(write + write_latency);
     return write + write_latency;
   }
