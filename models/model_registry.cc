@@ -1,0 +1,98 @@
+#include "models/model_registry.h"
+
+#include <map>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "isa/spec_loader.h"
+#include "isa/status_macros.h"
+
+// From the genrule over models/*.textproto: name -> text, ending with {nullptr, nullptr}.
+extern const char* const kTspBuiltinModels[][2];
+
+namespace tsp::models {
+namespace {
+
+absl::Status Invalid(const ModelConfig& config, absl::string_view field, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat("model '", config.name(), "': ", field, ": ", why));
+}
+
+const std::map<std::string, std::string>& Builtins() {
+  static const auto* const builtins = [] {
+    auto* map = new std::map<std::string, std::string>();
+    for (int i = 0; kTspBuiltinModels[i][0] != nullptr; ++i) {
+      (*map)[kTspBuiltinModels[i][0]] = kTspBuiltinModels[i][1];
+    }
+    return map;
+  }();
+  return *builtins;
+}
+
+}  // namespace
+
+absl::Status ValidateModelConfig(const ModelConfig& config) {
+  if (config.name().empty()) return Invalid(config, "name", "missing");
+  if (config.source().empty()) return Invalid(config, "source", "missing; say where the figures come from");
+  const std::pair<const char*, int64_t> sizes[] = {
+      {"hidden_size", config.hidden_size()}, {"layers", config.layers()},
+      {"heads", config.heads()},             {"kv_heads", config.kv_heads()},
+      {"ffn_size", config.ffn_size()},       {"vocab_size", config.vocab_size()},
+      {"context_tokens", config.context_tokens()}};
+  for (const auto& [field, value] : sizes) {
+    if (value <= 0) return Invalid(config, field, absl::StrCat(value, " is not a positive size"));
+  }
+  if (config.hidden_size() % config.heads() != 0) {
+    return Invalid(config, "heads",
+                   absl::StrCat(config.heads(), " heads do not divide hidden_size ", config.hidden_size()));
+  }
+  if (HeadDim(config) % 2 != 0) {
+    return Invalid(config, "heads",
+                   absl::StrCat("the head size ", HeadDim(config),
+                                " is odd; rotary embedding rotates pairs of elements"));
+  }
+  if (config.heads() % config.kv_heads() != 0) {
+    return Invalid(config, "kv_heads",
+                   absl::StrCat(config.kv_heads(), " KV heads do not divide ", config.heads(), " heads"));
+  }
+  if (!(config.rope_theta() > 1.0)) return Invalid(config, "rope_theta", "must be above 1");
+  if (!(config.norm_epsilon() > 0.0) || config.norm_epsilon() > 1.0) {
+    return Invalid(config, "norm_epsilon", "must be in (0, 1]");
+  }
+  if (config.experts() < 0 || config.experts_per_token() < 0) {
+    return Invalid(config, "experts", "must not be negative");
+  }
+  if ((config.experts() == 0) != (config.experts_per_token() == 0) ||
+      config.experts_per_token() > config.experts()) {
+    return Invalid(config, "experts_per_token",
+                   absl::StrCat(config.experts_per_token(), " of ", config.experts(),
+                                " experts; a dense model has 0 of 0, a mixture 1..experts"));
+  }
+  return absl::OkStatus();
+}
+
+std::vector<std::string> BuiltinModelNames() {
+  std::vector<std::string> names;
+  for (const auto& [name, text] : Builtins()) names.push_back(name);
+  return names;
+}
+
+absl::StatusOr<ModelConfig> LoadModel(absl::string_view name_or_path) {
+  ModelConfig config;
+  auto builtin = Builtins().find(std::string(name_or_path));
+  if (builtin != Builtins().end()) {
+    RETURN_IF_ERROR(isa::ParseTextProto(builtin->second,
+                                        absl::StrCat("models/", name_or_path, ".textproto"), &config));
+  } else if (absl::StrContains(name_or_path, '/') || absl::EndsWith(name_or_path, ".textproto")) {
+    RETURN_IF_ERROR(isa::LoadTextProtoFile(name_or_path, &config));
+  } else {
+    return absl::NotFoundError(absl::StrCat("no model '", name_or_path, "'; built-in models: ",
+                                            absl::StrJoin(BuiltinModelNames(), ", "),
+                                            " (or give a path to a ModelConfig textproto)"));
+  }
+  RETURN_IF_ERROR(ValidateModelConfig(config));
+  return config;
+}
+
+}  // namespace tsp::models
