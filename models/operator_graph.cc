@@ -1,0 +1,160 @@
+#include "models/operator_graph.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "models/model_registry.h"
+
+namespace tsp::models {
+namespace {
+
+class GraphBuilder {
+ public:
+  GraphBuilder(const ModelConfig& config, int64_t tokens, int64_t kv_length)
+      : config_(config), tokens_(tokens), kv_length_(kv_length) {
+    graph_.tokens = tokens;
+    graph_.kv_length = kv_length;
+  }
+
+  Operator& Add(OpKind kind, std::string name, int layer, int64_t features) {
+    graph_.ops.emplace_back();
+    Operator& op = graph_.ops.back();
+    op.kind = kind;
+    op.name = std::move(name);
+    op.layer = layer;
+    op.tokens = tokens_;
+    op.in_features = features;
+    op.out_features = features;
+    return op;
+  }
+
+  // A weight of out x in per expert; `experts_read` of `experts` are read.
+  void MatMul(const std::string& name, int layer, int64_t in, int64_t out, int64_t experts = 1,
+              int64_t experts_read = 1, int64_t rows_per_expert = -1) {
+    Operator& op = Add(OpKind::kMatMul, name, layer, in);
+    op.out_features = out;
+    op.experts = experts;
+    op.weight_elements_resident = experts * in * out;
+    op.weight_elements_read = experts_read * in * out;
+    // Each token goes through experts_per_token experts (1 when dense).
+    op.macs = (rows_per_expert < 0 ? tokens_ : rows_per_expert) * in * out;
+  }
+
+  void Norm(const std::string& name, int layer) {
+    Operator& op = Add(OpKind::kRmsNorm, name, layer, config_.hidden_size());
+    op.weight_elements_resident = op.weight_elements_read = config_.hidden_size();
+  }
+
+  OperatorGraph Build() {
+    const int64_t hidden = config_.hidden_size();
+    const int64_t head_dim = HeadDim(config_);
+    const int64_t q_width = config_.heads() * head_dim;
+    const int64_t kv_width = config_.kv_heads() * head_dim;
+    Operator& embedding = Add(OpKind::kEmbedding, "embedding", -1, hidden);
+    embedding.weight_elements_resident = config_.vocab_size() * hidden;
+    embedding.weight_elements_read = tokens_ * hidden;
+    for (int layer = 0; layer < config_.layers(); ++layer) {
+      const std::string prefix = absl::StrCat("layer ", layer, " ");
+      Norm(prefix + "attention_norm", layer);
+      MatMul(prefix + "q_proj", layer, hidden, q_width);
+      MatMul(prefix + "k_proj", layer, hidden, kv_width);
+      MatMul(prefix + "v_proj", layer, hidden, kv_width);
+      Add(OpKind::kRotary, prefix + "rotary", layer, q_width + kv_width);
+      Operator& attention = Add(OpKind::kAttention, prefix + "attention", layer, q_width);
+      // Token t (0-based) attends to kv_length + t + 1 positions (causal).
+      const int64_t positions = tokens_ * kv_length_ + tokens_ * (tokens_ + 1) / 2;
+      attention.macs = 2 * config_.heads() * head_dim * positions;  // Scores and values.
+      attention.kv_elements_read = 2 * kv_width * (kv_length_ + tokens_);
+      attention.kv_elements_written = 2 * kv_width * tokens_;
+      MatMul(prefix + "o_proj", layer, q_width, hidden);
+      Add(OpKind::kResidualAdd, prefix + "attention_residual", layer, hidden);
+      Norm(prefix + "mlp_norm", layer);
+      const int64_t ffn = config_.ffn_size();
+      if (config_.experts() == 0) {
+        MatMul(prefix + "gate_proj", layer, hidden, ffn);
+        MatMul(prefix + "up_proj", layer, hidden, ffn);
+        Add(OpKind::kSwiGlu, prefix + "swiglu", layer, ffn);
+        MatMul(prefix + "down_proj", layer, ffn, hidden);
+      } else {
+        const int64_t experts = config_.experts();
+        const int64_t chosen = config_.experts_per_token();
+        const int64_t read = std::min(experts, tokens_ * chosen);
+        MatMul(prefix + "router", layer, hidden, experts);
+        Operator& router = Add(OpKind::kRouter, prefix + "route", layer, experts);
+        router.out_features = chosen;
+        MatMul(prefix + "experts gate_proj", layer, hidden, ffn, experts, read, tokens_ * chosen);
+        MatMul(prefix + "experts up_proj", layer, hidden, ffn, experts, read, tokens_ * chosen);
+        Operator& swiglu = Add(OpKind::kSwiGlu, prefix + "experts swiglu", layer, ffn);
+        swiglu.tokens = tokens_ * chosen;
+        MatMul(prefix + "experts down_proj", layer, ffn, hidden, experts, read, tokens_ * chosen);
+      }
+      Add(OpKind::kResidualAdd, prefix + "mlp_residual", layer, hidden);
+    }
+    Norm("final_norm", -1);
+    MatMul("lm_head", -1, hidden, config_.vocab_size());
+    Add(OpKind::kArgmax, "argmax", -1, config_.vocab_size());
+    return std::move(graph_);
+  }
+
+ private:
+  const ModelConfig& config_;
+  int64_t tokens_;
+  int64_t kv_length_;
+  OperatorGraph graph_;
+};
+
+template <typename Field>
+int64_t Sum(const std::vector<Operator>& ops, Field field) {
+  int64_t total = 0;
+  for (const Operator& op : ops) total += op.*field;
+  return total;
+}
+
+}  // namespace
+
+const char* OpKindName(OpKind kind) {
+  switch (kind) {
+    case OpKind::kEmbedding:
+      return "embedding";
+    case OpKind::kRmsNorm:
+      return "rms_norm";
+    case OpKind::kMatMul:
+      return "matmul";
+    case OpKind::kRotary:
+      return "rotary";
+    case OpKind::kAttention:
+      return "attention";
+    case OpKind::kResidualAdd:
+      return "residual_add";
+    case OpKind::kSwiGlu:
+      return "swiglu";
+    case OpKind::kRouter:
+      return "router";
+    case OpKind::kArgmax:
+      return "argmax";
+  }
+  return "?";
+}
+
+int64_t OperatorGraph::WeightElementsResident() const { return Sum(ops, &Operator::weight_elements_resident); }
+int64_t OperatorGraph::WeightElementsRead() const { return Sum(ops, &Operator::weight_elements_read); }
+int64_t OperatorGraph::Macs() const { return Sum(ops, &Operator::macs); }
+int64_t OperatorGraph::KvElementsRead() const { return Sum(ops, &Operator::kv_elements_read); }
+
+OperatorGraph BuildDecodeGraph(const ModelConfig& config, int64_t kv_length) {
+  return GraphBuilder(config, 1, kv_length).Build();
+}
+
+OperatorGraph BuildPrefillGraph(const ModelConfig& config, int64_t prompt_tokens, int64_t kv_length) {
+  return GraphBuilder(config, prompt_tokens, kv_length).Build();
+}
+
+int64_t ParameterCount(const ModelConfig& config) {
+  return BuildDecodeGraph(config, 0).WeightElementsResident();
+}
+
+int64_t KvElementsPerToken(const ModelConfig& config) {
+  return 2 * config.layers() * config.kv_heads() * HeadDim(config);
+}
+
+}  // namespace tsp::models

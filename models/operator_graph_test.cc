@@ -1,0 +1,80 @@
+#include "models/operator_graph.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "isa/status_matchers.h"
+#include "models/model_registry.h"
+
+namespace tsp::models {
+namespace {
+
+ModelConfig Model(const char* name) { return *LoadModel(name); }
+
+// Parameter counts as the models' publishers report them (Hugging Face
+// model cards and safetensors metadata): an independent check of the shapes.
+TEST(OperatorGraphTest, ParameterCountsMatchThePublishedModels) {
+  EXPECT_EQ(ParameterCount(Model("llama2_7b")), 6'738'415'616);
+  EXPECT_EQ(ParameterCount(Model("llama2_13b")), 13'015'864'320);
+  EXPECT_EQ(ParameterCount(Model("llama2_70b")), 68'976'648'192);
+  EXPECT_EQ(ParameterCount(Model("llama3_8b")), 8'030'261'248);
+  EXPECT_EQ(ParameterCount(Model("llama3_70b")), 70'553'706'496);
+  EXPECT_EQ(ParameterCount(Model("mixtral_8x7b")), 46'702'792'704);
+}
+
+TEST(OperatorGraphTest, DecodeStepOfLlama2_70b) {
+  const ModelConfig config = Model("llama2_70b");
+  const OperatorGraph graph = BuildDecodeGraph(config, 1000);
+  // Embedding, 80 layers of 14 operators, final norm, LM head, argmax.
+  EXPECT_EQ(graph.ops.size(), 1u + 80 * 14 + 3);
+  // One token reads every weight once, except the embedding (one row).
+  EXPECT_EQ(graph.WeightElementsRead(), ParameterCount(config) - 32000 * 8192 + 8192);
+  // MACs: each matmul weight once, plus attention over 1001 positions:
+  // 2 x 64 heads x 128 x 1001 per layer.
+  const int64_t matmul_weights = ParameterCount(config) - 32000 * 8192 - 80 * 2 * 8192 - 8192;
+  EXPECT_EQ(graph.Macs(), matmul_weights + 80 * 2 * 64 * 128 * 1001);
+  // K and V of 8 KV heads of 128 per layer: 2,048 elements a token and layer
+  // (in fp16, the well-known 320 KiB per token over 80 layers).
+  EXPECT_EQ(KvElementsPerToken(config), 80 * 2048);
+  EXPECT_EQ(KvElementsPerToken(config) * 2, 320 * 1024);
+  EXPECT_EQ(graph.KvElementsRead(), 80 * 2048 * 1001);
+}
+
+TEST(OperatorGraphTest, PrefillIsCausal) {
+  const ModelConfig config = Model("tiny_dense");
+  const OperatorGraph graph = BuildPrefillGraph(config, 4, 10);
+  for (const Operator& op : graph.ops) {
+    if (op.kind != OpKind::kAttention) continue;
+    // Tokens see 11, 12, 13 and 14 positions: 50 in all, 2 x 4 heads x 80 MACs each.
+    EXPECT_EQ(op.macs, 2 * 4 * 80 * 50);
+    EXPECT_EQ(op.kv_elements_written, 2 * 2 * 80 * 4);
+  }
+  // Weights are read once for the chunk, MACs scale with the tokens.
+  const OperatorGraph one = BuildDecodeGraph(config, 10);
+  EXPECT_EQ(graph.WeightElementsRead() - graph.ops[0].weight_elements_read,
+            one.WeightElementsRead() - one.ops[0].weight_elements_read);
+}
+
+TEST(OperatorGraphTest, MixtureReadsOnlyTheChosenExperts) {
+  const ModelConfig config = Model("mixtral_8x7b");
+  const OperatorGraph decode = BuildDecodeGraph(config, 0);
+  int64_t expert_read = 0, expert_resident = 0, expert_macs = 0;
+  for (const Operator& op : decode.ops) {
+    if (op.experts > 1) {
+      expert_read += op.weight_elements_read;
+      expert_resident += op.weight_elements_resident;
+      expert_macs += op.macs;
+    }
+  }
+  // 32 layers x 3 matrices of 4096 x 14336, all 8 resident, 2 read per token.
+  EXPECT_EQ(expert_resident, 32LL * 3 * 4096 * 14336 * 8);
+  EXPECT_EQ(expert_read, 32LL * 3 * 4096 * 14336 * 2);
+  EXPECT_EQ(expert_macs, expert_read);
+  // A long prefill touches every expert.
+  const OperatorGraph prefill = BuildPrefillGraph(config, 64);
+  for (const Operator& op : prefill.ops) {
+    if (op.experts > 1) EXPECT_EQ(op.weight_elements_read, op.weight_elements_resident);
+  }
+}
+
+}  // namespace
+}  // namespace tsp::models
