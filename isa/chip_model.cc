@@ -232,6 +232,9 @@ absl::StatusOr<ChipModel> ChipModel::Create(const ChipSpec& spec) {
     }
   }
   if (kind_counts[SLICE_MEM] == 0) return check.Error("floorplan", "has no MEM slice");
+  if (kind_counts[SLICE_VXM] == 0) {
+    return check.Error("floorplan", "has no VXM slice; every vector operation runs there");
+  }
   if (compute_queues != spec.compute_queues().value()) {
     return check.Error("compute_queues",
                        absl::StrCat(spec.compute_queues().value(),

@@ -12,11 +12,15 @@
 #include "emulator/chip_emulator.h"
 #include "emulator/kernels/matvec_kernel.h"
 #include "emulator/kernels/matvec_reference.h"
+#include "absl/strings/match.h"
 #include "isa/assembler.h"
 #include "isa/chip_model.h"
 #include "isa/spec_loader.h"
 #include "isa/status_macros.h"
+#include "models/model_registry.h"
+#include "models/reference_ops.h"
 #include "pipeline/system_model.h"
+#include "scheduler/memory_plan.h"
 
 namespace tsp::tools {
 namespace {
@@ -35,9 +39,17 @@ absl::StatusOr<bool> Functional(const TspRequest& request) {
 
 absl::StatusOr<isa::Program> LoadProgram(const TspRequest& request) {
   if (request.program().empty()) {
-    return absl::InvalidArgumentError("--program=FILE.tsp is required");
+    return absl::InvalidArgumentError("--program=FILE.tsp (or a binary Program FILE.pb) is required");
   }
   ASSIGN_OR_RETURN(std::string text, isa::ReadFile(request.program()));
+  if (absl::EndsWith(request.program(), ".pb")) {
+    isa::Program program;
+    if (!program.ParseFromString(text)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          request.program(), ": not a valid binary tsp.isa.Program (truncated or corrupted?)"));
+    }
+    return program;
+  }
   absl::StatusOr<isa::Program> program = isa::ParseProgram(text);
   if (!program.ok()) {
     return absl::Status(program.status().code(),
@@ -188,6 +200,47 @@ absl::Status RunProgram(const TspRequest& request, std::ostream& out) {
   return absl::OkStatus();
 }
 
+absl::Status Fit(const TspRequest& request, std::ostream& out) {
+  ASSIGN_OR_RETURN(isa::ChipModel chip, LoadChip(request));
+  if (request.model().empty()) return absl::InvalidArgumentError("--model=NAME|FILE is required");
+  scheduler::PartitionRequest partition;
+  ASSIGN_OR_RETURN(partition.model, models::LoadModel(request.model()));
+  ASSIGN_OR_RETURN(partition.format,
+                   models::ParseNumberFormat(request.weights().empty() ? "int8" : request.weights()));
+  partition.context_tokens = request.context() > 0 ? request.context() : partition.model.context_tokens();
+  partition.users = request.users() > 0 ? request.users() : 1;
+  if (request.context() < 0 || request.users() < 0 || request.tensor_parallel() < 0 ||
+      request.pipeline_stages() < 0 || request.max_chips() < 0) {
+    return absl::InvalidArgumentError("--context, --users, --tp, --stages and --max_chips must not be negative");
+  }
+  if ((request.tensor_parallel() > 0) != (request.pipeline_stages() > 0)) {
+    return absl::InvalidArgumentError(
+        "--tp and --stages go together (a partition), or neither (search the fewest chips)");
+  }
+  if (request.tensor_parallel() > 0) {
+    partition.tensor_parallel = request.tensor_parallel();
+    partition.pipeline_stages = request.pipeline_stages();
+  } else {
+    const int64_t max_chips = request.max_chips() > 0 ? request.max_chips() : 2304;
+    ASSIGN_OR_RETURN(partition, scheduler::FewestChips(partition, chip, 64, max_chips));
+  }
+  ASSIGN_OR_RETURN(scheduler::MemoryPlan plan, scheduler::PlanMemory(partition, chip));
+  const scheduler::StageMemory& first = plan.stages.front();
+  out << absl::StrFormat("tsp fit: %s, %s weights, %d users x %d tokens of context, on %s\n",
+                         partition.model.name(), models::NumberFormatName(partition.format),
+                         partition.users, partition.context_tokens, chip.name());
+  out << absl::StrFormat("  partition   : %d stages x %d-way tensor parallel = %d chips%s\n",
+                         partition.pipeline_stages, partition.tensor_parallel, plan.chips,
+                         request.tensor_parallel() > 0 ? "" : " (the fewest that fit)");
+  out << absl::StrFormat("  stage 0     : layers %d..%d; per chip %.1f MiB weights + %.1f MiB KV + %.2f MiB activations\n",
+                         first.first_layer, first.first_layer + first.layers - 1,
+                         first.weight_bytes / 1048576.0, first.kv_cache_bytes / 1048576.0,
+                         first.activation_bytes / 1048576.0);
+  out << absl::StrFormat("  peak        : %.1f of %.1f MiB per chip (%.1f%%)\n", plan.peak_bytes() / 1048576.0,
+                         plan.chip_bytes / 1048576.0, 100.0 * plan.peak_bytes() / plan.chip_bytes);
+  return absl::OkStatus();
+}
+
 absl::Status Check(const TspRequest& request, std::ostream& out) {
   ASSIGN_OR_RETURN(isa::ChipModel chip, LoadChip(request));
   out << absl::StrFormat("chip %s: %d slices, %d queues, %d lanes, %d MEM slices of %d bytes, %.0f MHz\n",
@@ -216,13 +269,14 @@ absl::Status RealMain(const TspRequest& request, std::ostream& out) {
   if (command.empty() || command == "matvec") return RunMatvec(request, out);
   if (command == "run") return RunProgram(request, out);
   if (command == "check") return Check(request, out);
+  if (command == "fit") return Fit(request, out);
   if (command == "asm") {
     ASSIGN_OR_RETURN(isa::Program program, LoadProgram(request));
     out << isa::PrintProgram(program);
     return absl::OkStatus();
   }
   return absl::InvalidArgumentError(absl::StrCat(
-      "unknown command '", command, "'; commands: matvec (default), run, check, asm"));
+      "unknown command '", command, "'; commands: matvec (default), run, check, asm, fit"));
 }
 
 }  // namespace tsp::tools

@@ -4,6 +4,7 @@
 //   tsp run --program=FILE.tsp [--chip=SPEC] [--mode=...] [--trace=FILE] [--format=json]
 //   tsp check [--chip=SPEC] [--system=SPEC]
 //   tsp asm --program=FILE.tsp
+//   tsp fit --model=llama2_70b [--weights=int8|fp16 --context=N --users=N --tp=N --stages=N]
 
 #include <iostream>
 #include <string>
@@ -25,6 +26,12 @@ ABSL_FLAG(std::string, weights, "int8", "matvec: int8 or fp16");
 ABSL_FLAG(std::string, trace, "", "run: write the event trace to this file");
 ABSL_FLAG(std::string, format, "text", "text or json");
 ABSL_FLAG(uint64_t, seed, 1, "matvec: seed of the synthetic weights");
+ABSL_FLAG(std::string, model, "", "fit: a built-in model name or a ModelConfig textproto");
+ABSL_FLAG(int64_t, context, 0, "fit: KV cache tokens per user (default: the model's context)");
+ABSL_FLAG(int64_t, users, 1, "fit: concurrent users");
+ABSL_FLAG(int64_t, tp, 0, "fit: tensor-parallel width (with --stages)");
+ABSL_FLAG(int64_t, stages, 0, "fit: pipeline stages (with --tp)");
+ABSL_FLAG(int64_t, max_chips, 2304, "fit: the largest system to search");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -47,6 +54,12 @@ int main(int argc, char** argv) {
   request.set_trace(absl::GetFlag(FLAGS_trace));
   request.set_format(absl::GetFlag(FLAGS_format));
   request.set_seed(absl::GetFlag(FLAGS_seed));
+  request.set_model(absl::GetFlag(FLAGS_model));
+  request.set_context(absl::GetFlag(FLAGS_context));
+  request.set_users(absl::GetFlag(FLAGS_users));
+  request.set_tensor_parallel(absl::GetFlag(FLAGS_tp));
+  request.set_pipeline_stages(absl::GetFlag(FLAGS_stages));
+  request.set_max_chips(absl::GetFlag(FLAGS_max_chips));
   const absl::Status status = tsp::tools::RealMain(request, std::cout);
   if (!status.ok()) {
     std::cerr << "tsp: " << status.message() << "\n";
