@@ -139,7 +139,9 @@ absl::StatusOr<ChipModel> ChipModel::Create(const ChipSpec& spec) {
                                     vector_bytes, "-byte vectors (word_bytes x superlanes)"));
   }
   model.mem_addresses_ = mem.slice_bytes().value() / vector_bytes;
-  if (mem.address_bits().value() > 40 ||
+  // 2^20 addresses (336 MiB a slice at 320 lanes) bounds what a hostile spec
+  // can make the emulator allocate.
+  if (mem.address_bits().value() > 20 ||
       model.mem_addresses_ != (int64_t{1} << mem.address_bits().value())) {
     return check.Error(
         "mem.address_bits",

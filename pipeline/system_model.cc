@@ -69,6 +69,15 @@ absl::StatusOr<SystemModel> SystemModel::Create(const SystemSpec& spec,
                             spec.amortization_years()));
   RETURN_IF_ERROR(CheckReal(spec, "dollars_per_kilowatt_hour", spec.has_dollars_per_kilowatt_hour(),
                             spec.dollars_per_kilowatt_hour()));
+  // The largest published system has 10,440 chips (ISCA22); far beyond that
+  // is a mistake, and would only exhaust the host.
+  constexpr int64_t kMaxChips = 100'000;
+  if (spec.chips_per_node().value() > 64 || spec.nodes().value() > kMaxChips ||
+      spec.nodes().value() * spec.chips_per_node().value() > kMaxChips) {
+    return Error(spec, "nodes",
+                 absl::StrCat(spec.nodes().value(), " nodes of ", spec.chips_per_node().value(),
+                              " chips exceed the ", kMaxChips, " chips (and 64 per node) planned for"));
+  }
   if (spec.local_links_per_chip().value() != spec.chips_per_node().value() - 1) {
     return Error(spec, "local_links_per_chip",
                  absl::StrCat(spec.local_links_per_chip().value(),
