@@ -43,6 +43,21 @@ absl::Status ValidateModelConfig(const ModelConfig& config) {
   for (const auto& [field, value] : sizes) {
     if (value <= 0) return Invalid(config, field, absl::StrCat(value, " is not a positive size"));
   }
+  // Far beyond any published model; keeps every count of the operator graph
+  // (weights, MACs, KV traffic) within 64 bits.
+  const std::pair<const char*, int64_t> limits[] = {
+      {"hidden_size", 1 << 20}, {"ffn_size", 1 << 20}, {"vocab_size", 1 << 22},
+      {"layers", 4096},         {"context_tokens", 1 << 24}};
+  for (const auto& [field, limit] : limits) {
+    int64_t value = 0;
+    for (const auto& [name, size] : sizes) {
+      if (std::string(name) == field) value = size;
+    }
+    if (value > limit) return Invalid(config, field, absl::StrCat(value, " is beyond the limit ", limit));
+  }
+  if (config.experts() > 256) {
+    return Invalid(config, "experts", absl::StrCat(config.experts(), " is beyond the limit 256"));
+  }
   if (config.hidden_size() % config.heads() != 0) {
     return Invalid(config, "heads",
                    absl::StrCat(config.heads(), " heads do not divide hidden_size ", config.hidden_size()));

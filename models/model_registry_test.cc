@@ -64,6 +64,10 @@ TEST(ModelRegistryTest, RejectsInconsistentConfigs) {
   config.set_experts_per_token(2);
   EXPECT_THAT(ValidateModelConfig(config),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("2 of 0 experts")));
+  config = Tiny();
+  config.set_ffn_size(90444444444444446);  // A fuzzer's find: products overflowed.
+  EXPECT_THAT(ValidateModelConfig(config),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("ffn_size: 90444444444444446 is beyond the limit")));
   EXPECT_THAT(LoadModel("llama9_1t"),
               StatusIs(absl::StatusCode::kNotFound,
                        HasSubstr("no model 'llama9_1t'; built-in models: llama2_13b, llama2_70b")));

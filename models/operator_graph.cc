@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "models/model_registry.h"
 
@@ -141,16 +142,35 @@ int64_t OperatorGraph::WeightElementsRead() const { return Sum(ops, &Operator::w
 int64_t OperatorGraph::Macs() const { return Sum(ops, &Operator::macs); }
 int64_t OperatorGraph::KvElementsRead() const { return Sum(ops, &Operator::kv_elements_read); }
 
-OperatorGraph BuildDecodeGraph(const ModelConfig& config, int64_t kv_length) {
-  return GraphBuilder(config, 1, kv_length).Build();
-}
-
-OperatorGraph BuildPrefillGraph(const ModelConfig& config, int64_t prompt_tokens, int64_t kv_length) {
+absl::StatusOr<OperatorGraph> BuildPrefillGraph(const ModelConfig& config, int64_t prompt_tokens,
+                                                int64_t kv_length) {
+  if (prompt_tokens < 1 || kv_length < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("a graph of ", prompt_tokens, " tokens after ",
+                                                   kv_length, " cached ones"));
+  }
+  // The largest count, estimated in floating point before any is computed.
+  const long double tokens = prompt_tokens;
+  const long double hidden = config.hidden_size();
+  const long double experts = std::max<int64_t>(config.experts(), 1);
+  const long double positions = tokens * kv_length + tokens * (tokens + 1) / 2;
+  const long double per_layer = 4 * hidden * hidden + 3 * hidden * config.ffn_size() * experts;
+  const long double largest =
+      config.layers() * (tokens * per_layer + 2 * hidden * positions + hidden * (kv_length + tokens)) +
+      2 * tokens * hidden * config.vocab_size();
+  if (largest > static_cast<long double>(int64_t{1} << 62)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model '", config.name(), "': ", prompt_tokens, " tokens after ", kv_length,
+        " are too many to count multiply-accumulates in 64 bits"));
+  }
   return GraphBuilder(config, prompt_tokens, kv_length).Build();
 }
 
+absl::StatusOr<OperatorGraph> BuildDecodeGraph(const ModelConfig& config, int64_t kv_length) {
+  return BuildPrefillGraph(config, 1, kv_length);
+}
+
 int64_t ParameterCount(const ModelConfig& config) {
-  return BuildDecodeGraph(config, 0).WeightElementsResident();
+  return GraphBuilder(config, 1, 0).Build().WeightElementsResident();
 }
 
 int64_t KvElementsPerToken(const ModelConfig& config) {

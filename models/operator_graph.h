@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "models/model_config.pb.h"
 
 namespace tsp::models {
@@ -54,10 +55,11 @@ struct OperatorGraph {
   int64_t KvElementsRead() const;
 };
 
-// Requires a valid config (ValidateModelConfig), tokens >= 1, kv_length >= 0.
-OperatorGraph BuildDecodeGraph(const ModelConfig& config, int64_t kv_length);
-OperatorGraph BuildPrefillGraph(const ModelConfig& config, int64_t prompt_tokens,
-                                int64_t kv_length = 0);
+// Requires a valid config (ValidateModelConfig). Errors when prompt_tokens <
+// 1 or kv_length < 0, or when the counts would not fit in 64 bits.
+absl::StatusOr<OperatorGraph> BuildDecodeGraph(const ModelConfig& config, int64_t kv_length);
+absl::StatusOr<OperatorGraph> BuildPrefillGraph(const ModelConfig& config, int64_t prompt_tokens,
+                                                int64_t kv_length = 0);
 
 // All parameters: embedding, layers (attention, MLP or experts and router,
 // norms), final norm, LM head.

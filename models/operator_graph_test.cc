@@ -23,7 +23,7 @@ TEST(OperatorGraphTest, ParameterCountsMatchThePublishedModels) {
 
 TEST(OperatorGraphTest, DecodeStepOfLlama2_70b) {
   const ModelConfig config = Model("llama2_70b");
-  const OperatorGraph graph = BuildDecodeGraph(config, 1000);
+  const OperatorGraph graph = *BuildDecodeGraph(config, 1000);
   // Embedding, 80 layers of 14 operators, final norm, LM head, argmax.
   EXPECT_EQ(graph.ops.size(), 1u + 80 * 14 + 3);
   // One token reads every weight once, except the embedding (one row).
@@ -41,7 +41,7 @@ TEST(OperatorGraphTest, DecodeStepOfLlama2_70b) {
 
 TEST(OperatorGraphTest, PrefillIsCausal) {
   const ModelConfig config = Model("tiny_dense");
-  const OperatorGraph graph = BuildPrefillGraph(config, 4, 10);
+  const OperatorGraph graph = *BuildPrefillGraph(config, 4, 10);
   for (const Operator& op : graph.ops) {
     if (op.kind != OpKind::kAttention) continue;
     // Tokens see 11, 12, 13 and 14 positions: 50 in all, 2 x 4 heads x 80 MACs each.
@@ -49,14 +49,14 @@ TEST(OperatorGraphTest, PrefillIsCausal) {
     EXPECT_EQ(op.kv_elements_written, 2 * 2 * 80 * 4);
   }
   // Weights are read once for the chunk, MACs scale with the tokens.
-  const OperatorGraph one = BuildDecodeGraph(config, 10);
+  const OperatorGraph one = *BuildDecodeGraph(config, 10);
   EXPECT_EQ(graph.WeightElementsRead() - graph.ops[0].weight_elements_read,
             one.WeightElementsRead() - one.ops[0].weight_elements_read);
 }
 
 TEST(OperatorGraphTest, MixtureReadsOnlyTheChosenExperts) {
   const ModelConfig config = Model("mixtral_8x7b");
-  const OperatorGraph decode = BuildDecodeGraph(config, 0);
+  const OperatorGraph decode = *BuildDecodeGraph(config, 0);
   int64_t expert_read = 0, expert_resident = 0, expert_macs = 0;
   for (const Operator& op : decode.ops) {
     if (op.experts > 1) {
@@ -70,10 +70,23 @@ TEST(OperatorGraphTest, MixtureReadsOnlyTheChosenExperts) {
   EXPECT_EQ(expert_read, 32LL * 3 * 4096 * 14336 * 2);
   EXPECT_EQ(expert_macs, expert_read);
   // A long prefill touches every expert.
-  const OperatorGraph prefill = BuildPrefillGraph(config, 64);
+  const OperatorGraph prefill = *BuildPrefillGraph(config, 64);
   for (const Operator& op : prefill.ops) {
     if (op.experts > 1) EXPECT_EQ(op.weight_elements_read, op.weight_elements_resident);
   }
+}
+
+TEST(OperatorGraphTest, RefusesCountsBeyond64Bits) {
+  ModelConfig config = Model("tiny_dense");
+  EXPECT_THAT(BuildPrefillGraph(config, 0), ::tsp::testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                                                     ::testing::HasSubstr("a graph of 0 tokens")));
+  config.set_hidden_size(1 << 20);
+  config.set_ffn_size(1 << 20);
+  config.set_layers(4096);
+  config.set_experts(256);
+  config.set_experts_per_token(2);
+  EXPECT_THAT(BuildPrefillGraph(config, 1 << 20),
+              ::tsp::testing::StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("64 bits")));
 }
 
 }  // namespace

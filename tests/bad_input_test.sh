@@ -61,6 +61,10 @@ expect_error "--weights=int4 is not one of" matvec --weights=int4
 expect_error "number format 'int4' is not one of: int8, fp16" fit --model=tiny_dense --weights=int4
 expect_error "Unknown command line flag 'frobnicate'" run --frobnicate
 expect_error "unknown command 'plan9'" plan9
+# Requests beyond the host-memory limit are refused up front, with an estimate.
+expect_error "a 320000 x 320000 matvec would need about 762.9 GiB of host memory, over the limit of 16.0 GiB" matvec --rows=320000 --columns=320000
+expect_error "running ${data}/huge_repeat.tsp would need about 89.4 GiB of host memory, over the limit of 16.0 GiB" run --program=${data}/huge_repeat.tsp --trace=${TEST_TMPDIR:-/tmp}/huge_trace.txt
+if [[ -e "${TEST_TMPDIR:-/tmp}/huge_trace.txt" ]]; then echo "FAIL: a trace file was written"; failures=$((failures + 1)); fi
 # An unwritable output path: an error, and no file appears.
 out_dir="${TEST_TMPDIR:-/tmp}/no_such_dir_$$"
 expect_error "cannot write ${out_dir}/trace.txt" run --program=tools/examples/add_vectors.tsp --trace=${out_dir}/trace.txt

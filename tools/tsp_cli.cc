@@ -58,6 +58,19 @@ absl::StatusOr<isa::Program> LoadProgram(const TspRequest& request) {
   return program;
 }
 
+// Refuses a request whose estimated host memory exceeds the limit, before
+// allocating any of it.
+absl::Status CheckHostMemory(const TspRequest& request, int64_t estimated_bytes, absl::string_view what) {
+  const int64_t limit_mib = request.max_host_memory_mib() > 0 ? request.max_host_memory_mib() : 16384;
+  if (estimated_bytes > limit_mib * 1048576) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "%s would need about %.1f GiB of host memory, over the limit of %.1f GiB "
+        "(--max_host_memory_mib=%d); make it smaller, use --mode=timing, or raise the limit",
+        what, estimated_bytes / 1073741824.0, limit_mib / 1024.0, limit_mib));
+  }
+  return absl::OkStatus();
+}
+
 std::string Microseconds(int64_t cycles, int64_t clock_hz) {
   return absl::StrFormat("%.3f us", static_cast<double>(cycles) * 1e6 / static_cast<double>(clock_hz));
 }
@@ -78,6 +91,11 @@ absl::Status RunMatvec(const TspRequest& request, std::ostream& out) {
   }
   ASSIGN_OR_RETURN(bool functional, Functional(request));
   const isa::ElementType type = weights == "int8" ? isa::INT8 : isa::FP16;
+  // The weights exist four times at most at once: generated, in the
+  // program's memory images, in the emulated SRAM and read back for the
+  // reference (2 bytes an element as generated).
+  RETURN_IF_ERROR(CheckHostMemory(request, 4 * 2 * rows * columns,
+                                  absl::StrCat("a ", rows, " x ", columns, " matvec")));
   const uint64_t seed = request.seed();
   const std::vector<uint16_t> w = type == isa::INT8 ? kernels::Int8TestValues(rows * columns, seed)
                                                     : kernels::ExactFp16TestValues(rows * columns, seed);
@@ -158,6 +176,23 @@ absl::Status RunProgram(const TspRequest& request, std::ostream& out) {
   ASSIGN_OR_RETURN(isa::ChipModel chip, LoadChip(request));
   ASSIGN_OR_RETURN(isa::Program program, LoadProgram(request));
   ASSIGN_OR_RETURN(bool functional, Functional(request));
+  {
+    // Decoded instructions (about 200 bytes each, every Repeat repetition
+    // traced when tracing) and, in functional mode, the SRAM the images touch.
+    int64_t instructions = 0;
+    int64_t repetitions = 0;
+    for (const isa::QueueProgram& queue : program.queues()) {
+      instructions += queue.instructions_size();
+      for (const isa::Instruction& instruction : queue.instructions()) {
+        if (instruction.opcode() == "Repeat") repetitions += std::max<int64_t>(instruction.n(), 0);
+      }
+    }
+    int64_t estimate = 200 * instructions + (request.trace().empty() ? 0 : 48 * 2 * (instructions + repetitions));
+    if (functional) {
+      for (const isa::MemoryImage& image : program.memory()) estimate += 2 * static_cast<int64_t>(image.data().size());
+    }
+    RETURN_IF_ERROR(CheckHostMemory(request, estimate, absl::StrCat("running ", request.program())));
+  }
   emulator::RunOptions options;
   options.functional = functional;
   options.record_trace = !request.trace().empty();

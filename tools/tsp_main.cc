@@ -13,6 +13,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "google/protobuf/stubs/logging.h"
 #include "tools/tsp_cli.h"
 #include "tools/tsp_request.pb.h"
 
@@ -32,8 +33,13 @@ ABSL_FLAG(int64_t, users, 1, "fit: concurrent users");
 ABSL_FLAG(int64_t, tp, 0, "fit: tensor-parallel width (with --stages)");
 ABSL_FLAG(int64_t, stages, 0, "fit: pipeline stages (with --tp)");
 ABSL_FLAG(int64_t, max_chips, 2304, "fit: the largest system to search");
+ABSL_FLAG(int64_t, max_host_memory_mib, 16384,
+          "refuse, with an estimate, requests that would need more host memory than this");
 
 int main(int argc, char** argv) {
+  // Errors reach the user as one line from the returned status; protobuf's
+  // own log lines (e.g. on invalid UTF-8 in a binary Program) would add more.
+  google::protobuf::SetLogHandler([](google::protobuf::LogLevel, const char*, int, const std::string&) {});
   absl::SetProgramUsageMessage(
       "tsp [matvec|run|check|asm] [flags]: the cycle-deterministic tensor-streaming chip "
       "emulator. Without a command it runs the built-in weight-streaming matvec demo.");
@@ -60,6 +66,7 @@ int main(int argc, char** argv) {
   request.set_tensor_parallel(absl::GetFlag(FLAGS_tp));
   request.set_pipeline_stages(absl::GetFlag(FLAGS_stages));
   request.set_max_chips(absl::GetFlag(FLAGS_max_chips));
+  request.set_max_host_memory_mib(absl::GetFlag(FLAGS_max_host_memory_mib));
   const absl::Status status = tsp::tools::RealMain(request, std::cout);
   if (!status.ok()) {
     std::cerr << "tsp: " << status.message() << "\n";
