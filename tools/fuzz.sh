@@ -11,6 +11,13 @@ target="${1:?usage: tools/fuzz.sh spec|assembler|program|emulator [seconds]}"
 seconds="${2:-600}"
 corpus="tests/fuzz/corpus/${target}"
 [[ -d "${corpus}" ]] || { echo "no corpus for '${target}'" >&2; exit 2; }
+# clang and its fuzzer runtime, from Debian (not needed by the normal build).
+for package in clang libclang-rt-14-dev; do
+  if ! dpkg-query -W -f='${Status}' "${package}" 2>/dev/null | grep -q "install ok installed"; then
+    SUDO=""; [[ "$(id -u)" == 0 ]] || SUDO="sudo"
+    DEBIAN_FRONTEND=noninteractive ${SUDO} apt-get install -y -q --no-install-recommends "${package}"
+  fi
+done
 bazel build --config=fuzz "//tests/fuzz:${target}_fuzzer"
 fuzzer="$(bazel info --config=fuzz bazel-bin)/tests/fuzz/${target}_fuzzer"
 work="$(mktemp -d)"
