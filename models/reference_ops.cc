@@ -27,9 +27,18 @@ uint16_t ToFp16Bits(float value) {
 }
 
 float FromFp16Bits(uint16_t bits) {
-  _Float16 half;
-  std::memcpy(&half, &bits, sizeof(bits));
-  return static_cast<float>(half);
+  // _Float16 arithmetic is emulated on this host: convert every pattern once.
+  static const std::vector<float>* const table = [] {
+    auto* values = new std::vector<float>(65536);
+    for (uint32_t pattern = 0; pattern < 65536; ++pattern) {
+      const uint16_t narrow = static_cast<uint16_t>(pattern);
+      _Float16 half;
+      std::memcpy(&half, &narrow, sizeof(narrow));
+      (*values)[pattern] = static_cast<float>(half);
+    }
+    return values;
+  }();
+  return (*table)[bits];
 }
 
 std::vector<float> Matrix::Row(int64_t row) const {
