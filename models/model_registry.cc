@@ -101,6 +101,9 @@ absl::StatusOr<ModelConfig> LoadModel(absl::string_view name_or_path) {
                                         absl::StrCat("models/", name_or_path, ".textproto"), &config));
   } else if (absl::StrContains(name_or_path, '/') || absl::EndsWith(name_or_path, ".textproto")) {
     RETURN_IF_ERROR(isa::LoadTextProtoFile(name_or_path, &config));
+    const absl::Status valid = ValidateModelConfig(config);
+    if (!valid.ok()) return absl::Status(valid.code(), absl::StrCat(name_or_path, ": ", valid.message()));
+    return config;
   } else {
     return absl::NotFoundError(absl::StrCat("no model '", name_or_path, "'; built-in models: ",
                                             absl::StrJoin(BuiltinModelNames(), ", "),

@@ -34,9 +34,9 @@ expect_error "lanes_per_superlane: value 0 is below the minimum 1" check --chip=
 expect_error "floorplan: has no VXM slice" check --chip=${data}/chip_without_vxm.textproto
 expect_error "no/such/chip.textproto" check --chip=no/such/chip.textproto
 # Models.
-expect_error "model 'bad_heads': heads: 6 heads do not divide hidden_size 320" fit --model=${data}/model_heads_not_dividing.textproto
-expect_error "model 'bad_kv': kv_heads: 3 KV heads do not divide 4 heads" fit --model=${data}/model_kv_heads_not_dividing.textproto
-expect_error "model 'no_vocab': vocab_size: 0 is not a positive size" fit --model=${data}/model_vocab_zero.textproto
+expect_error "model_heads_not_dividing.textproto: model 'bad_heads': heads: 6 heads do not divide hidden_size 320" fit --model=${data}/model_heads_not_dividing.textproto
+expect_error "model_kv_heads_not_dividing.textproto: model 'bad_kv': kv_heads: 3 KV heads do not divide 4 heads" fit --model=${data}/model_kv_heads_not_dividing.textproto
+expect_error "model_vocab_zero.textproto: model 'no_vocab': vocab_size: 0 is not a positive size" fit --model=${data}/model_vocab_zero.textproto
 expect_error "model_malformed.textproto:2:" fit --model=${data}/model_malformed.textproto
 expect_error "no model 'llama9_1t'; built-in models:" fit --model=llama9_1t
 expect_error "stage 0 (layers 0..79) needs" fit --model=llama2_70b --tp=8 --stages=1
