@@ -392,9 +392,18 @@ class ChipEmulator::Impl {
         if (instruction.n == 1) runtime.repeat = nullptr;
         return Execute(q, *repeated, now, instruction.stride, 0);
       }
-      default:
+      case Opcode::kRead: case Opcode::kWrite: case Opcode::kGather: case Opcode::kScatter:
+      case Opcode::kAdd: case Opcode::kSub: case Opcode::kMul: case Opcode::kMax:
+      case Opcode::kMin: case Opcode::kCmpLt: case Opcode::kCmpEq: case Opcode::kSelect:
+      case Opcode::kShl: case Opcode::kShr: case Opcode::kNeg: case Opcode::kAbs:
+      case Opcode::kRelu: case Opcode::kConvert: case Opcode::kExp: case Opcode::kTanh:
+      case Opcode::kRsqrt: case Opcode::kRecip: case Opcode::kLoadWeights:
+      case Opcode::kInstallWeights: case Opcode::kMultiply: case Opcode::kAccumulate:
+      case Opcode::kShift: case Opcode::kRotate: case Opcode::kPermute: case Opcode::kDistribute:
+      case Opcode::kTranspose: case Opcode::kSend: case Opcode::kReceive: case Opcode::kDeskew:
         return Execute(q, instruction, now, 0, -1);
     }
+    return absl::InternalError("unknown opcode");
   }
 
   void Trace(int64_t cycle, TraceKind kind, int q, const DecodedInstruction& instruction,
@@ -744,8 +753,16 @@ class ChipEmulator::Impl {
             case Opcode::kTranspose:
               Transpose16(scratch_.data(), lanes_, out);
               break;
-            default:
-              break;  // The enclosing case admits only the SXM opcodes above.
+            case Opcode::kRead: case Opcode::kWrite: case Opcode::kGather: case Opcode::kScatter:
+            case Opcode::kAdd: case Opcode::kSub: case Opcode::kMul: case Opcode::kMax:
+            case Opcode::kMin: case Opcode::kCmpLt: case Opcode::kCmpEq: case Opcode::kSelect:
+            case Opcode::kShl: case Opcode::kShr: case Opcode::kNeg: case Opcode::kAbs:
+            case Opcode::kRelu: case Opcode::kConvert: case Opcode::kExp: case Opcode::kTanh:
+            case Opcode::kRsqrt: case Opcode::kRecip: case Opcode::kLoadWeights:
+            case Opcode::kInstallWeights: case Opcode::kMultiply: case Opcode::kAccumulate:
+            case Opcode::kSend: case Opcode::kReceive: case Opcode::kDeskew: case Opcode::kNop:
+            case Opcode::kRepeat: case Opcode::kSync: case Opcode::kNotify:
+              break;  // Not SXM: the enclosing case admits only the five above.
           }
         }
         PushResult(std::move(result));

@@ -184,7 +184,22 @@ class Decoder {
                        "(or it is itself an ICU instruction)");
         }
         break;
-      default:
+      // Nothing to check beyond the signature and the stream ranges.
+      case Opcode::kRead: case Opcode::kWrite: case Opcode::kGather: case Opcode::kScatter:
+      case Opcode::kAdd: case Opcode::kSub: case Opcode::kMul: case Opcode::kCmpLt:
+      case Opcode::kCmpEq: case Opcode::kSelect: case Opcode::kNeg: case Opcode::kAbs:
+      case Opcode::kRelu: case Opcode::kExp: case Opcode::kTanh: case Opcode::kRsqrt:
+      case Opcode::kRecip: case Opcode::kLoadWeights: case Opcode::kInstallWeights:
+      case Opcode::kMultiply: case Opcode::kAccumulate:
+      case Opcode::kSync: case Opcode::kNotify:
+        break;
+      case Opcode::kTranspose:
+        if (chip_.lanes_per_superlane() != 16) {
+          return Error(queue, instruction,
+                       absl::StrCat("Transpose exchanges 16 streams with the 16 lanes of a "
+                                    "superlane; this chip has ",
+                                    chip_.lanes_per_superlane(), " lanes per superlane"));
+        }
         break;
     }
     return decoded;

@@ -144,9 +144,17 @@ uint32_t IntOp(Opcode opcode, ElementType type, int64_t amount, uint32_t ra, uin
       return WrapInt(x < 0 ? -x : x);
     case Opcode::kRelu:
       return WrapInt(x < 0 ? 0 : x);
-    default:
-      return 0;  // Not an integer operation; rejected when decoding.
+    // Not integer VXM operations: rejected when decoding.
+    case Opcode::kRead: case Opcode::kWrite: case Opcode::kGather: case Opcode::kScatter:
+    case Opcode::kConvert: case Opcode::kExp: case Opcode::kTanh: case Opcode::kRsqrt:
+    case Opcode::kRecip: case Opcode::kLoadWeights: case Opcode::kInstallWeights:
+    case Opcode::kMultiply: case Opcode::kAccumulate: case Opcode::kShift: case Opcode::kRotate:
+    case Opcode::kPermute: case Opcode::kDistribute: case Opcode::kTranspose: case Opcode::kSend:
+    case Opcode::kReceive: case Opcode::kDeskew: case Opcode::kNop: case Opcode::kRepeat:
+    case Opcode::kSync: case Opcode::kNotify:
+      break;
   }
+  return 0;
 }
 
 uint32_t FloatOp(Opcode opcode, ElementType type, uint32_t ra, uint32_t rb, uint32_t rc) {
@@ -198,8 +206,14 @@ uint32_t FloatOp(Opcode opcode, ElementType type, uint32_t ra, uint32_t rb, uint
     case Opcode::kRecip:
       result = 1.0f / x;
       break;
-    default:
-      return 0;  // Not a float operation; rejected when decoding.
+    // Not float VXM operations: rejected when decoding.
+    case Opcode::kRead: case Opcode::kWrite: case Opcode::kGather: case Opcode::kScatter:
+    case Opcode::kShl: case Opcode::kShr: case Opcode::kConvert: case Opcode::kLoadWeights:
+    case Opcode::kInstallWeights: case Opcode::kMultiply: case Opcode::kAccumulate:
+    case Opcode::kShift: case Opcode::kRotate: case Opcode::kPermute: case Opcode::kDistribute:
+    case Opcode::kTranspose: case Opcode::kSend: case Opcode::kReceive: case Opcode::kDeskew:
+    case Opcode::kNop: case Opcode::kRepeat: case Opcode::kSync: case Opcode::kNotify:
+      return 0;
   }
   return FromFloat(type, result);
 }
