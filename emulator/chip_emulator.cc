@@ -369,41 +369,29 @@ class ChipEmulator::Impl {
     runtime.last_issue_cycle = now;
     runtime.free_cycle = isa::QueueFreeCycle(instruction.opcode, now, instruction.n,
                                              instruction.every);
-    switch (instruction.opcode) {
-      case Opcode::kNop:
-        Trace(now, TraceKind::kIssue, q, instruction, -1);
-        return absl::OkStatus();
-      case Opcode::kSync:
-        Trace(now, TraceKind::kIssue, q, instruction, -1);
-        runtime.parked = true;
-        runtime.parked_cycle = now;
-        return absl::OkStatus();
-      case Opcode::kNotify:
-        Trace(now, TraceKind::kIssue, q, instruction, -1);
-        notifies_.push_back({now, isa::ResultCycle(chip_, Opcode::kNotify, now)});
-        return absl::OkStatus();
-      case Opcode::kRepeat: {
-        // The repeated instruction is the last non-ICU one before the Repeat.
-        const DecodedInstruction* repeated = &instruction - 1;
-        runtime.repeat = &instruction;
-        runtime.repeated = repeated;
-        runtime.repetition = 1;
-        runtime.repeat_stride = instruction.stride;
-        if (instruction.n == 1) runtime.repeat = nullptr;
-        return Execute(q, *repeated, now, instruction.stride, 0);
-      }
-      case Opcode::kRead: case Opcode::kWrite: case Opcode::kGather: case Opcode::kScatter:
-      case Opcode::kAdd: case Opcode::kSub: case Opcode::kMul: case Opcode::kMax:
-      case Opcode::kMin: case Opcode::kCmpLt: case Opcode::kCmpEq: case Opcode::kSelect:
-      case Opcode::kShl: case Opcode::kShr: case Opcode::kNeg: case Opcode::kAbs:
-      case Opcode::kRelu: case Opcode::kConvert: case Opcode::kExp: case Opcode::kTanh:
-      case Opcode::kRsqrt: case Opcode::kRecip: case Opcode::kLoadWeights:
-      case Opcode::kInstallWeights: case Opcode::kMultiply: case Opcode::kAccumulate:
-      case Opcode::kShift: case Opcode::kRotate: case Opcode::kPermute: case Opcode::kDistribute:
-      case Opcode::kTranspose: case Opcode::kSend: case Opcode::kReceive: case Opcode::kDeskew:
-        return Execute(q, instruction, now, 0, -1);
+    // Everything but the ICU's own instructions executes on the queue's slice.
+    if (isa::GetOpcodeInfo(instruction.opcode).kind != isa::SLICE_ICU) {
+      return Execute(q, instruction, now, 0, -1);
     }
-    return absl::InternalError("unknown opcode");
+    if (instruction.opcode == Opcode::kRepeat) {
+      // Issues the queue's previous instruction again (the decoder checks it
+      // is not an ICU one); each repetition is traced as that instruction.
+      const DecodedInstruction* repeated = &instruction - 1;
+      runtime.repeat = &instruction;
+      runtime.repeated = repeated;
+      runtime.repetition = 1;
+      runtime.repeat_stride = instruction.stride;
+      if (instruction.n == 1) runtime.repeat = nullptr;
+      return Execute(q, *repeated, now, instruction.stride, 0);
+    }
+    Trace(now, TraceKind::kIssue, q, instruction, -1);
+    if (instruction.opcode == Opcode::kSync) {
+      runtime.parked = true;
+      runtime.parked_cycle = now;
+    } else if (instruction.opcode == Opcode::kNotify) {
+      notifies_.push_back({now, isa::ResultCycle(chip_, Opcode::kNotify, now)});
+    }
+    return absl::OkStatus();  // Nop: the queue just waits (free_cycle above).
   }
 
   void Trace(int64_t cycle, TraceKind kind, int q, const DecodedInstruction& instruction,
@@ -607,13 +595,13 @@ class ChipEmulator::Impl {
       case Opcode::kTanh:
       case Opcode::kRsqrt:
       case Opcode::kRecip: {
+        // Operands a, b, c side by side; no copies in timing-only mode.
         const size_t group_bytes = static_cast<size_t>(instruction.a.width) * lanes_;
-        scratch_.assign(3 * group_bytes, 0);
-        RETURN_IF_ERROR(ReadGroup(q, instruction, now, repetition, "a", instruction.a, &scratch_[0]));
-        RETURN_IF_ERROR(
-            ReadGroup(q, instruction, now, repetition, "b", instruction.b, &scratch_[group_bytes]));
-        RETURN_IF_ERROR(ReadGroup(q, instruction, now, repetition, "c", instruction.c,
-                                  &scratch_[2 * group_bytes]));
+        if (functional) scratch_.assign(3 * group_bytes, 0);
+        auto operand = [&](int k) { return functional ? &scratch_[k * group_bytes] : nullptr; };
+        RETURN_IF_ERROR(ReadGroup(q, instruction, now, repetition, "a", instruction.a, operand(0)));
+        RETURN_IF_ERROR(ReadGroup(q, instruction, now, repetition, "b", instruction.b, operand(1)));
+        RETURN_IF_ERROR(ReadGroup(q, instruction, now, repetition, "c", instruction.c, operand(2)));
         PendingResult result = MakeResult(ResultKind::kStream, q, instruction, now, repetition);
         result.group = instruction.dst;
         result.buffer = AcquireBuffer(static_cast<size_t>(instruction.dst.width) * lanes_);
@@ -728,41 +716,28 @@ class ChipEmulator::Impl {
       case Opcode::kPermute:
       case Opcode::kDistribute:
       case Opcode::kTranspose: {
-        scratch_.assign(static_cast<size_t>(instruction.a.width) * lanes_, 0);
-        RETURN_IF_ERROR(ReadGroup(q, instruction, now, repetition, "a", instruction.a, scratch_.data()));
+        if (functional) scratch_.assign(static_cast<size_t>(instruction.a.width) * lanes_, 0);
+        RETURN_IF_ERROR(ReadGroup(q, instruction, now, repetition, "a", instruction.a,
+                                  functional ? scratch_.data() : nullptr));
         PendingResult result = MakeResult(ResultKind::kStream, q, instruction, now, repetition);
         result.group = instruction.dst;
         result.buffer = AcquireBuffer(static_cast<size_t>(instruction.dst.width) * lanes_);
         if (functional) {
           uint8_t* out = BufferData(result.buffer);
           const int width = instruction.a.width;
-          switch (instruction.opcode) {
-            case Opcode::kShift:
-            case Opcode::kRotate:
-              ShiftLanes(scratch_.data(), lanes_, width, instruction.amount,
-                         instruction.opcode == Opcode::kRotate, out);
-              break;
-            case Opcode::kPermute:
-              PermuteLanes(scratch_.data(), lanes_, width,
-                           program_.lane_maps(static_cast<int>(instruction.map)), out);
-              break;
-            case Opcode::kDistribute:
-              DistributeLanes(scratch_.data(), lanes_, chip_.lanes_per_superlane(), width,
-                              program_.lane_maps(static_cast<int>(instruction.map)), out);
-              break;
-            case Opcode::kTranspose:
-              Transpose16(scratch_.data(), lanes_, out);
-              break;
-            case Opcode::kRead: case Opcode::kWrite: case Opcode::kGather: case Opcode::kScatter:
-            case Opcode::kAdd: case Opcode::kSub: case Opcode::kMul: case Opcode::kMax:
-            case Opcode::kMin: case Opcode::kCmpLt: case Opcode::kCmpEq: case Opcode::kSelect:
-            case Opcode::kShl: case Opcode::kShr: case Opcode::kNeg: case Opcode::kAbs:
-            case Opcode::kRelu: case Opcode::kConvert: case Opcode::kExp: case Opcode::kTanh:
-            case Opcode::kRsqrt: case Opcode::kRecip: case Opcode::kLoadWeights:
-            case Opcode::kInstallWeights: case Opcode::kMultiply: case Opcode::kAccumulate:
-            case Opcode::kSend: case Opcode::kReceive: case Opcode::kDeskew: case Opcode::kNop:
-            case Opcode::kRepeat: case Opcode::kSync: case Opcode::kNotify:
-              break;  // Not SXM: the enclosing case admits only the five above.
+          const isa::LaneMap* map =
+              instruction.opcode == Opcode::kPermute || instruction.opcode == Opcode::kDistribute
+                  ? &program_.lane_maps(static_cast<int>(instruction.map))
+                  : nullptr;
+          if (instruction.opcode == Opcode::kPermute) {
+            PermuteLanes(scratch_.data(), lanes_, width, *map, out);
+          } else if (instruction.opcode == Opcode::kDistribute) {
+            DistributeLanes(scratch_.data(), lanes_, chip_.lanes_per_superlane(), width, *map, out);
+          } else if (instruction.opcode == Opcode::kTranspose) {
+            Transpose16(scratch_.data(), lanes_, out);
+          } else {  // Shift or Rotate.
+            ShiftLanes(scratch_.data(), lanes_, width, instruction.amount,
+                       instruction.opcode == Opcode::kRotate, out);
           }
         }
         PushResult(std::move(result));

@@ -16,64 +16,24 @@ using isa::Opcode;
 
 // Raw bits of one element as a signed integer of its type.
 int64_t ToInt(ElementType type, uint32_t raw) {
-  switch (type) {
-    case isa::INT8:
-      return static_cast<int8_t>(raw);
-    case isa::UINT8:
-      return static_cast<uint8_t>(raw);
-    case isa::INT16:
-      return static_cast<int16_t>(raw);
-    case isa::INT32:
-      return static_cast<int32_t>(raw);
-    case isa::ELEMENT_TYPE_UNSPECIFIED:
-    case isa::FP16:
-    case isa::BF16:
-    case isa::FP32:
-    case isa::ElementType_INT_MIN_SENTINEL_DO_NOT_USE_:
-    case isa::ElementType_INT_MAX_SENTINEL_DO_NOT_USE_:
-      break;
-  }
-  return static_cast<int64_t>(raw);
+  if (type == isa::INT8) return static_cast<int8_t>(raw);
+  if (type == isa::INT16) return static_cast<int16_t>(raw);
+  if (type == isa::INT32) return static_cast<int32_t>(raw);
+  return static_cast<int64_t>(raw);  // uint8 (the float types never get here).
 }
 
 float ToFloat(ElementType type, uint32_t raw) {
-  switch (type) {
-    case isa::FP16:
-      return isa::Fp16ToFloat(static_cast<uint16_t>(raw));
-    case isa::BF16:
-      return isa::Bf16ToFloat(static_cast<uint16_t>(raw));
-    case isa::FP32:
-      return isa::BitsToFloat(raw);
-    case isa::ELEMENT_TYPE_UNSPECIFIED:
-    case isa::INT8:
-    case isa::UINT8:
-    case isa::INT16:
-    case isa::INT32:
-    case isa::ElementType_INT_MIN_SENTINEL_DO_NOT_USE_:
-    case isa::ElementType_INT_MAX_SENTINEL_DO_NOT_USE_:
-      break;
-  }
+  if (type == isa::FP16) return isa::Fp16ToFloat(static_cast<uint16_t>(raw));
+  if (type == isa::BF16) return isa::Bf16ToFloat(static_cast<uint16_t>(raw));
+  if (type == isa::FP32) return isa::BitsToFloat(raw);
   return static_cast<float>(ToInt(type, raw));
 }
 
+// Only called with a float type.
 uint32_t FromFloat(ElementType type, float value) {
-  switch (type) {
-    case isa::FP16:
-      return isa::FloatToFp16(value);
-    case isa::BF16:
-      return isa::FloatToBf16(value);
-    case isa::FP32:
-      return isa::FloatToBits(value);
-    case isa::ELEMENT_TYPE_UNSPECIFIED:
-    case isa::INT8:
-    case isa::UINT8:
-    case isa::INT16:
-    case isa::INT32:
-    case isa::ElementType_INT_MIN_SENTINEL_DO_NOT_USE_:
-    case isa::ElementType_INT_MAX_SENTINEL_DO_NOT_USE_:
-      break;
-  }
-  return 0;
+  if (type == isa::FP16) return isa::FloatToFp16(value);
+  if (type == isa::BF16) return isa::FloatToBf16(value);
+  return isa::FloatToBits(value);
 }
 
 // Wraps to the type's width (truncation of two's complement).

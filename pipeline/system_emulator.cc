@@ -29,6 +29,7 @@ absl::StatusOr<std::unique_ptr<SystemEmulator>> SystemEmulator::Create(
   emulator->topology_ = &topology;
   emulator->options_ = options;
   const std::vector<int> c2c = chip.SlicesOfKind(isa::SLICE_C2C);
+  emulator->c2c_slices_ = c2c;
   for (size_t i = 0; i < c2c.size(); ++i) {
     emulator->c2c_slice_index_[chip.slices()[c2c[i]].name] = static_cast<int>(i);
   }
@@ -105,8 +106,7 @@ absl::Status SystemEmulator::Deliver(int chip, std::vector<emulator::OutboundVec
           where, ": a Send departs to chip ", peer.chip, ", which has no program to receive it"));
     }
     const int64_t arrival = vector.departure_cycle + serialization + latency;
-    const isa::SliceInfo& peer_slice =
-        chip_->slices()[chip_->SlicesOfKind(isa::SLICE_C2C)[topology_->PortSlice(peer.port)]];
+    const isa::SliceInfo& peer_slice = chip_->slices()[c2c_slices_[topology_->PortSlice(peer.port)]];
     emulator::InboundVector inbound;
     inbound.slice = peer_slice.name;
     inbound.port = topology_->PortInSlice(peer.port);

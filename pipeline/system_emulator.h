@@ -95,6 +95,7 @@ class SystemEmulator {
   std::vector<std::unique_ptr<emulator::ChipEmulator>> emulators_;  // Parallel to chip_ids_.
   std::map<int, int> index_of_chip_;
   std::map<std::string, int> c2c_slice_index_;  // C2C slice name -> index west to east.
+  std::vector<int> c2c_slices_;                 // Their positions, west to east.
   // Per link and direction (0: a -> b), the cycle it finishes serializing.
   std::vector<std::array<int64_t, 2>> link_free_;
   std::vector<std::array<int64_t, 2>> link_last_departure_;

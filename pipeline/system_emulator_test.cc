@@ -118,8 +118,11 @@ TEST_F(SystemTest, PointToPointAcrossSeveralHops) {
                                            std::tuple{5, 94, 0}}) {
     Build(12);
     const int route_hops = static_cast<int>(topology_->Route(source, destination)->size());
-    if (hops > 0) EXPECT_EQ(route_hops, hops) << source << " -> " << destination;
-    if (hops == 0) EXPECT_GE(route_hops, 4) << "node 0 to node 11 is at least 3 node-steps";
+    if (hops > 0) {
+      EXPECT_EQ(route_hops, hops) << source << " -> " << destination;
+    } else {
+      EXPECT_GE(route_hops, 4) << "node 0 to node 11 is at least 3 node-steps";
+    }
     builder_->SetMemory(source, {"MEM_W0", 3}, Vector(source));
     TSP_ASSERT_OK_AND_ASSIGN(int64_t lands,
                              builder_->Transfer(source, {"MEM_W0", 3}, destination, {"MEM_E5", 9}, 0));
@@ -243,7 +246,9 @@ TEST_F(CollectiveTest, BroadcastAndAllGatherOverSeveralNodes) {
   TSP_ASSERT_OK_AND_ASSIGN(SystemRunResult broadcast, Run(/*threads=*/2));
   EXPECT_EQ(broadcast.last_event_cycle, predicted);
   for (int chip = 0; chip < 24; ++chip) {
-    if (chip != 5) EXPECT_EQ(Memory(chip, "MEM_E7", 2), Vector(9)) << chip;
+    if (chip != 5) {
+      EXPECT_EQ(Memory(chip, "MEM_E7", 2), Vector(9)) << chip;
+    }
   }
 
   Build(2);
