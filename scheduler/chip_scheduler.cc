@@ -1,0 +1,193 @@
+#include "scheduler/chip_scheduler.h"
+
+#include <algorithm>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "isa/opcode.h"
+#include "isa/timing.h"
+
+namespace tsp::scheduler {
+namespace {
+
+// How far past its lower bound an operation is searched before giving up: a
+// schedule never needs to wait this long for a free slot, so hitting it means
+// the operation can never fit (for example two operands in one slice).
+constexpr int64_t kSearchWindow = 200'000;
+
+bool Contains(const std::vector<uint64_t>& keys, uint64_t key) {
+  return std::find(keys.begin(), keys.end(), key) != keys.end();
+}
+
+}  // namespace
+
+bool Claim::UseQueue(int queue, int64_t cycle) {
+  const uint64_t key = ChipScheduler::Key(queue, 0, cycle);
+  if (chip_.queue_cycles_.contains(key) || Contains(queue_cycles_, key)) return false;
+  queue_cycles_.push_back(key);
+  return true;
+}
+
+bool Claim::Read(int slice, int64_t address, int64_t cycle) {
+  if (cycle < chip_.ReadableAt(slice, address)) return false;
+  for (const auto& [s, a, landing] : writes_) {
+    if (s == slice && a == address && landing >= cycle) return false;
+  }
+  if (!UseQueue(chip_.Queue(slice), cycle)) return false;
+  const uint64_t key = ChipScheduler::Key(slice, isa::MemBank(chip_.chip_, address), cycle);
+  if (chip_.bank_writes_.contains(key) || Contains(bank_writes_, key)) return false;
+  bank_reads_.push_back(key);
+  reads_.emplace_back(slice, address, cycle);
+  return true;
+}
+
+bool Claim::Write(int slice, int64_t address, int64_t cycle) {
+  const int64_t landing = cycle + chip_.write_latency_;
+  if (landing < chip_.WritableAt(slice, address)) return false;
+  for (const auto& [s, a, read] : reads_) {
+    if (s == slice && a == address && read >= landing) return false;
+  }
+  if (!UseQueue(chip_.Queue(slice), cycle)) return false;
+  const uint64_t key = ChipScheduler::Key(slice, isa::MemBank(chip_.chip_, address), landing);
+  if (chip_.bank_writes_.contains(key) || chip_.bank_reads_.contains(key) ||
+      Contains(bank_writes_, key) || Contains(bank_reads_, key)) {
+    return false;
+  }
+  bank_writes_.push_back(key);
+  writes_.emplace_back(slice, address, landing);
+  Note(landing);
+  return true;
+}
+
+int Claim::Streams(isa::Direction direction, int width, int position, int64_t cycle) {
+  const int64_t diagonal = isa::StreamDiagonal(direction, position, cycle);
+  const int streams = chip_.chip_.streams_per_direction();
+  for (int first = 0; first + width <= streams; ++first) {
+    bool free = true;
+    for (int k = 0; k < width && free; ++k) {
+      const uint64_t key = ChipScheduler::Key(direction * 64 + first + k, 1, diagonal);
+      free = !chip_.streams_.contains(key) && !Contains(streams_, key);
+    }
+    if (!free) continue;
+    for (int k = 0; k < width; ++k) {
+      streams_.push_back(ChipScheduler::Key(direction * 64 + first + k, 1, diagonal));
+    }
+    return first;
+  }
+  return -1;
+}
+
+bool Claim::FixedStreams(isa::Direction direction, int first, int width, int position,
+                         int64_t cycle) {
+  const int64_t diagonal = isa::StreamDiagonal(direction, position, cycle);
+  for (int k = 0; k < width; ++k) {
+    const uint64_t key = ChipScheduler::Key(direction * 64 + first + k, 1, diagonal);
+    if (chip_.streams_.contains(key) || Contains(streams_, key)) return false;
+  }
+  for (int k = 0; k < width; ++k) {
+    streams_.push_back(ChipScheduler::Key(direction * 64 + first + k, 1, diagonal));
+  }
+  return true;
+}
+
+isa::Instruction& Claim::Emit(int queue, int64_t cycle, absl::string_view opcode) {
+  instructions_.emplace_back(queue, cycle, isa::Instruction());
+  isa::Instruction& instruction = std::get<2>(instructions_.back());
+  instruction.set_opcode(std::string(opcode));
+  instruction.set_cycle(cycle);
+  std::optional<isa::Opcode> op = isa::FindOpcode(opcode);
+  if (op.has_value()) Note(isa::ResultCycle(chip_.chip_, *op, cycle));
+  return instruction;
+}
+
+ChipScheduler::ChipScheduler(const isa::ChipModel& chip, int chip_id)
+    : chip_(chip),
+      id_(chip_id),
+      read_latency_(chip.latency_cycles(isa::Opcode::kRead)),
+      write_latency_(chip.latency_cycles(isa::Opcode::kWrite)) {}
+
+int64_t ChipScheduler::ReadableAt(int slice, int64_t address) const {
+  auto it = addresses_.find(AddressKey(slice, address));
+  return it == addresses_.end() ? 0 : it->second.landed + 1;
+}
+
+int64_t ChipScheduler::WritableAt(int slice, int64_t address) const {
+  auto it = addresses_.find(AddressKey(slice, address));
+  if (it == addresses_.end()) return 0;
+  return std::max(it->second.landed, it->second.last_read) + 1;
+}
+
+absl::StatusOr<int64_t> ChipScheduler::Place(int64_t lower, absl::string_view what,
+                                             const std::function<bool(int64_t, Claim&)>& attempt) {
+  for (int64_t t = lower; t < lower + kSearchWindow; ++t) {
+    Claim claim(*this);
+    if (!attempt(t, claim)) continue;
+    Commit(claim);
+    return t;
+  }
+  return absl::ResourceExhaustedError(
+      absl::StrCat("chip ", id_, ": no cycle in [", lower, ", ", lower + kSearchWindow,
+                   ") fits ", what, " (its operands may share a slice or a stream group)"));
+}
+
+void ChipScheduler::Commit(const Claim& claim) {
+  queue_cycles_.insert(claim.queue_cycles_.begin(), claim.queue_cycles_.end());
+  streams_.insert(claim.streams_.begin(), claim.streams_.end());
+  bank_reads_.insert(claim.bank_reads_.begin(), claim.bank_reads_.end());
+  bank_writes_.insert(claim.bank_writes_.begin(), claim.bank_writes_.end());
+  for (const auto& [slice, address, cycle] : claim.reads_) {
+    AddressState& state = addresses_[AddressKey(slice, address)];
+    state.last_read = std::max(state.last_read, cycle);
+  }
+  for (const auto& [slice, address, landing] : claim.writes_) {
+    AddressState& state = addresses_[AddressKey(slice, address)];
+    state.landed = std::max(state.landed, landing);
+  }
+  for (const auto& [queue, cycle, instruction] : claim.instructions_) {
+    builder_.Add(chip_.queues()[queue].name, cycle, instruction.opcode()) = instruction;
+    ++instruction_count_;
+  }
+  last_cycle_ = std::max(last_cycle_, claim.last_cycle_);
+}
+
+void ChipScheduler::SetMemory(int slice, int64_t address, std::string bytes) {
+  isa::MemoryImage image;
+  image.set_slice(chip_.slices()[slice].name);
+  image.set_address(address);
+  image.set_data(std::move(bytes));
+  memory_.push_back(std::move(image));
+}
+
+int ChipScheduler::AddLaneMap(const std::vector<int>& lanes) {
+  const std::string key = absl::StrJoin(lanes, ",");
+  auto [it, inserted] = lane_map_index_.try_emplace(key, static_cast<int>(lane_maps_.size()));
+  if (inserted) {
+    isa::LaneMap map;
+    for (int lane : lanes) map.add_source_lane(lane);
+    lane_maps_.push_back(std::move(map));
+  }
+  return it->second;
+}
+
+isa::Instruction& ChipScheduler::AddInstruction(int queue, int64_t cycle, absl::string_view opcode) {
+  queue_cycles_.insert(Key(queue, 0, cycle));
+  std::optional<isa::Opcode> op = isa::FindOpcode(opcode);
+  if (op.has_value()) last_cycle_ = std::max(last_cycle_, isa::ResultCycle(chip_, *op, cycle));
+  ++instruction_count_;
+  isa::Instruction& instruction = builder_.Add(chip_.queues()[queue].name, cycle, opcode);
+  return instruction;
+}
+
+isa::Program ChipScheduler::Build() {
+  isa::Program program;
+  program.set_chip(chip_.name());
+  for (isa::MemoryImage& image : memory_) *program.add_memory() = std::move(image);
+  for (isa::LaneMap& map : lane_maps_) *program.add_lane_maps() = std::move(map);
+  memory_.clear();
+  lane_maps_.clear();
+  builder_.Emit(chip_, &program);
+  return program;
+}
+
+}  // namespace tsp::scheduler

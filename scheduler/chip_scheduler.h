@@ -1,0 +1,142 @@
+#ifndef TSP_SCHEDULER_CHIP_SCHEDULER_H_
+#define TSP_SCHEDULER_CHIP_SCHEDULER_H_
+
+// The static scheduler's view of one chip: reservation tables for instruction
+// queues, stream-register diagonals and SRAM banks, plus what each SRAM
+// address holds and when (the cycle its last write lands, the last cycle it
+// was read). An operation is placed by trying anchor cycles from a lower bound
+// upward: at each candidate it builds a Claim (the queue cycles, streams, bank
+// accesses and instructions it would need) against the tables, and the first
+// candidate whose Claim is free is committed. Because reads wait for the
+// writes of their address to land and writes wait for earlier reads, callers
+// order work simply by placing it in program order; the timing rules are the
+// emulator's (isa/timing.h), so the latest cycle noted is the prediction of the
+// run's last event.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "isa/chip_model.h"
+#include "isa/program.pb.h"
+#include "isa/program_builder.h"
+
+namespace tsp::scheduler {
+
+class ChipScheduler;
+
+// What one operation would claim at one candidate cycle. Every method checks
+// against the chip's tables and what the claim already holds, records the use
+// and returns false (or -1) on a conflict; the candidate is then abandoned.
+class Claim {
+ public:
+  explicit Claim(const ChipScheduler& chip) : chip_(chip) {}
+
+  bool UseQueue(int queue, int64_t cycle);
+  // A Read of (slice position, address) issued at `cycle`: its queue, its
+  // bank, and the address's last write must have landed before.
+  bool Read(int slice, int64_t address, int64_t cycle);
+  // A Write issued at `cycle` (it lands at cycle + write latency): its queue,
+  // its bank at landing, and it must land after the address's earlier reads
+  // and writes.
+  bool Write(int slice, int64_t address, int64_t cycle);
+  // First of `width` consecutive streams of `direction` free for a value at
+  // `position` in `cycle`, reserved in the claim; -1 when there are none.
+  int Streams(isa::Direction direction, int width, int position, int64_t cycle);
+  // Streams [first, first + width) fixed by the caller.
+  bool FixedStreams(isa::Direction direction, int first, int width, int position, int64_t cycle);
+
+  isa::Instruction& Emit(int queue, int64_t cycle, absl::string_view opcode);
+  void Note(int64_t cycle) { last_cycle_ = std::max(last_cycle_, cycle); }
+
+ private:
+  friend class ChipScheduler;
+  const ChipScheduler& chip_;
+  std::vector<uint64_t> queue_cycles_;
+  std::vector<uint64_t> streams_;
+  std::vector<uint64_t> bank_reads_;
+  std::vector<uint64_t> bank_writes_;
+  std::vector<std::tuple<int, int64_t, int64_t>> reads_;   // (slice, address, cycle)
+  std::vector<std::tuple<int, int64_t, int64_t>> writes_;  // (slice, address, landing)
+  std::vector<std::tuple<int, int64_t, isa::Instruction>> instructions_;
+  int64_t last_cycle_ = 0;
+};
+
+class ChipScheduler {
+ public:
+  ChipScheduler(const isa::ChipModel& chip, int chip_id);
+
+  const isa::ChipModel& chip() const { return chip_; }
+  int id() const { return id_; }
+
+  // Places an operation: `attempt(t, claim)` builds the claim for anchor cycle
+  // t and returns whether it fits; the first t >= lower that fits is
+  // committed and returned. `what` names the operation in the error when no
+  // cycle within the search window fits.
+  absl::StatusOr<int64_t> Place(int64_t lower, absl::string_view what,
+                                const std::function<bool(int64_t, Claim&)>& attempt);
+
+  // First cycle a Read of the address may issue (after its last write landed).
+  int64_t ReadableAt(int slice, int64_t address) const;
+  // First cycle a write to the address may land (after its reads and writes).
+  int64_t WritableAt(int slice, int64_t address) const;
+
+  // Initial SRAM contents: whole vectors from `address` of the slice.
+  void SetMemory(int slice, int64_t address, std::string bytes);
+  // A lane map, shared with any identical one already added; returns its index.
+  int AddLaneMap(const std::vector<int>& lanes);
+  // Instructions outside any claim (Deskews), with their result cycle noted.
+  isa::Instruction& AddInstruction(int queue, int64_t cycle, absl::string_view opcode);
+
+  // The latest cycle an instruction issues or delivers a result.
+  int64_t last_cycle() const { return last_cycle_; }
+  int64_t instruction_count() const { return instruction_count_; }
+
+  isa::Program Build();
+
+  // Queue indexes by slice position.
+  int Queue(int slice, int index_in_slice = 0) const {
+    return chip_.slices()[slice].first_queue + index_in_slice;
+  }
+
+ private:
+  friend class Claim;
+  struct AddressState {
+    int64_t landed = -1;     // Landing cycle of the last write.
+    int64_t last_read = -1;  // Issue cycle of the last read.
+  };
+  static uint64_t Key(int a, int b, int64_t cycle) {
+    return (static_cast<uint64_t>(a) << 52) ^ (static_cast<uint64_t>(b) << 40) ^
+           static_cast<uint64_t>(cycle + (int64_t{1} << 39));
+  }
+  static uint64_t AddressKey(int slice, int64_t address) {
+    return (static_cast<uint64_t>(slice) << 32) | static_cast<uint64_t>(address);
+  }
+  void Commit(const Claim& claim);
+
+  const isa::ChipModel& chip_;
+  int id_;
+  int64_t read_latency_;
+  int64_t write_latency_;
+  absl::flat_hash_set<uint64_t> queue_cycles_;
+  absl::flat_hash_set<uint64_t> streams_;
+  absl::flat_hash_set<uint64_t> bank_reads_;
+  absl::flat_hash_set<uint64_t> bank_writes_;
+  absl::flat_hash_map<uint64_t, AddressState> addresses_;
+  isa::ProgramBuilder builder_;
+  std::vector<isa::MemoryImage> memory_;
+  std::vector<isa::LaneMap> lane_maps_;
+  absl::flat_hash_map<std::string, int> lane_map_index_;
+  int64_t last_cycle_ = 0;
+  int64_t instruction_count_ = 0;
+};
+
+}  // namespace tsp::scheduler
+
+#endif  // TSP_SCHEDULER_CHIP_SCHEDULER_H_

@@ -1,0 +1,513 @@
+#include "scheduler/vector_ops.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "isa/program_builder.h"
+#include "isa/status_macros.h"
+#include "isa/timing.h"
+
+namespace tsp::scheduler {
+namespace {
+
+using isa::Opcode;
+
+constexpr int kActivationSlicesPerSide = 12;
+constexpr int kWeightSlicesPerSide = 32;
+constexpr int kGroupSlices = 4;
+
+isa::Direction Toward(int from, int to) { return to >= from ? isa::EAST : isa::WEST; }
+
+uint32_t FloatBits(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, sizeof(bits));
+  return bits;
+}
+
+}  // namespace
+
+VectorOps::VectorOps(ChipScheduler& scheduler, bool with_data)
+    : scheduler_(scheduler), with_data_(with_data) {
+  const isa::ChipModel& model = chip();
+  vxm_ = model.SlicesOfKind(isa::SLICE_VXM).front();
+  const std::vector<int> sxm = model.SlicesOfKind(isa::SLICE_SXM);
+  sxm_[0] = sxm.front();
+  sxm_[1] = sxm.back();
+  // The fp16 pair-first planes (isa/README.md): the westmost and the east
+  // pair's first; int8 uses the same ones.
+  const std::vector<int> mxm = model.SlicesOfKind(isa::SLICE_MXM);
+  mxm_[0] = mxm.front();
+  mxm_[1] = mxm[mxm.size() / 2];
+  planes_[0].position = mxm_[0];
+  planes_[1].position = mxm_[1];
+  // MEM slices outward from the VXM on each side.
+  for (int slice : model.SlicesOfKind(isa::SLICE_MEM)) {
+    const int side = slice < vxm_ ? 0 : 1;
+    std::vector<int>& list = side == 0 ? activation_slices_[0] : activation_slices_[1];
+    list.push_back(slice);
+  }
+  std::reverse(activation_slices_[0].begin(), activation_slices_[0].end());
+  for (int side = 0; side < 2; ++side) {
+    std::vector<int> all = activation_slices_[side];
+    activation_slices_[side].assign(all.begin(),
+                                    all.begin() + std::min<size_t>(all.size(), kActivationSlicesPerSide));
+    for (size_t i = activation_slices_[side].size(); i < all.size() && weight_slices_[side].size() <
+                                                                            kWeightSlicesPerSide;
+         ++i) {
+      weight_slices_[side].push_back(all[i]);
+    }
+    group_next_[side].assign(activation_slices_[side].size() / kGroupSlices, 0);
+  }
+}
+
+absl::StatusOr<Vec> VectorOps::NewVec(isa::ElementType type, Side side) {
+  const int s = static_cast<int>(side);
+  const int groups = static_cast<int>(group_next_[s].size());
+  if (groups == 0) return absl::FailedPreconditionError("the chip has no activation slices");
+  const int g = next_group_[s];
+  next_group_[s] = (g + 1) % groups;
+  if (group_next_[s][g] >= chip().mem_addresses()) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "chip ", scheduler_.id(), ": activation SRAM full (", groups * kGroupSlices,
+        " slices x ", chip().mem_addresses(), " addresses on the ", s == 0 ? "west" : "east",
+        " side)"));
+  }
+  Vec v;
+  v.type = type;
+  v.side = side;
+  v.address = group_next_[s][g]++;
+  for (int p = 0; p < v.planes(); ++p) v.slices[p] = activation_slices_[s][g * kGroupSlices + p];
+  return v;
+}
+
+int64_t VectorOps::activation_addresses_used() const {
+  int64_t used = 0;
+  for (int s = 0; s < 2; ++s) {
+    for (int64_t next : group_next_[s]) used = std::max(used, next);
+  }
+  return used;
+}
+
+absl::StatusOr<Vec> VectorOps::Constant(isa::ElementType type, Side side,
+                                        const std::vector<uint32_t>& bits) {
+  absl::StatusOr<Vec> v = NewVec(type, side);
+  if (!v.ok() || !with_data_) return v;
+  for (int p = 0; p < v->planes(); ++p) {
+    std::string plane(lanes(), '\0');
+    for (int lane = 0; lane < lanes() && lane < static_cast<int>(bits.size()); ++lane) {
+      plane[lane] = static_cast<char>(bits[lane] >> (8 * p));
+    }
+    scheduler_.SetMemory(v->slices[p], v->address, std::move(plane));
+  }
+  return v;
+}
+
+absl::StatusOr<Vec> VectorOps::ConstantFloat(Side side, const std::vector<float>& values) {
+  std::vector<uint32_t> bits;
+  bits.reserve(values.size());
+  for (float value : values) bits.push_back(FloatBits(value));
+  return Constant(isa::FP32, side, bits);
+}
+
+absl::StatusOr<Vec> VectorOps::Splat(Side side, float value) {
+  return ConstantFloat(side, std::vector<float>(lanes(), value));
+}
+
+int64_t VectorOps::ArrivalLowerBound(const Vec& v, int position) const {
+  const int64_t read_latency = chip().latency_cycles(Opcode::kRead);
+  int64_t lower = 0;
+  for (int p = 0; p < v.planes(); ++p) {
+    lower = std::max(lower, scheduler_.ReadableAt(v.slices[p], v.address) + read_latency +
+                                Distance(v.slices[p], position));
+  }
+  return lower;
+}
+
+int VectorOps::ReadTo(Claim& claim, const Vec& v, int position, int64_t cycle) {
+  const int64_t read_latency = chip().latency_cycles(Opcode::kRead);
+  const isa::Direction direction = Toward(v.slices[0], position);
+  const int first = claim.Streams(direction, v.planes(), position, cycle);
+  if (first < 0) return -1;
+  for (int p = 0; p < v.planes(); ++p) {
+    if (Toward(v.slices[p], position) != direction) return -1;
+    const int64_t read = cycle - Distance(v.slices[p], position) - read_latency;
+    if (!claim.Read(v.slices[p], v.address, read)) return -1;
+    isa::Instruction& instruction = claim.Emit(scheduler_.Queue(v.slices[p]), read, "Read");
+    instruction.set_address(v.address);
+    *instruction.mutable_dst() = isa::Stream(direction, first + p);
+  }
+  return first;
+}
+
+bool VectorOps::WriteFrom(Claim& claim, const Vec& v, int position, int64_t cycle,
+                          isa::Direction direction, int first) {
+  for (int p = 0; p < v.planes(); ++p) {
+    if (Toward(position, v.slices[p]) != direction) return false;
+    const int64_t write = cycle + Distance(position, v.slices[p]);
+    if (!claim.Write(v.slices[p], v.address, write)) return false;
+    isa::Instruction& instruction = claim.Emit(scheduler_.Queue(v.slices[p]), write, "Write");
+    instruction.set_address(v.address);
+    *instruction.mutable_a() = isa::Stream(direction, first + p);
+  }
+  return true;
+}
+
+absl::StatusOr<Vec> VectorOps::Vxm(Opcode opcode, isa::ElementType type,
+                                   const std::vector<Vec>& operands, Side side,
+                                   isa::ElementType to_type, int amount) {
+  // Operands read in one cycle must come from different slices.
+  std::vector<Vec> inputs = operands;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      bool shared = false;
+      for (int p = 0; p < inputs[i].planes(); ++p) {
+        for (int q = 0; q < inputs[j].planes(); ++q) {
+          shared |= inputs[i].slices[p] == inputs[j].slices[q] &&
+                    !(inputs[i].address == inputs[j].address && p == q);
+        }
+      }
+      const bool same = inputs[i].address == inputs[j].address && inputs[i].slices == inputs[j].slices;
+      if (shared || same) {
+        const Side other = inputs[i].side == Side::kWest ? Side::kEast : Side::kWest;
+        ASSIGN_OR_RETURN(inputs[i], Copy(inputs[i], other));
+      }
+    }
+  }
+  const isa::ElementType out_type = opcode == Opcode::kConvert ? to_type : type;
+  ASSIGN_OR_RETURN(Vec out, NewVec(out_type, side));
+  const isa::OpcodeInfo& info = isa::GetOpcodeInfo(opcode);
+  const int64_t latency = chip().latency_cycles(opcode);
+  const isa::SliceInfo& vxm = chip().slices()[vxm_];
+  int64_t lower = 0;
+  for (const Vec& v : inputs) lower = std::max(lower, ArrivalLowerBound(v, vxm_));
+  const isa::Direction out_direction = side == Side::kWest ? isa::WEST : isa::EAST;
+  ASSIGN_OR_RETURN(int64_t t, scheduler_.Place(lower, info.mnemonic, [&](int64_t t, Claim& claim) {
+    int alu = -1;
+    for (int k = 0; k < vxm.queue_count && alu < 0; ++k) {
+      const int candidate = (next_alu_ + k) % vxm.queue_count;
+      if (info.needs_large_alu && !chip().IsLargeAlu(candidate)) continue;
+      if (claim.UseQueue(vxm.first_queue + candidate, t)) alu = candidate;
+    }
+    if (alu < 0) return false;
+    int streams[3] = {0, 0, 0};
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      streams[i] = ReadTo(claim, inputs[i], vxm_, t);
+      if (streams[i] < 0) return false;
+    }
+    const int first = claim.Streams(out_direction, out.planes(), vxm_, t + latency);
+    if (first < 0) return false;
+    if (!WriteFrom(claim, out, vxm_, t + latency, out_direction, first)) return false;
+    isa::Instruction& instruction = claim.Emit(vxm.first_queue + alu, t, info.mnemonic);
+    instruction.set_type(type);
+    auto stream_of = [&](size_t i) {
+      return isa::Stream(Toward(inputs[i].slices[0], vxm_), streams[i]);
+    };
+    *instruction.mutable_a() = stream_of(0);
+    if (inputs.size() > 1) *instruction.mutable_b() = stream_of(1);
+    if (inputs.size() > 2) *instruction.mutable_c() = stream_of(2);
+    if (opcode == Opcode::kConvert) instruction.set_to_type(to_type);
+    if (opcode == Opcode::kShl || opcode == Opcode::kShr) instruction.set_amount(amount);
+    *instruction.mutable_dst() = isa::Stream(out_direction, first);
+    next_alu_ = (alu + 1) % vxm.queue_count;
+    return true;
+  }));
+  (void)t;
+  return out;
+}
+
+absl::StatusOr<Vec> VectorOps::Copy(const Vec& a, Side side) {
+  ASSIGN_OR_RETURN(Vec out, NewVec(a.type, side));
+  RETURN_IF_ERROR(CopyInto(a, out));
+  return out;
+}
+
+absl::Status VectorOps::CopyInto(const Vec& a, const Vec& out) {
+  // Through the SXM on the source's side with a zero shift: the one route
+  // that reaches every MEM slice from any MEM slice.
+  const int s = static_cast<int>(a.side);
+  const int sxm = sxm_[s];
+  const isa::SliceInfo& unit = chip().slices()[sxm];
+  const int64_t latency = chip().latency_cycles(Opcode::kShift);
+  const isa::Direction out_direction = Toward(sxm, vxm_);
+  const int64_t lower = ArrivalLowerBound(a, sxm);
+  return scheduler_
+      .Place(lower, "Copy", [&](int64_t t, Claim& claim) {
+        int queue = -1;
+        for (int k = 0; k < unit.queue_count && queue < 0; ++k) {
+          const int candidate = (next_sxm_queue_ + k) % unit.queue_count;
+          if (claim.UseQueue(unit.first_queue + candidate, t)) queue = candidate;
+        }
+        if (queue < 0) return false;
+        const int in = ReadTo(claim, a, sxm, t);
+        if (in < 0) return false;
+        const int first = claim.Streams(out_direction, out.planes(), sxm, t + latency);
+        if (first < 0) return false;
+        if (!WriteFrom(claim, out, sxm, t + latency, out_direction, first)) return false;
+        isa::Instruction& instruction = claim.Emit(unit.first_queue + queue, t, "Shift");
+        instruction.set_type(a.type);
+        *instruction.mutable_a() = isa::Stream(Toward(a.slices[0], sxm), in);
+        instruction.set_amount(0);
+        *instruction.mutable_dst() = isa::Stream(out_direction, first);
+        next_sxm_queue_ = (queue + 1) % unit.queue_count;
+        return true;
+      })
+      .status();
+}
+
+absl::StatusOr<Vec> VectorOps::Shift(Opcode opcode, const Vec& a, int amount, Side side) {
+  ASSIGN_OR_RETURN(Vec out, NewVec(a.type, side));
+  const int sxm = sxm_[static_cast<int>(a.side)];
+  const isa::SliceInfo& unit = chip().slices()[sxm];
+  const int64_t latency = chip().latency_cycles(opcode);
+  const isa::Direction out_direction = Toward(sxm, vxm_);
+  const absl::string_view mnemonic = isa::GetOpcodeInfo(opcode).mnemonic;
+  RETURN_IF_ERROR(scheduler_
+                      .Place(ArrivalLowerBound(a, sxm), mnemonic,
+                             [&](int64_t t, Claim& claim) {
+                               int queue = -1;
+                               for (int k = 0; k < unit.queue_count && queue < 0; ++k) {
+                                 const int candidate = (next_sxm_queue_ + k) % unit.queue_count;
+                                 if (claim.UseQueue(unit.first_queue + candidate, t)) queue = candidate;
+                               }
+                               if (queue < 0) return false;
+                               const int in = ReadTo(claim, a, sxm, t);
+                               if (in < 0) return false;
+                               const int first =
+                                   claim.Streams(out_direction, out.planes(), sxm, t + latency);
+                               if (first < 0) return false;
+                               if (!WriteFrom(claim, out, sxm, t + latency, out_direction, first)) {
+                                 return false;
+                               }
+                               isa::Instruction& instruction =
+                                   claim.Emit(unit.first_queue + queue, t, mnemonic);
+                               instruction.set_type(a.type);
+                               *instruction.mutable_a() = isa::Stream(Toward(a.slices[0], sxm), in);
+                               if (opcode == Opcode::kPermute) {
+                                 instruction.set_map(amount);
+                               } else {
+                                 instruction.set_amount(amount);
+                               }
+                               *instruction.mutable_dst() = isa::Stream(out_direction, first);
+                               next_sxm_queue_ = (queue + 1) % unit.queue_count;
+                               return true;
+                             })
+                      .status());
+  return out;
+}
+
+absl::StatusOr<Vec> VectorOps::Permute(const Vec& a, const std::vector<int>& map, Side side) {
+  return Shift(Opcode::kPermute, a, scheduler_.AddLaneMap(map), side);
+}
+
+absl::StatusOr<StreamedMatrix> VectorOps::NewMatrix(Side side, isa::ElementType type, int64_t rows,
+                                                    int64_t columns) {
+  const int s = static_cast<int>(side);
+  const int width = isa::ElementBytes(type);
+  const int rows_per_load =
+      std::min(chip().max_weight_rows_per_load(), chip().streams_per_direction() / width);
+  if (static_cast<int>(weight_slices_[s].size()) < rows_per_load * width) {
+    return absl::FailedPreconditionError("too few MEM slices to stream matrices");
+  }
+  StreamedMatrix m;
+  m.side = side;
+  m.type = type;
+  m.rows = rows;
+  m.columns = columns;
+  m.row_tiles = static_cast<int>((rows + lanes() - 1) / lanes());
+  m.column_tiles = static_cast<int>((columns + lanes() - 1) / lanes());
+  m.loads = (lanes() + rows_per_load - 1) / rows_per_load;
+  m.base = weight_next_[s];
+  const int64_t addresses = static_cast<int64_t>(m.row_tiles) * m.column_tiles * m.loads;
+  if (m.base + addresses > chip().mem_addresses()) {
+    const int64_t bytes_short = (m.base + addresses - chip().mem_addresses()) *
+                                static_cast<int64_t>(rows_per_load * width) * lanes();
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "chip ", scheduler_.id(), ": a ", rows, " x ", columns, " ", isa::ElementTypeName(type),
+        " matrix does not fit the ", s == 0 ? "west" : "east", " weight slices: ", bytes_short,
+        " bytes short (", weight_slices_[s].size(), " slices x ", chip().mem_addresses(),
+        " addresses, ", m.base, " in use)"));
+  }
+  weight_next_[s] += addresses;
+  return m;
+}
+
+void VectorOps::FillMatrix(const StreamedMatrix& m,
+                           const std::function<uint16_t(int64_t, int64_t)>& bits) {
+  if (!with_data_) return;
+  const int s = static_cast<int>(m.side);
+  const int width = isa::ElementBytes(m.type);
+  const int rows_per_load = (lanes() + m.loads - 1) / m.loads;
+  const int64_t tiles = static_cast<int64_t>(m.row_tiles) * m.column_tiles;
+  for (int stream = 0; stream < rows_per_load * width; ++stream) {
+    std::string data(static_cast<size_t>(tiles * m.loads) * lanes(), '\0');
+    const int plane = stream % width;
+    for (int64_t t = 0; t < tiles; ++t) {
+      const int64_t tile_row = t / m.column_tiles;
+      const int64_t tile_column = t % m.column_tiles;
+      for (int i = 0; i < m.loads; ++i) {
+        const int64_t row = tile_row * lanes() + static_cast<int64_t>(rows_per_load) * i + stream / width;
+        if (row >= m.rows || row >= (tile_row + 1) * lanes()) continue;
+        char* vector = &data[static_cast<size_t>(t * m.loads + i) * lanes()];
+        for (int j = 0; j < lanes(); ++j) {
+          const int64_t column = tile_column * lanes() + j;
+          if (column >= m.columns) break;
+          vector[j] = static_cast<char>(bits(row, column) >> (8 * plane));
+        }
+      }
+    }
+    scheduler_.SetMemory(weight_slices_[s][stream], m.base, std::move(data));
+  }
+}
+
+Vec VectorOps::MatrixRow(const StreamedMatrix& m, int64_t row) const {
+  const int width = isa::ElementBytes(m.type);
+  const int rows_per_load = (lanes() + m.loads - 1) / m.loads;
+  const int64_t tile_row = row / lanes();
+  const int64_t r = row % lanes();
+  Vec v;
+  v.type = m.type;
+  v.side = m.side;
+  v.address = m.base + tile_row * m.column_tiles * m.loads + r / rows_per_load;
+  for (int p = 0; p < width; ++p) {
+    v.slices[p] = weight_slices_[static_cast<int>(m.side)][(r % rows_per_load) * width + p];
+  }
+  return v;
+}
+
+absl::StatusOr<std::vector<Vec>> VectorOps::MatVec(const StreamedMatrix& m, const std::vector<Vec>& x,
+                                                   int row_tiles, int column_tiles) {
+  if (row_tiles > m.row_tiles || column_tiles > m.column_tiles ||
+      static_cast<int>(x.size()) < column_tiles) {
+    return absl::InvalidArgumentError(absl::StrCat("a matvec over ", row_tiles, " x ", column_tiles,
+                                                   " tiles of a ", m.row_tiles, " x ",
+                                                   m.column_tiles, " matrix with ", x.size(),
+                                                   " input vectors"));
+  }
+  const int s = static_cast<int>(m.side);
+  PlaneState& plane = planes_[s];
+  const isa::SliceInfo& unit = chip().slices()[plane.position];
+  const int width = isa::ElementBytes(m.type);
+  const int rows_per_load = (lanes() + m.loads - 1) / m.loads;
+  const isa::Direction in_direction = s == 0 ? isa::WEST : isa::EAST;
+  const isa::Direction out_direction = s == 0 ? isa::EAST : isa::WEST;
+  const isa::ElementType out_type = m.type == isa::FP16 ? isa::FP32 : isa::INT32;
+  const int64_t read_latency = chip().latency_cycles(Opcode::kRead);
+  const int64_t load_latency = chip().latency_cycles(Opcode::kLoadWeights);
+  const int64_t install_latency = chip().latency_cycles(Opcode::kInstallWeights);
+  const int64_t multiply_latency = chip().latency_cycles(Opcode::kMultiply);
+  const int64_t accumulate_latency = chip().latency_cycles(Opcode::kAccumulate);
+  std::vector<Vec> y;
+  for (int tile_row = 0; tile_row < row_tiles; ++tile_row) {
+    ASSIGN_OR_RETURN(Vec out, NewVec(out_type, m.side));
+    for (int tile_column = 0; tile_column < column_tiles; ++tile_column) {
+      const int64_t tile = static_cast<int64_t>(tile_row) * m.column_tiles + tile_column;
+      const int64_t address = m.base + tile * m.loads;
+      // Rows stream in at cycles L .. L + loads - 1, after the previous install took the buffer.
+      int64_t lower = plane.last_install;
+      for (int stream = 0; stream < rows_per_load * width; ++stream) {
+        const int slice = weight_slices_[s][stream];
+        for (int i = 0; i < m.loads; ++i) {
+          lower = std::max(lower, scheduler_.ReadableAt(slice, address + i) + read_latency +
+                                      Distance(slice, plane.position) - i);
+        }
+      }
+      ASSIGN_OR_RETURN(
+          const int64_t first_load,
+          scheduler_.Place(std::max<int64_t>(lower, 0), "LoadWeights", [&](int64_t t, Claim& claim) {
+            for (int i = 0; i < m.loads; ++i) {
+              if (!claim.UseQueue(unit.first_queue, t + i)) return false;
+              if (!claim.FixedStreams(in_direction, 0, rows_per_load * width, plane.position, t + i)) {
+                return false;
+              }
+            }
+            for (int stream = 0; stream < rows_per_load * width; ++stream) {
+              const int slice = weight_slices_[s][stream];
+              const int64_t read = t - Distance(slice, plane.position) - read_latency;
+              for (int i = 0; i < m.loads; ++i) {
+                if (!claim.Read(slice, address + i, read + i)) return false;
+              }
+              isa::Instruction& instruction = claim.Emit(scheduler_.Queue(slice), read, "Read");
+              instruction.set_address(address);
+              *instruction.mutable_dst() = isa::Stream(in_direction, stream);
+              if (m.loads > 1) {
+                isa::Instruction& repeat = claim.Emit(scheduler_.Queue(slice), read + 1, "Repeat");
+                repeat.set_n(m.loads - 1);
+                repeat.set_every(1);
+                repeat.set_stride(1);
+                claim.Note(read + m.loads - 1 + read_latency);
+              }
+            }
+            isa::Instruction& load = claim.Emit(unit.first_queue, t, "LoadWeights");
+            load.set_type(m.type);
+            load.set_row(0);
+            load.set_rows(rows_per_load);
+            *load.mutable_a() = isa::Stream(in_direction, 0);
+            if (m.loads > 1) {
+              isa::Instruction& repeat = claim.Emit(unit.first_queue, t + 1, "Repeat");
+              repeat.set_n(m.loads - 1);
+              repeat.set_every(1);
+              repeat.set_stride(rows_per_load);
+              claim.Note(t + m.loads - 1 + load_latency);
+            }
+            return true;
+          }));
+      plane.last_load = first_load + m.loads - 1;
+      // The install waits for the last row and for the previous tile's multiply.
+      const int64_t install_lower =
+          std::max(plane.last_load + load_latency, plane.last_multiply - install_latency + 1);
+      ASSIGN_OR_RETURN(const int64_t install,
+                       scheduler_.Place(install_lower, "InstallWeights", [&](int64_t t, Claim& claim) {
+                         if (!claim.UseQueue(unit.first_queue + 1, t)) return false;
+                         claim.Emit(unit.first_queue + 1, t, "InstallWeights");
+                         return true;
+                       }));
+      plane.last_install = install;
+      // A new row block's products must land after the previous Accumulate cleared.
+      int64_t multiply_lower = install + install_latency;
+      if (tile_column == 0) {
+        multiply_lower = std::max(multiply_lower, plane.last_accumulate - multiply_latency + 1);
+      }
+      multiply_lower = std::max(multiply_lower, ArrivalLowerBound(x[tile_column], plane.position));
+      const Vec& input = x[tile_column];
+      if (input.side != m.side || input.type != m.type) {
+        return absl::InvalidArgumentError("a matvec input must be on the matrix's side, of its type");
+      }
+      ASSIGN_OR_RETURN(const int64_t multiply,
+                       scheduler_.Place(multiply_lower, "Multiply", [&](int64_t t, Claim& claim) {
+                         if (!claim.UseQueue(unit.first_queue + 1, t)) return false;
+                         const int stream = ReadTo(claim, input, plane.position, t);
+                         if (stream < 0) return false;
+                         isa::Instruction& instruction =
+                             claim.Emit(unit.first_queue + 1, t, "Multiply");
+                         instruction.set_type(m.type);
+                         *instruction.mutable_a() = isa::Stream(in_direction, stream);
+                         return true;
+                       }));
+      plane.last_multiply = multiply;
+    }
+    ASSIGN_OR_RETURN(
+        const int64_t accumulate,
+        scheduler_.Place(plane.last_multiply + multiply_latency, "Accumulate",
+                         [&](int64_t t, Claim& claim) {
+                           if (!claim.UseQueue(unit.first_queue + 2, t)) return false;
+                           const int first =
+                               claim.Streams(out_direction, 4, plane.position, t + accumulate_latency);
+                           if (first < 0) return false;
+                           if (!WriteFrom(claim, out, plane.position, t + accumulate_latency,
+                                          out_direction, first)) {
+                             return false;
+                           }
+                           isa::Instruction& instruction =
+                               claim.Emit(unit.first_queue + 2, t, "Accumulate");
+                           *instruction.mutable_dst() = isa::Stream(out_direction, first);
+                           return true;
+                         }));
+    plane.last_accumulate = accumulate;
+    y.push_back(out);
+  }
+  return y;
+}
+
+}  // namespace tsp::scheduler

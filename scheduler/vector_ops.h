@@ -1,0 +1,134 @@
+#ifndef TSP_SCHEDULER_VECTOR_OPS_H_
+#define TSP_SCHEDULER_VECTOR_OPS_H_
+
+// The compiler's vocabulary on one chip: vectors in SRAM and the operations
+// on them, each placed by the ChipScheduler at its earliest cycle.
+//
+// Layout (ASSUMED, this compiler's choice): a vector of 320 lanes of a type of
+// b bytes is b byte planes at one address of b neighbouring MEM slices on one
+// side of the VXM. The 12 slices next to the VXM on each side hold
+// activations (3 groups of 4); the 32 outer slices on each side hold matrices
+// streamed into the MXM, one row per slice and address, 32 rows a cycle.
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "isa/chip_model.h"
+#include "isa/opcode.h"
+#include "scheduler/chip_scheduler.h"
+
+namespace tsp::scheduler {
+
+enum class Side { kWest = 0, kEast = 1 };
+
+struct Vec {
+  isa::ElementType type = isa::FP32;
+  Side side = Side::kWest;
+  std::array<int, 4> slices{};  // Slice positions of byte planes 0 .. planes() - 1.
+  int64_t address = 0;
+  int planes() const { return isa::ElementBytes(type); }
+};
+
+// A matrix streamed into the MXM: row_tiles x column_tiles tiles of
+// lanes x lanes, tile t's row r in weight slice (r % rows_per_load) * width +
+// plane at address base + t * loads + r / rows_per_load. Rows and columns
+// beyond the matrix are zero.
+struct StreamedMatrix {
+  Side side = Side::kWest;
+  isa::ElementType type = isa::INT8;
+  int64_t rows = 0;
+  int64_t columns = 0;
+  int row_tiles = 0;
+  int column_tiles = 0;
+  int64_t base = 0;
+  int loads = 0;  // LoadWeights per tile.
+};
+
+class VectorOps {
+ public:
+  VectorOps(ChipScheduler& scheduler, bool with_data);
+
+  ChipScheduler& scheduler() { return scheduler_; }
+  const isa::ChipModel& chip() const { return scheduler_.chip(); }
+  int lanes() const { return chip().lanes(); }
+  bool with_data() const { return with_data_; }
+
+  // A fresh vector (no reuse within a program, so no false dependences).
+  absl::StatusOr<Vec> NewVec(isa::ElementType type, Side side);
+  // A vector with initial contents: raw element bits per lane (`lanes()`
+  // values; missing lanes are zero). Without data, only the space.
+  absl::StatusOr<Vec> Constant(isa::ElementType type, Side side, const std::vector<uint32_t>& bits);
+  absl::StatusOr<Vec> ConstantFloat(Side side, const std::vector<float>& values);
+  absl::StatusOr<Vec> Splat(Side side, float value);
+
+  // dst = op(a, b[, c]) on the VXM; `to_type` for Convert, `amount` for Shl/Shr.
+  absl::StatusOr<Vec> Vxm(isa::Opcode opcode, isa::ElementType type, const std::vector<Vec>& operands,
+                          Side side, isa::ElementType to_type = isa::ELEMENT_TYPE_UNSPECIFIED,
+                          int amount = 0);
+  // Lanes moved by the SXM on the operand's side: Shift/Rotate by `amount`,
+  // Permute by `map` (lane i gets lane map[i], -1 zero).
+  absl::StatusOr<Vec> Shift(isa::Opcode opcode, const Vec& a, int amount, Side side);
+  absl::StatusOr<Vec> Permute(const Vec& a, const std::vector<int>& map, Side side);
+  // The vector at another place (the same bits).
+  absl::StatusOr<Vec> Copy(const Vec& a, Side side);
+  // Writes `value` into `at` (an existing vector, e.g. a cache row): a copy.
+  absl::Status CopyInto(const Vec& value, const Vec& at);
+
+  // Space for a streamed matrix; with data, `bits(row, column)` gives each raw
+  // element (int8 or fp16 bits), rows and columns beyond the matrix are zero.
+  absl::StatusOr<StreamedMatrix> NewMatrix(Side side, isa::ElementType type, int64_t rows,
+                                           int64_t columns);
+  void FillMatrix(const StreamedMatrix& matrix,
+                  const std::function<uint16_t(int64_t, int64_t)>& bits);
+  // The vector that is row `row` of the matrix (for caches written a row at a time).
+  Vec MatrixRow(const StreamedMatrix& matrix, int64_t row) const;
+
+  // y = W x on the MXM plane of the matrix's side: x holds column_tiles
+  // vectors (int8 or fp16, on the matrix's side); returns row_tiles vectors
+  // (int32 or fp32). Only the first `row_tiles` / `column_tiles` given are
+  // used when smaller (a cache filled up to some row).
+  absl::StatusOr<std::vector<Vec>> MatVec(const StreamedMatrix& matrix, const std::vector<Vec>& x,
+                                          int row_tiles, int column_tiles);
+
+  int64_t activation_addresses_used() const;
+
+ private:
+  struct PlaneState {
+    int position = 0;
+    int64_t last_install = -1'000'000;
+    int64_t last_multiply = -1'000'000;
+    int64_t last_accumulate = -1'000'000;
+    int64_t last_load = -1'000'000;
+  };
+  // Reads the planes of `v` so that they pass `position` in `cycle`, on a
+  // free stream group; returns its first stream or -1.
+  int ReadTo(Claim& claim, const Vec& v, int position, int64_t cycle);
+  // Writes the value on streams [first, first + planes) leaving `position`
+  // in `cycle` into `v`.
+  bool WriteFrom(Claim& claim, const Vec& v, int position, int64_t cycle, isa::Direction direction,
+                 int first);
+  // Earliest cycle the operand may pass `position` (its planes readable).
+  int64_t ArrivalLowerBound(const Vec& v, int position) const;
+  int Distance(int a, int b) const { return a > b ? a - b : b - a; }
+
+  ChipScheduler& scheduler_;
+  bool with_data_;
+  int vxm_ = 0;
+  int sxm_[2] = {0, 0};
+  int mxm_[2] = {0, 0};  // Positions of the planes used (pair-first planes).
+  PlaneState planes_[2];
+  std::vector<int> activation_slices_[2];
+  std::vector<int> weight_slices_[2];
+  std::vector<int64_t> group_next_[2];  // Next free address per activation group.
+  int next_group_[2] = {0, 0};
+  int64_t weight_next_[2] = {0, 0};
+  int next_alu_ = 0;
+  int next_sxm_queue_ = 0;
+};
+
+}  // namespace tsp::scheduler
+
+#endif  // TSP_SCHEDULER_VECTOR_OPS_H_
