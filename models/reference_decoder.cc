@@ -111,13 +111,6 @@ ReferenceDecoder::CachedVector ReferenceDecoder::Store(const std::vector<float>&
   return stored;
 }
 
-std::vector<float> ReferenceDecoder::Load(const CachedVector& v) const {
-  if (weights_.format == NumberFormat::kInt8) return Dequantize(v.q);
-  std::vector<float> x;
-  for (uint16_t bits : v.half) x.push_back(FromFp16Bits(bits));
-  return x;
-}
-
 std::vector<float> ReferenceDecoder::Mlp(const LayerWeights& layer, const std::vector<float>& h) const {
   const NumberFormat format = weights_.format;
   auto expert = [&](size_t e) {
@@ -144,7 +137,7 @@ std::vector<float> ReferenceDecoder::Mlp(const LayerWeights& layer, const std::v
   std::vector<float> out(h.size(), 0.0f);
   for (size_t k = 0; k < order.size(); ++k) {
     const std::vector<float> y = expert(order[k]);
-    const float weight = p[k] / total;
+    const float weight = p[k] * (1.0f / total);
     for (size_t i = 0; i < out.size(); ++i) out[i] += weight * y[i];
   }
   return out;
@@ -175,12 +168,22 @@ std::vector<float> ReferenceDecoder::Step(int64_t token) {
       std::vector<float> query(q.begin() + head * head_dim, q.begin() + (head + 1) * head_dim);
       Rotary(query, position_, config_.rope_theta());
       const int64_t g = head / group;
-      std::vector<std::vector<float>> cached_keys, cached_values;
-      for (size_t t = 0; t < keys_[l].size(); ++t) {
-        cached_keys.push_back(Load(keys_[l][t][g]));
-        cached_values.push_back(Load(values_[l][t][g]));
+      std::vector<float> out;
+      if (format == NumberFormat::kInt8) {
+        std::vector<QuantizedVector> cached_keys, cached_values;
+        for (size_t t = 0; t < keys_[l].size(); ++t) {
+          cached_keys.push_back(keys_[l][t][g].q);
+          cached_values.push_back(values_[l][t][g].q);
+        }
+        out = AttendInt8(query, cached_keys, cached_values);
+      } else {
+        std::vector<std::vector<uint16_t>> cached_keys, cached_values;
+        for (size_t t = 0; t < keys_[l].size(); ++t) {
+          cached_keys.push_back(keys_[l][t][g].half);
+          cached_values.push_back(values_[l][t][g].half);
+        }
+        out = AttendFp16(query, cached_keys, cached_values);
       }
-      const std::vector<float> out = Attend(query, cached_keys, cached_values);
       std::copy(out.begin(), out.end(), attention.begin() + head * head_dim);
     }
     AddInPlace(x, MatVec(layer.o, attention, format));

@@ -52,7 +52,6 @@ class ReferenceDecoder {
     std::vector<uint16_t> half;  // fp16.
   };
   CachedVector Store(const std::vector<float>& x) const;
-  std::vector<float> Load(const CachedVector& v) const;
   std::vector<float> Mlp(const LayerWeights& layer, const std::vector<float>& h) const;
 
   ModelConfig config_;

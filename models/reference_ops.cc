@@ -54,8 +54,9 @@ QuantizedVector QuantizeInt8(const std::vector<float>& x) {
   float largest = 0.0f;
   for (float value : x) largest = std::max(largest, std::fabs(value));
   QuantizedVector quantized;
-  const float ratio = largest > 0.0f ? 127.0f / largest : 1.0f;
-  quantized.scale = largest > 0.0f ? largest / 127.0f : 1.0f;
+  // Reciprocals, then products: the chip has no divider (models/README.md).
+  const float ratio = largest > 0.0f ? 127.0f * (1.0f / largest) : 1.0f;
+  quantized.scale = largest > 0.0f ? largest * (1.0f / 127.0f) : 1.0f;
   quantized.q.resize(x.size());
   for (size_t i = 0; i < x.size(); ++i) {
     const float scaled = std::nearbyint(x[i] * ratio);  // Round half to even.
@@ -102,7 +103,7 @@ std::vector<float> MatVec(const Matrix& w, const std::vector<float>& x, NumberFo
 std::vector<float> RmsNorm(const std::vector<float>& x, const std::vector<float>& weight, double epsilon) {
   float squares = 0.0f;
   for (float value : x) squares += value * value;
-  const float mean = squares / static_cast<float>(x.size());
+  const float mean = squares * (1.0f / static_cast<float>(x.size()));
   const float inverse = 1.0f / std::sqrt(mean + static_cast<float>(epsilon));
   std::vector<float> y(x.size());
   for (size_t i = 0; i < x.size(); ++i) y[i] = (x[i] * inverse) * weight[i];
@@ -127,27 +128,82 @@ std::vector<float> Attend(const std::vector<float>& q, const std::vector<std::ve
                           const std::vector<std::vector<float>>& values) {
   const float inverse_root = 1.0f / std::sqrt(static_cast<float>(q.size()));
   std::vector<float> scores(keys.size());
-  float largest = -INFINITY;
   for (size_t t = 0; t < keys.size(); ++t) {
     float dot = 0.0f;
     for (size_t i = 0; i < q.size(); ++i) dot += q[i] * keys[t][i];
     scores[t] = dot * inverse_root;
-    largest = std::max(largest, scores[t]);
   }
-  float total = 0.0f;
-  for (float& score : scores) {
-    score = std::exp(score - largest);
-    total += score;
-  }
+  const std::vector<float> p = Softmax(scores);
   std::vector<float> out(q.size(), 0.0f);
   for (size_t t = 0; t < values.size(); ++t) {
-    const float p = scores[t] / total;
-    for (size_t i = 0; i < out.size(); ++i) out[i] += p * values[t][i];
+    for (size_t i = 0; i < out.size(); ++i) out[i] += p[t] * values[t][i];
   }
   return out;
 }
 
-float Silu(float x) { return x / (1.0f + std::exp(-x)); }
+std::vector<float> Softmax(const std::vector<float>& scores) {
+  float largest = -INFINITY;
+  for (float score : scores) largest = std::max(largest, score);
+  std::vector<float> p(scores.size());
+  float total = 0.0f;
+  for (size_t t = 0; t < scores.size(); ++t) {
+    p[t] = std::exp(scores[t] - largest);
+    total += p[t];
+  }
+  const float inverse = 1.0f / total;
+  for (float& value : p) value *= inverse;
+  return p;
+}
+
+std::vector<float> AttendInt8(const std::vector<float>& q, const std::vector<QuantizedVector>& keys,
+                              const std::vector<QuantizedVector>& values) {
+  const float inverse_root = 1.0f / std::sqrt(static_cast<float>(q.size()));
+  const QuantizedVector qq = QuantizeInt8(q);
+  std::vector<float> scores(keys.size());
+  for (size_t t = 0; t < keys.size(); ++t) {
+    int32_t acc = 0;
+    for (size_t i = 0; i < q.size(); ++i) acc += static_cast<int32_t>(qq.q[i]) * keys[t].q[i];
+    scores[t] = ((static_cast<float>(acc) * qq.scale) * keys[t].scale) * inverse_root;
+  }
+  std::vector<float> p = Softmax(scores);
+  // Each value's scale folds into its probability before quantization.
+  for (size_t t = 0; t < p.size(); ++t) p[t] *= values[t].scale;
+  const QuantizedVector qp = QuantizeInt8(p);
+  std::vector<float> out(q.size());
+  for (size_t i = 0; i < q.size(); ++i) {
+    int32_t acc = 0;
+    for (size_t t = 0; t < values.size(); ++t) acc += static_cast<int32_t>(qp.q[t]) * values[t].q[i];
+    out[i] = static_cast<float>(acc) * qp.scale;
+  }
+  return out;
+}
+
+std::vector<float> AttendFp16(const std::vector<float>& q, const std::vector<std::vector<uint16_t>>& keys,
+                              const std::vector<std::vector<uint16_t>>& values, int slice) {
+  const float inverse_root = 1.0f / std::sqrt(static_cast<float>(q.size()));
+  std::vector<long double> q16(q.size());
+  for (size_t i = 0; i < q.size(); ++i) q16[i] = FromFp16Bits(ToFp16Bits(q[i]));
+  std::vector<float> scores(keys.size());
+  for (size_t t = 0; t < keys.size(); ++t) {
+    long double dot = 0.0L;  // Exact: head sizes are at most one slice.
+    for (size_t i = 0; i < q.size(); ++i) dot += q16[i] * FromFp16Bits(keys[t][i]);
+    scores[t] = static_cast<float>(dot) * inverse_root;
+  }
+  const std::vector<float> p = Softmax(scores);
+  std::vector<float> out(q.size(), 0.0f);
+  for (size_t i = 0; i < q.size(); ++i) {
+    for (size_t start = 0; start < values.size(); start += slice) {
+      long double piece = 0.0L;
+      for (size_t t = start; t < std::min(values.size(), start + slice); ++t) {
+        piece += static_cast<long double>(FromFp16Bits(ToFp16Bits(p[t]))) * FromFp16Bits(values[t][i]);
+      }
+      out[i] += static_cast<float>(piece);
+    }
+  }
+  return out;
+}
+
+float Silu(float x) { return x * (1.0f / (1.0f + std::exp(-x))); }
 
 int64_t Argmax(const std::vector<float>& values) {
   int64_t best = 0;

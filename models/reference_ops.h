@@ -49,9 +49,18 @@ std::vector<float> MatVec(const Matrix& w, const std::vector<float>& x, NumberFo
 std::vector<float> RmsNorm(const std::vector<float>& x, const std::vector<float>& weight, double epsilon);
 // Rotary embedding of one head vector at `position`, in place.
 void Rotary(std::vector<float>& head, int64_t position, double theta);
-// out = softmax(q . K / sqrt(d)) V over the given keys and values.
+// out = softmax(q . K / sqrt(d)) V over the given keys and values, in fp32.
 std::vector<float> Attend(const std::vector<float>& q, const std::vector<std::vector<float>>& keys,
                           const std::vector<std::vector<float>>& values);
+// p_t = exp(s_t - max) * (1 / sum), the sum in order.
+std::vector<float> Softmax(const std::vector<float>& scores);
+// Attention over a cache in each number format (models/README.md): the
+// score and value products are the MXM's, in the format's storage types.
+std::vector<float> AttendInt8(const std::vector<float>& q, const std::vector<QuantizedVector>& keys,
+                              const std::vector<QuantizedVector>& values);
+std::vector<float> AttendFp16(const std::vector<float>& q, const std::vector<std::vector<uint16_t>>& keys,
+                              const std::vector<std::vector<uint16_t>>& values, int slice = 320);
+// silu(x) = x * (1 / (1 + exp(-x))).
 float Silu(float x);
 // Index of the largest value, lowest index on ties.
 int64_t Argmax(const std::vector<float>& values);
