@@ -89,6 +89,14 @@ class ChipScheduler {
 
   // Initial SRAM contents: whole vectors from `address` of the slice.
   void SetMemory(int slice, int64_t address, std::string bytes);
+  size_t memory_image_count() const { return memory_.size(); }
+  // Copies of the images [first, end) set so far.
+  std::vector<isa::MemoryImage> MemoryImagesFrom(size_t first) const {
+    return std::vector<isa::MemoryImage>(memory_.begin() + first, memory_.end());
+  }
+  void AddMemoryImages(const std::vector<isa::MemoryImage>& images) {
+    memory_.insert(memory_.end(), images.begin(), images.end());
+  }
   // A lane map, shared with any identical one already added; returns its index.
   int AddLaneMap(const std::vector<int>& lanes);
   // Instructions outside any claim (Deskews), with their result cycle noted.

@@ -82,6 +82,23 @@ absl::StatusOr<Vec> VectorOps::NewVec(isa::ElementType type, Side side) {
   return v;
 }
 
+absl::StatusOr<Vec> VectorOps::NewVecAvoiding(isa::ElementType type, const std::vector<int>& slices) {
+  const int groups = static_cast<int>(group_next_[0].size());
+  for (int attempt = 0; attempt < 2 * groups; ++attempt) {
+    const Side side = static_cast<Side>(attempt % 2);
+    const int g = (next_group_[attempt % 2] + attempt / 2) % groups;
+    bool clear = true;
+    for (int p = 0; p < isa::ElementBytes(type); ++p) {
+      const int slice = activation_slices_[attempt % 2][g * kGroupSlices + p];
+      clear &= std::find(slices.begin(), slices.end(), slice) == slices.end();
+    }
+    if (!clear) continue;
+    next_group_[attempt % 2] = g;
+    return NewVec(type, side);
+  }
+  return absl::FailedPreconditionError("no activation slice group is free of the given slices");
+}
+
 int64_t VectorOps::activation_addresses_used() const {
   int64_t used = 0;
   for (int s = 0; s < 2; ++s) {
@@ -157,29 +174,50 @@ bool VectorOps::WriteFrom(Claim& claim, const Vec& v, int position, int64_t cycl
 absl::StatusOr<Vec> VectorOps::Vxm(Opcode opcode, isa::ElementType type,
                                    const std::vector<Vec>& operands, Side side,
                                    isa::ElementType to_type, int amount) {
-  // Operands read in one cycle must come from different slices.
+  // Operands read in one cycle must come from different slices: an operand
+  // given twice is read once, one that shares a slice with another is first
+  // copied to slices none of the others use.
   std::vector<Vec> inputs = operands;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    for (size_t j = 0; j < i; ++j) {
-      bool shared = false;
-      for (int p = 0; p < inputs[i].planes(); ++p) {
-        for (int q = 0; q < inputs[j].planes(); ++q) {
-          shared |= inputs[i].slices[p] == inputs[j].slices[q] &&
-                    !(inputs[i].address == inputs[j].address && p == q);
-        }
-      }
-      const bool same = inputs[i].address == inputs[j].address && inputs[i].slices == inputs[j].slices;
-      if (shared || same) {
-        const Side other = inputs[i].side == Side::kWest ? Side::kEast : Side::kWest;
-        ASSIGN_OR_RETURN(inputs[i], Copy(inputs[i], other));
+  std::vector<int> alias(inputs.size(), -1);
+  auto same = [](const Vec& a, const Vec& b) {
+    return a.address == b.address && a.type == b.type && a.slices == b.slices;
+  };
+  auto shares = [](const Vec& a, const Vec& b) {
+    for (int p = 0; p < a.planes(); ++p) {
+      for (int q = 0; q < b.planes(); ++q) {
+        if (a.slices[p] == b.slices[q]) return true;
       }
     }
+    return false;
+  };
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    bool conflict = false;
+    for (size_t j = 0; j < i; ++j) {
+      if (alias[j] >= 0) continue;
+      if (same(inputs[i], inputs[j])) {
+        alias[i] = static_cast<int>(j);
+        break;
+      }
+      conflict |= shares(inputs[i], inputs[j]);
+    }
+    if (alias[i] >= 0 || !conflict) continue;
+    std::vector<int> avoid;
+    for (size_t j = 0; j < inputs.size(); ++j) {
+      if (j == i) continue;
+      for (int p = 0; p < inputs[j].planes(); ++p) avoid.push_back(inputs[j].slices[p]);
+    }
+    ASSIGN_OR_RETURN(Vec moved, NewVecAvoiding(inputs[i].type, avoid));
+    RETURN_IF_ERROR(CopyInto(inputs[i], moved));
+    inputs[i] = moved;
   }
   const isa::ElementType out_type = opcode == Opcode::kConvert ? to_type : type;
   ASSIGN_OR_RETURN(Vec out, NewVec(out_type, side));
   const isa::OpcodeInfo& info = isa::GetOpcodeInfo(opcode);
   const int64_t latency = chip().latency_cycles(opcode);
   const isa::SliceInfo& vxm = chip().slices()[vxm_];
+  // fp32 -> fp16 conversion needs a large ALU too (isa/README.md).
+  const bool needs_large_alu = info.needs_large_alu || (opcode == Opcode::kConvert &&
+                                                        type == isa::FP32 && to_type == isa::FP16);
   int64_t lower = 0;
   for (const Vec& v : inputs) lower = std::max(lower, ArrivalLowerBound(v, vxm_));
   const isa::Direction out_direction = side == Side::kWest ? isa::WEST : isa::EAST;
@@ -187,13 +225,13 @@ absl::StatusOr<Vec> VectorOps::Vxm(Opcode opcode, isa::ElementType type,
     int alu = -1;
     for (int k = 0; k < vxm.queue_count && alu < 0; ++k) {
       const int candidate = (next_alu_ + k) % vxm.queue_count;
-      if (info.needs_large_alu && !chip().IsLargeAlu(candidate)) continue;
+      if (needs_large_alu && !chip().IsLargeAlu(candidate)) continue;
       if (claim.UseQueue(vxm.first_queue + candidate, t)) alu = candidate;
     }
     if (alu < 0) return false;
     int streams[3] = {0, 0, 0};
     for (size_t i = 0; i < inputs.size(); ++i) {
-      streams[i] = ReadTo(claim, inputs[i], vxm_, t);
+      streams[i] = alias[i] >= 0 ? streams[alias[i]] : ReadTo(claim, inputs[i], vxm_, t);
       if (streams[i] < 0) return false;
     }
     const int first = claim.Streams(out_direction, out.planes(), vxm_, t + latency);

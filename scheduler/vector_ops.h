@@ -55,9 +55,14 @@ class VectorOps {
   const isa::ChipModel& chip() const { return scheduler_.chip(); }
   int lanes() const { return chip().lanes(); }
   bool with_data() const { return with_data_; }
+  // Whether constants and matrices get memory images (e.g. off while
+  // allocating weights whose images are already known).
+  void set_with_data(bool with_data) { with_data_ = with_data; }
 
   // A fresh vector (no reuse within a program, so no false dependences).
   absl::StatusOr<Vec> NewVec(isa::ElementType type, Side side);
+  // A fresh vector in a group that holds none of `slices`, either side.
+  absl::StatusOr<Vec> NewVecAvoiding(isa::ElementType type, const std::vector<int>& slices);
   // A vector with initial contents: raw element bits per lane (`lanes()`
   // values; missing lanes are zero). Without data, only the space.
   absl::StatusOr<Vec> Constant(isa::ElementType type, Side side, const std::vector<uint32_t>& bits);

@@ -1,0 +1,111 @@
+#ifndef TSP_SCHEDULER_DECODER_COMPILER_H_
+#define TSP_SCHEDULER_DECODER_COMPILER_H_
+
+// Compiles one decode step of a Llama-family model (models/) into scheduled
+// programs for the chips of a partition: every operator lowered to chip
+// instructions (scheduler/README.md), every instruction and link transfer
+// given its cycle by the SystemScheduler, and the step's predicted last event
+// cycle returned beside the programs. The step runs the token in each stage's
+// token slot; the last stage writes the greedy next token into the first
+// stage's token slot, so step programs run back to back on the SRAM they
+// leave behind (the KV cache and the token slot are that state).
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "isa/chip_model.h"
+#include "isa/program.pb.h"
+#include "models/model_config.pb.h"
+#include "models/reference_decoder.h"
+#include "models/reference_ops.h"
+#include "pipeline/system_model.h"
+#include "pipeline/topology.h"
+#include "scheduler/vector_ops.h"
+
+namespace tsp::scheduler {
+
+// Which chips run what: stage s runs `stage_layers[s]` consecutive layers on
+// the `tensor_parallel` chips `stage_chips[s]` (heads, KV heads, FFN columns
+// and vocabulary rows split across them). Stage 0 also embeds the token; the
+// last stage also runs the final norm, the LM head and the greedy argmax.
+struct DecoderPartition {
+  int tensor_parallel = 1;
+  std::vector<std::vector<int>> stage_chips;
+  std::vector<int> stage_layers;
+};
+
+// Stages of whole nodes' chips: `stages` stages of `tensor_parallel` chips,
+// layers spread as evenly as possible (earlier stages take the remainder),
+// stage s on chips [s * stride, s * stride + tensor_parallel).
+absl::StatusOr<DecoderPartition> EvenPartition(const models::ModelConfig& config, int tensor_parallel,
+                                               int stages, int stage_stride);
+
+struct DecoderOptions {
+  models::NumberFormat format = models::NumberFormat::kInt8;
+  // The weights to place in SRAM; null for a timing-only compile (no data).
+  const models::ModelWeights* weights = nullptr;
+  // Tokens of KV cache each chip holds room for; 0: the model's context.
+  int64_t context_tokens = 0;
+};
+
+// Vectors of SRAM that a step leaves for the next one.
+struct MemoryRegion {
+  int chip = 0;
+  int slice = 0;
+  int64_t address = 0;
+  int64_t vectors = 0;
+};
+
+struct LogitsShard {
+  int chip = 0;
+  int64_t first_token = 0;  // Vocabulary index of lane 0 of vectors[0].
+  int64_t tokens = 0;
+  std::vector<Vec> vectors;  // fp32, 320 tokens each.
+};
+
+struct CompiledStep {
+  std::map<int, isa::Program> programs;
+  int64_t predicted_last_cycle = 0;
+  int64_t instructions = 0;  // Scheduled instructions (a Repeat counts once).
+  std::vector<MemoryRegion> persistent;    // KV caches and token slots.
+  std::vector<std::pair<int, Vec>> token_slots;  // (chip, fp32 slot) of stage 0.
+  std::vector<LogitsShard> logits;
+};
+
+class DecoderCompiler {
+ public:
+  static absl::StatusOr<DecoderCompiler> Create(const models::ModelConfig& config,
+                                                const isa::ChipModel& chip,
+                                                const pipeline::SystemModel& system,
+                                                const pipeline::Topology& topology,
+                                                const DecoderPartition& partition,
+                                                const DecoderOptions& options);
+
+  // The step that runs the token at `position` (with `position` tokens already
+  // in the KV cache).
+  absl::StatusOr<CompiledStep> CompileStep(int64_t position) const;
+
+  const DecoderPartition& partition() const { return partition_; }
+  int64_t context_tokens() const { return context_; }
+
+ private:
+  DecoderCompiler() = default;
+
+  models::ModelConfig config_;
+  const isa::ChipModel* chip_ = nullptr;
+  const pipeline::SystemModel* system_ = nullptr;
+  const pipeline::Topology* topology_ = nullptr;
+  DecoderPartition partition_;
+  DecoderOptions options_;
+  int64_t context_ = 0;
+  // Weight images per chip, laid out once and reused by every step (their
+  // addresses do not depend on the position).
+  std::shared_ptr<std::map<int, std::vector<isa::MemoryImage>>> weight_images_;
+};
+
+}  // namespace tsp::scheduler
+
+#endif  // TSP_SCHEDULER_DECODER_COMPILER_H_
