@@ -1063,6 +1063,7 @@ absl::StatusOr<CompiledStep> StepLowering::Run(int64_t position) {
     }
     ASSIGN_OR_RETURN(x, AllReduceStage(group, partials));
   }
+  step.embedding_end_cycle = system_.last_cycle();
   for (int s = 0; s < stage_count; ++s) {
     std::vector<ChipState*> group;
     for (ChipState& c : stages_[s]) group.push_back(&c);
@@ -1101,6 +1102,7 @@ absl::StatusOr<CompiledStep> StepLowering::Run(int64_t position) {
           }
         }
       }
+      step.layer_end_cycles.push_back(system_.last_cycle());
     }
     if (s + 1 == stage_count) {
       std::vector<std::vector<Vec>> logits;

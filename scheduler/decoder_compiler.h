@@ -73,6 +73,10 @@ struct CompiledStep {
   std::vector<MemoryRegion> persistent;    // KV caches and token slots.
   std::vector<std::pair<int, Vec>> token_slots;  // (chip, fp32 slot) of stage 0.
   std::vector<LogitsShard> logits;
+  // Per layer (in model order): the cycle by which its last result landed.
+  // The first entry's predecessor is `embedding_end_cycle`.
+  int64_t embedding_end_cycle = 0;
+  std::vector<int64_t> layer_end_cycles;
 };
 
 class DecoderCompiler {
