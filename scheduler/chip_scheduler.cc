@@ -23,6 +23,7 @@ bool Contains(const std::vector<uint64_t>& keys, uint64_t key) {
 }  // namespace
 
 bool Claim::UseQueue(int queue, int64_t cycle) {
+  if (cycle < chip_.earliest_) return false;
   const uint64_t key = ChipScheduler::Key(queue, 0, cycle);
   if (chip_.queue_cycles_.contains(key) || Contains(queue_cycles_, key)) return false;
   queue_cycles_.push_back(key);
@@ -120,6 +121,7 @@ int64_t ChipScheduler::WritableAt(int slice, int64_t address) const {
 
 absl::StatusOr<int64_t> ChipScheduler::Place(int64_t lower, absl::string_view what,
                                              const std::function<bool(int64_t, Claim&)>& attempt) {
+  lower = std::max(lower, earliest_);
   for (int64_t t = lower; t < lower + kSearchWindow; ++t) {
     Claim claim(*this);
     if (!attempt(t, claim)) continue;

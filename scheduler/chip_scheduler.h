@@ -82,6 +82,9 @@ class ChipScheduler {
   absl::StatusOr<int64_t> Place(int64_t lower, absl::string_view what,
                                 const std::function<bool(int64_t, Claim&)>& attempt);
 
+  // No operation is placed before `cycle` from now on (a barrier).
+  void set_earliest(int64_t cycle) { earliest_ = std::max(earliest_, cycle); }
+
   // First cycle a Read of the address may issue (after its last write landed).
   int64_t ReadableAt(int slice, int64_t address) const;
   // First cycle a write to the address may land (after its reads and writes).
@@ -143,6 +146,7 @@ class ChipScheduler {
   absl::flat_hash_map<std::string, int> lane_map_index_;
   int64_t last_cycle_ = 0;
   int64_t instruction_count_ = 0;
+  int64_t earliest_ = 0;
 };
 
 }  // namespace tsp::scheduler

@@ -41,6 +41,7 @@ struct ChipState {
   int rank = 0;   // Index in its stage's tensor-parallel group.
   int stage = 0;
   Vec token;      // fp32 token id in every lane.
+  std::vector<Vec> residual_out;  // The stage's output residual, where the next stage fetches it.
   struct Cache {
     StreamedMatrix keys;           // Rows are tokens.
     StreamedMatrix values;         // Transposed: rows are head dimensions, lanes tokens.
@@ -79,7 +80,8 @@ class StepLowering {
         head_dim_(models::HeadDim(config)),
         system_(chip, system, topology, options.weights != nullptr) {}
 
-  absl::StatusOr<CompiledStep> Run(int64_t position);
+  // The whole step (unit -1), or one stage unit.
+  absl::StatusOr<CompiledStep> Run(int64_t position, int unit);
 
  private:
   std::map<int, std::vector<isa::MemoryImage>>& weight_images_;
@@ -253,6 +255,10 @@ absl::Status StepLowering::Allocate(ChipState& c) {
   const int tp = partition_.tensor_parallel;
   const isa::ElementType cache_type = int8_ ? isa::INT8 : isa::FP16;
   ASSIGN_OR_RETURN(c.token, o.NewVec(isa::FP32, Side::kWest));
+  for (int64_t k = 0; k < HiddenVectors(); ++k) {
+    ASSIGN_OR_RETURN(Vec v, o.NewVec(isa::FP32, k % 2 == 0 ? Side::kWest : Side::kEast));
+    c.residual_out.push_back(v);
+  }
   int first_layer = 0;
   for (int s = 0; s < c.stage; ++s) first_layer += partition_.stage_layers[s];
   const int layers = partition_.stage_layers[c.stage];
@@ -998,12 +1004,25 @@ absl::Status StepLowering::Argmax(std::vector<ChipState*> group, const std::vect
   return absl::OkStatus();
 }
 
-absl::StatusOr<CompiledStep> StepLowering::Run(int64_t position) {
+absl::StatusOr<CompiledStep> StepLowering::Run(int64_t position, int unit) {
   if (position < 0 || position >= context_) {
     return absl::OutOfRangeError(absl::StrCat("position ", position, " is outside the KV cache of ",
                                               context_, " tokens"));
   }
   const int stage_count = static_cast<int>(partition_.stage_chips.size());
+  if (unit >= stage_count) {
+    return absl::OutOfRangeError(absl::StrCat("stage ", unit, " of ", stage_count));
+  }
+  // A stage unit holds its stage, the previous stage (which sends x) and,
+  // for the last stage, the first (which receives the token).
+  const int first = unit < 0 ? 0 : unit;
+  const int last = unit < 0 ? stage_count - 1 : unit;
+  std::vector<bool> needed(stage_count, unit < 0);
+  if (unit >= 0) {
+    needed[unit] = true;
+    if (unit > 0) needed[unit - 1] = true;
+    if (unit == stage_count - 1) needed[0] = true;
+  }
   stages_.resize(stage_count);
   for (int s = 0; s < stage_count; ++s) {
     for (size_t r = 0; r < partition_.stage_chips[s].size(); ++r) {
@@ -1013,6 +1032,7 @@ absl::StatusOr<CompiledStep> StepLowering::Run(int64_t position) {
       c.stage = s;
       stages_[s].push_back(c);
     }
+    if (!needed[s]) continue;
     for (ChipState& c : stages_[s]) RETURN_IF_ERROR(Allocate(c));
   }
   CompiledStep step;
@@ -1053,7 +1073,10 @@ absl::StatusOr<CompiledStep> StepLowering::Run(int64_t position) {
 
   // The token through the stages.
   std::vector<std::vector<Vec>> x(stages_[0].size());
-  {
+  if (first > 0) {
+    // The previous stage's residual, there from the unit's start.
+    for (size_t r = 0; r < stages_[first - 1].size(); ++r) x[r] = stages_[first - 1][r].residual_out;
+  } else {
     std::vector<ChipState*> group;
     std::vector<std::vector<Vec>> partials;
     for (ChipState& c : stages_[0]) {
@@ -1064,10 +1087,15 @@ absl::StatusOr<CompiledStep> StepLowering::Run(int64_t position) {
     ASSIGN_OR_RETURN(x, AllReduceStage(group, partials));
   }
   step.embedding_end_cycle = system_.last_cycle();
-  for (int s = 0; s < stage_count; ++s) {
+  for (int s = first; s <= last; ++s) {
     std::vector<ChipState*> group;
     for (ChipState& c : stages_[s]) group.push_back(&c);
     if (s > 0) {
+      // Stages meet at a barrier: the handoff starts once the previous stage
+      // is done, so stage units compose (DecoderCompiler::CompileStageUnit).
+      int64_t done = 0;
+      for (const ChipState& c : stages_[s - 1]) done = std::max(done, system_.chip(c.chip).last_cycle());
+      for (ChipState& c : stages_[s - 1]) system_.chip(c.chip).set_earliest(done);
       for (size_t r = 0; r < group.size(); ++r) {
         std::vector<Vec> moved;
         for (const Vec& v : x[r]) {
@@ -1096,9 +1124,17 @@ absl::StatusOr<CompiledStep> StepLowering::Run(int64_t position) {
         } else {
           ASSIGN_OR_RETURN(sums, RowParallel(group, projections, inputs));
         }
+        // The stage's last residual lands where the next stage fetches it.
+        const bool stage_output = sub == 1 && l + 1 == partition_.stage_layers[s] && s + 1 < stage_count;
         for (size_t r = 0; r < group.size(); ++r) {
           for (size_t k = 0; k < x[r].size(); ++k) {
-            ASSIGN_OR_RETURN(x[r][k], Op(*group[r], Opcode::kAdd, {x[r][k], sums[r][k]}, Other(x[r][k].side)));
+            if (stage_output) {
+              const Vec& out = group[r]->residual_out[k];
+              RETURN_IF_ERROR(Ops(*group[r]).VxmInto(Opcode::kAdd, isa::FP32, {x[r][k], sums[r][k]}, out));
+              x[r][k] = out;
+            } else {
+              ASSIGN_OR_RETURN(x[r][k], Op(*group[r], Opcode::kAdd, {x[r][k], sums[r][k]}, Other(x[r][k].side)));
+            }
           }
         }
       }
@@ -1117,6 +1153,9 @@ absl::StatusOr<CompiledStep> StepLowering::Run(int64_t position) {
     }
   }
   step.predicted_last_cycle = system_.last_cycle();
+  for (const ChipState& c : stages_[last]) {
+    step.stage_last_cycle = std::max(step.stage_last_cycle, system_.chip(c.chip).last_cycle());
+  }
   step.instructions = system_.instruction_count();
   step.programs = system_.Build();
   return step;
@@ -1208,7 +1247,13 @@ absl::StatusOr<DecoderCompiler> DecoderCompiler::Create(const models::ModelConfi
 absl::StatusOr<CompiledStep> DecoderCompiler::CompileStep(int64_t position) const {
   StepLowering lowering(config_, *chip_, *system_, *topology_, partition_, options_, context_,
                         *weight_images_);
-  return lowering.Run(position);
+  return lowering.Run(position, -1);
+}
+
+absl::StatusOr<CompiledStep> DecoderCompiler::CompileStageUnit(int stage, int64_t position) const {
+  StepLowering lowering(config_, *chip_, *system_, *topology_, partition_, options_, context_,
+                        *weight_images_);
+  return lowering.Run(position, stage);
 }
 
 }  // namespace tsp::scheduler

@@ -77,6 +77,9 @@ struct CompiledStep {
   // The first entry's predecessor is `embedding_end_cycle`.
   int64_t embedding_end_cycle = 0;
   std::vector<int64_t> layer_end_cycles;
+  // Stage units: the last cycle of the unit's own stage's chips (the
+  // previous stage's chips send, the first stage's may receive the token).
+  int64_t stage_last_cycle = 0;
 };
 
 class DecoderCompiler {
@@ -91,6 +94,15 @@ class DecoderCompiler {
   // The step that runs the token at `position` (with `position` tokens already
   // in the KV cache).
   absl::StatusOr<CompiledStep> CompileStep(int64_t position) const;
+
+  // One stage's share of the step at `position`, as its own system program:
+  // the previous stage's chips send their residual (there from cycle 0), the
+  // stage runs its layers (the last stage also the LM head, the argmax and
+  // the token's return to the first stage). The step is these units in
+  // sequence: a stage starts only once the previous one is done (a barrier
+  // the whole-step schedule keeps too), so the step's cycles are the sum of
+  // the units' and each unit is checked by emulating it alone.
+  absl::StatusOr<CompiledStep> CompileStageUnit(int stage, int64_t position) const;
 
   const DecoderPartition& partition() const { return partition_; }
   int64_t context_tokens() const { return context_; }

@@ -174,6 +174,15 @@ bool VectorOps::WriteFrom(Claim& claim, const Vec& v, int position, int64_t cycl
 absl::StatusOr<Vec> VectorOps::Vxm(Opcode opcode, isa::ElementType type,
                                    const std::vector<Vec>& operands, Side side,
                                    isa::ElementType to_type, int amount) {
+  const isa::ElementType out_type = opcode == Opcode::kConvert ? to_type : type;
+  ASSIGN_OR_RETURN(Vec out, NewVec(out_type, side));
+  RETURN_IF_ERROR(VxmInto(opcode, type, operands, out, to_type, amount));
+  return out;
+}
+
+absl::Status VectorOps::VxmInto(Opcode opcode, isa::ElementType type, const std::vector<Vec>& operands,
+                                const Vec& out, isa::ElementType to_type, int amount) {
+  const Side side = out.side;
   // Operands read in one cycle must come from different slices: an operand
   // given twice is read once, one that shares a slice with another is first
   // copied to slices none of the others use.
@@ -210,8 +219,6 @@ absl::StatusOr<Vec> VectorOps::Vxm(Opcode opcode, isa::ElementType type,
     RETURN_IF_ERROR(CopyInto(inputs[i], moved));
     inputs[i] = moved;
   }
-  const isa::ElementType out_type = opcode == Opcode::kConvert ? to_type : type;
-  ASSIGN_OR_RETURN(Vec out, NewVec(out_type, side));
   const isa::OpcodeInfo& info = isa::GetOpcodeInfo(opcode);
   const int64_t latency = chip().latency_cycles(opcode);
   const isa::SliceInfo& vxm = chip().slices()[vxm_];
@@ -252,7 +259,7 @@ absl::StatusOr<Vec> VectorOps::Vxm(Opcode opcode, isa::ElementType type,
     return true;
   }));
   (void)t;
-  return out;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Vec> VectorOps::Copy(const Vec& a, Side side) {

@@ -73,6 +73,10 @@ class VectorOps {
   absl::StatusOr<Vec> Vxm(isa::Opcode opcode, isa::ElementType type, const std::vector<Vec>& operands,
                           Side side, isa::ElementType to_type = isa::ELEMENT_TYPE_UNSPECIFIED,
                           int amount = 0);
+  // The same into an existing vector (of the result's type).
+  absl::Status VxmInto(isa::Opcode opcode, isa::ElementType type, const std::vector<Vec>& operands,
+                       const Vec& out, isa::ElementType to_type = isa::ELEMENT_TYPE_UNSPECIFIED,
+                       int amount = 0);
   // Lanes moved by the SXM on the operand's side: Shift/Rotate by `amount`,
   // Permute by `map` (lane i gets lane map[i], -1 zero).
   absl::StatusOr<Vec> Shift(isa::Opcode opcode, const Vec& a, int amount, Side side);
