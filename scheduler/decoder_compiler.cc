@@ -80,6 +80,10 @@ class StepLowering {
         head_dim_(models::HeadDim(config)),
         system_(chip, system, topology, options.weights != nullptr) {}
 
+  // The SRAM a stage's chips need for what they keep (weights, KV caches,
+  // constants), with overflow allowed; a step's activations come on top and
+  // are checked when it is compiled.
+  absl::StatusOr<StageFootprint> Footprint(int stage);
   // The whole step (unit -1), or one stage unit.
   absl::StatusOr<CompiledStep> Run(int64_t position, int unit);
 
@@ -214,7 +218,10 @@ absl::StatusOr<Linear> StepLowering::MakeLinear(ChipState& c, int64_t rows, int6
   linear.columns = columns;
   const isa::ElementType type = int8_ ? isa::INT8 : isa::FP16;
   const int64_t row_tiles = CeilDiv(rows, lanes_);
-  const int64_t west_rows = std::min(rows, CeilDiv(row_tiles, 2) * lanes_);
+  // An odd tile goes to the side with more room, so the sides fill evenly.
+  const bool west_gets_more = Ops(c).weight_addresses_used(Side::kWest) <= Ops(c).weight_addresses_used(Side::kEast);
+  const int64_t west_tiles = west_gets_more ? CeilDiv(row_tiles, 2) : row_tiles / 2;
+  const int64_t west_rows = std::min(rows, west_tiles * lanes_);
   for (int side = 0; side < 2; ++side) {
     const int64_t first = side == 0 ? 0 : west_rows;
     const int64_t count = side == 0 ? west_rows : rows - west_rows;
@@ -264,6 +271,7 @@ absl::Status StepLowering::Allocate(ChipState& c) {
   const int layers = partition_.stage_layers[c.stage];
   // The KV caches first: their addresses must not depend on anything else.
   c.layers.resize(layers);
+  for (int64_t user = 0; user < std::max<int64_t>(1, options_.users); ++user) {
   for (int l = 0; l < layers; ++l) {
     for (int j = 0; j < LocalKvHeads(); ++j) {
       ChipState::Cache cache;
@@ -277,8 +285,10 @@ absl::Status StepLowering::Allocate(ChipState& c) {
           cache.value_scales.push_back(vs);
         }
       }
-      c.layers[l].caches.push_back(cache);
+      // The step runs user 0; the other users' caches only take their space.
+      if (user == 0) c.layers[l].caches.push_back(cache);
     }
+  }
   }
   // Weights: this chip's shard of every matrix it streams; their images are
   // made once and reused.
@@ -1004,6 +1014,35 @@ absl::Status StepLowering::Argmax(std::vector<ChipState*> group, const std::vect
   return absl::OkStatus();
 }
 
+absl::StatusOr<StageFootprint> StepLowering::Footprint(int stage) {
+  StageFootprint f;
+  f.stage = stage;
+  f.layers = partition_.stage_layers[stage];
+  for (size_t r = 0; r < partition_.stage_chips[stage].size(); ++r) {
+    ChipState c;
+    c.chip = partition_.stage_chips[stage][r];
+    c.rank = static_cast<int>(r);
+    c.stage = stage;
+    system_.ops(c.chip).set_allow_overflow(true);
+    RETURN_IF_ERROR(Allocate(c));
+  }
+  const int64_t vector_bytes = lanes_;
+  for (int chip_id : partition_.stage_chips[stage]) {
+    VectorOps& o = system_.ops(chip_id);
+    const int64_t weights = std::max(o.weight_addresses_used(Side::kWest), o.weight_addresses_used(Side::kEast));
+    if (weights >= std::max(f.weight_addresses[0], f.weight_addresses[1])) {
+      f.weight_addresses[0] = o.weight_addresses_used(Side::kWest);
+      f.weight_addresses[1] = o.weight_addresses_used(Side::kEast);
+    }
+    f.weight_bytes = std::max(f.weight_bytes, 2 * weights * o.weight_slices_per_side() * vector_bytes);
+    f.activation_bytes =
+        std::max(f.activation_bytes, 2 * o.activation_addresses_used() * o.activation_slices_per_side() * vector_bytes);
+    f.weight_capacity = 2 * chip_.mem_addresses() * o.weight_slices_per_side() * vector_bytes;
+    f.activation_capacity = 2 * chip_.mem_addresses() * o.activation_slices_per_side() * vector_bytes;
+  }
+  return f;
+}
+
 absl::StatusOr<CompiledStep> StepLowering::Run(int64_t position, int unit) {
   if (position < 0 || position >= context_) {
     return absl::OutOfRangeError(absl::StrCat("position ", position, " is outside the KV cache of ",
@@ -1248,6 +1287,17 @@ absl::StatusOr<CompiledStep> DecoderCompiler::CompileStep(int64_t position) cons
   StepLowering lowering(config_, *chip_, *system_, *topology_, partition_, options_, context_,
                         *weight_images_);
   return lowering.Run(position, -1);
+}
+
+absl::StatusOr<std::vector<StageFootprint>> DecoderCompiler::Footprints() const {
+  std::vector<StageFootprint> footprints;
+  for (size_t s = 0; s < partition_.stage_chips.size(); ++s) {
+    StepLowering lowering(config_, *chip_, *system_, *topology_, partition_, options_, context_,
+                          *weight_images_);
+    ASSIGN_OR_RETURN(StageFootprint f, lowering.Footprint(static_cast<int>(s)));
+    footprints.push_back(f);
+  }
+  return footprints;
 }
 
 absl::StatusOr<CompiledStep> DecoderCompiler::CompileStageUnit(int stage, int64_t position) const {

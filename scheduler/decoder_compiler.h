@@ -10,6 +10,7 @@
 // stage's token slot, so step programs run back to back on the SRAM they
 // leave behind (the KV cache and the token slot are that state).
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -49,6 +50,25 @@ struct DecoderOptions {
   const models::ModelWeights* weights = nullptr;
   // Tokens of KV cache each chip holds room for; 0: the model's context.
   int64_t context_tokens = 0;
+  // Users whose KV caches each chip holds (a step runs user 0's token).
+  int64_t users = 1;
+};
+
+// SRAM one chip of a stage needs, from the compiler's own allocation.
+struct StageFootprint {
+  int stage = 0;
+  int layers = 0;
+  // Matrices and KV caches, in the streamed-matrix slices: addresses used on
+  // each side, and bytes as twice the fuller side (the sides are equal).
+  int64_t weight_addresses[2] = {0, 0};
+  int64_t weight_bytes = 0;
+  int64_t weight_capacity = 0;
+  int64_t activation_bytes = 0;  // Vectors (constants, activations), in the other slices.
+  int64_t activation_capacity = 0;
+  int64_t bytes_short() const {
+    return std::max<int64_t>(0, weight_bytes - weight_capacity) +
+           std::max<int64_t>(0, activation_bytes - activation_capacity);
+  }
 };
 
 // Vectors of SRAM that a step leaves for the next one.
@@ -103,6 +123,11 @@ class DecoderCompiler {
   // the whole-step schedule keeps too), so the step's cycles are the sum of
   // the units' and each unit is checked by emulating it alone.
   absl::StatusOr<CompiledStep> CompileStageUnit(int stage, int64_t position) const;
+
+  // What each stage's chips keep in SRAM (the largest of its ranks):
+  // weights, KV caches and constants; a step's activations come on top and
+  // are checked when it is compiled.
+  absl::StatusOr<std::vector<StageFootprint>> Footprints() const;
 
   const DecoderPartition& partition() const { return partition_; }
   int64_t context_tokens() const { return context_; }

@@ -68,7 +68,7 @@ absl::StatusOr<Vec> VectorOps::NewVec(isa::ElementType type, Side side) {
   if (groups == 0) return absl::FailedPreconditionError("the chip has no activation slices");
   const int g = next_group_[s];
   next_group_[s] = (g + 1) % groups;
-  if (group_next_[s][g] >= chip().mem_addresses()) {
+  if (group_next_[s][g] >= chip().mem_addresses() && !allow_overflow_) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "chip ", scheduler_.id(), ": activation SRAM full (", groups * kGroupSlices,
         " slices x ", chip().mem_addresses(), " addresses on the ", s == 0 ? "west" : "east",
@@ -365,7 +365,7 @@ absl::StatusOr<StreamedMatrix> VectorOps::NewMatrix(Side side, isa::ElementType 
   m.loads = (lanes() + rows_per_load - 1) / rows_per_load;
   m.base = weight_next_[s];
   const int64_t addresses = static_cast<int64_t>(m.row_tiles) * m.column_tiles * m.loads;
-  if (m.base + addresses > chip().mem_addresses()) {
+  if (m.base + addresses > chip().mem_addresses() && !allow_overflow_) {
     const int64_t bytes_short = (m.base + addresses - chip().mem_addresses()) *
                                 static_cast<int64_t>(rows_per_load * width) * lanes();
     return absl::ResourceExhaustedError(absl::StrCat(

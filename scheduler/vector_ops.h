@@ -103,6 +103,14 @@ class VectorOps {
                                           int row_tiles, int column_tiles);
 
   int64_t activation_addresses_used() const;
+  // Addresses of the weight slices in use on a side (beyond the slice's size
+  // when overflow is allowed).
+  int64_t weight_addresses_used(Side side) const { return weight_next_[static_cast<int>(side)]; }
+  // Lets allocation run past the SRAM (no program can be built then): for
+  // measuring how much a partition would need.
+  void set_allow_overflow(bool allow) { allow_overflow_ = allow; }
+  int weight_slices_per_side() const { return static_cast<int>(weight_slices_[0].size()); }
+  int activation_slices_per_side() const { return static_cast<int>(activation_slices_[0].size()); }
 
  private:
   struct PlaneState {
@@ -134,6 +142,7 @@ class VectorOps {
   std::vector<int64_t> group_next_[2];  // Next free address per activation group.
   int next_group_[2] = {0, 0};
   int64_t weight_next_[2] = {0, 0};
+  bool allow_overflow_ = false;
   int next_alu_ = 0;
   int next_sxm_queue_ = 0;
 };
