@@ -27,7 +27,7 @@ struct StageCost {
   }
 };
 
-absl::StatusOr<std::vector<StageFootprint>> Measure(const PartitionRequest& request, const isa::ChipModel& chip,
+absl::StatusOr<std::vector<StageFootprint>> Measure(const PartitionQuery& request, const isa::ChipModel& chip,
                                                     const pipeline::SystemModel& system,
                                                     const pipeline::Topology& topology, int tp,
                                                     const std::vector<int>& layers, int64_t users) {
@@ -53,7 +53,7 @@ absl::StatusOr<std::vector<StageFootprint>> Measure(const PartitionRequest& requ
 }
 
 // Costs of the first, a middle and the last stage (or the only stage).
-absl::StatusOr<std::vector<StageCost>> Costs(const PartitionRequest& request, const isa::ChipModel& chip,
+absl::StatusOr<std::vector<StageCost>> Costs(const PartitionQuery& request, const isa::ChipModel& chip,
                                              const pipeline::SystemModel& system,
                                              const pipeline::Topology& topology, int tp, int stages) {
   const int kinds = std::min(stages, 3);
@@ -124,7 +124,7 @@ bool Splits(const models::ModelConfig& config, int tp) {
 
 }  // namespace
 
-absl::StatusOr<PartitionChoice> ChoosePartition(const PartitionRequest& request, const isa::ChipModel& chip,
+absl::StatusOr<PartitionChoice> ChoosePartition(const PartitionQuery& request, const isa::ChipModel& chip,
                                                 const pipeline::SystemModel& system,
                                                 const pipeline::Topology& topology) {
   const int chips = request.chips > 0 ? request.chips : topology.chips();

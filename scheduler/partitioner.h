@@ -22,7 +22,7 @@
 
 namespace tsp::scheduler {
 
-struct PartitionRequest {
+struct PartitionQuery {
   models::ModelConfig config;
   models::NumberFormat format = models::NumberFormat::kInt8;
   int64_t context_tokens = 0;  // 0: the model's context.
@@ -40,7 +40,7 @@ struct PartitionChoice {
   int64_t max_users = 0;
 };
 
-absl::StatusOr<PartitionChoice> ChoosePartition(const PartitionRequest& request, const isa::ChipModel& chip,
+absl::StatusOr<PartitionChoice> ChoosePartition(const PartitionQuery& request, const isa::ChipModel& chip,
                                                 const pipeline::SystemModel& system,
                                                 const pipeline::Topology& topology);
 

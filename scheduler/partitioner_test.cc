@@ -33,7 +33,7 @@ class PartitionerTest : public ::testing::Test {
 // 4 x (160 + 8) + 24 = 696 tiles = 6,960 addresses over the two sides.
 TEST_F(PartitionerTest, TinyModelFitsOneChipAsCountedByHand) {
   Build(2);
-  PartitionRequest request;
+  PartitionQuery request;
   request.config = *models::LoadModel("tiny_wide");
   request.chips = 1;
   TSP_ASSERT_OK_AND_ASSIGN(PartitionChoice choice, ChoosePartition(request, *chip_, *system_, *topology_));
@@ -51,12 +51,12 @@ TEST_F(PartitionerTest, TinyModelFitsOneChipAsCountedByHand) {
 
 TEST_F(PartitionerTest, TooManyUsersSaysByHowMuchAndTheFewestChips) {
   Build(2);
-  PartitionRequest request;
+  PartitionQuery request;
   request.config = *models::LoadModel("tiny_wide");
   request.chips = 1;
   request.users = 40;
   TSP_ASSERT_OK_AND_ASSIGN(PartitionChoice one_user, [&] {
-    PartitionRequest r = request;
+    PartitionQuery r = request;
     r.users = 1;
     return ChoosePartition(r, *chip_, *system_, *topology_);
   }());
@@ -83,7 +83,7 @@ TEST_F(PartitionerTest, TooManyUsersSaysByHowMuchAndTheFewestChips) {
 // chips (72 stages) are too few and 640 (80 stages) fit.
 TEST_F(PartitionerTest, Llama70bNeeds640ChipsAtEightWay) {
   Build(80);
-  PartitionRequest request;
+  PartitionQuery request;
   request.config = *models::LoadModel("llama2_70b");
   request.context_tokens = 4096;
   request.chips = 576;
@@ -102,7 +102,7 @@ TEST_F(PartitionerTest, Llama70bNeeds640ChipsAtEightWay) {
 
 TEST_F(PartitionerTest, FixedPartitionsAreCheckedToo) {
   Build(2);
-  PartitionRequest request;
+  PartitionQuery request;
   request.config = *models::LoadModel("tiny_moe");
   request.tensor_parallel = 4;
   request.stages = 2;

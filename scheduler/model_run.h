@@ -1,0 +1,48 @@
+#ifndef TSP_SCHEDULER_MODEL_RUN_H_
+#define TSP_SCHEDULER_MODEL_RUN_H_
+
+// A model decoded on a system, timed by compiling and emulating its stage
+// units (DecoderCompiler::CompileStageUnit): a token's cycles are the sum of
+// its stages' shares, each unit's prediction checked against the emulator.
+// Stages whose units are the same program up to chip ids (same layer count,
+// same kind, same route shapes to the previous stage and for the token's
+// return) are compiled and emulated once.
+//
+// Reported: one user's decode latency per token at a KV length, with the
+// host transfer of the token (SystemSpec: PCIe latency and bandwidth); time
+// to the first token of a P-token prompt run token by token through the
+// stages (one unit per attention-tile count, every position's cycles
+// summed); the users whose KV caches fit; and the aggregate rate of users
+// pipelined through the stages (one token per stage at a time, a stage
+// passing its residual on when the slowest stage is done).
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "isa/chip_model.h"
+#include "models/model_config.pb.h"
+#include "pipeline/system_model.h"
+#include "pipeline/topology.h"
+#include "scheduler/partitioner.h"
+#include "scheduler/run_report.pb.h"
+
+namespace tsp::scheduler {
+
+struct ModelRunOptions {
+  models::NumberFormat format = models::NumberFormat::kInt8;
+  int64_t context_tokens = 0;  // KV cache per user; 0: the model's.
+  int64_t prompt_tokens = 2048;
+  int threads = 2;
+  // Called with a line of progress now and then (not part of the report).
+  std::function<void(const std::string&)> progress;
+};
+
+absl::StatusOr<RunReport> RunModel(const models::ModelConfig& config, const isa::ChipModel& chip,
+                                   const pipeline::SystemModel& system, const pipeline::Topology& topology,
+                                   const PartitionChoice& choice, const ModelRunOptions& options);
+
+}  // namespace tsp::scheduler
+
+#endif  // TSP_SCHEDULER_MODEL_RUN_H_

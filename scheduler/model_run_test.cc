@@ -1,0 +1,46 @@
+#include "scheduler/model_run.h"
+
+#include <iostream>
+#include <memory>
+
+#include "gtest/gtest.h"
+#include "isa/spec_loader.h"
+#include "isa/status_matchers.h"
+#include "models/model_registry.h"
+
+namespace tsp::scheduler {
+namespace {
+
+class ModelRunTest : public ::testing::Test {
+ protected:
+  void Build(int nodes) {
+    chip_ = std::make_unique<isa::ChipModel>(*isa::DefaultChipModel());
+    pipeline::SystemSpec spec;
+    ASSERT_TRUE(isa::LoadTextProtoFile("pipeline/specs/groq_576.textproto", &spec).ok());
+    spec.mutable_nodes()->set_value(nodes);
+    system_ = std::make_unique<pipeline::SystemModel>(*pipeline::SystemModel::Create(spec, *chip_));
+    topology_ = std::make_unique<pipeline::Topology>(*pipeline::Topology::Create(*system_, *chip_));
+  }
+  std::unique_ptr<isa::ChipModel> chip_;
+  std::unique_ptr<pipeline::SystemModel> system_;
+  std::unique_ptr<pipeline::Topology> topology_;
+};
+
+TEST_F(ModelRunTest, Llama70bOn640Chips) {
+  Build(80);
+  PartitionQuery query;
+  query.config = *models::LoadModel("llama2_70b");
+  query.context_tokens = 4096;
+  query.chips = 640;
+  TSP_ASSERT_OK_AND_ASSIGN(PartitionChoice choice, ChoosePartition(query, *chip_, *system_, *topology_));
+  ModelRunOptions options;
+  options.context_tokens = 4096;
+  options.prompt_tokens = 320;
+  options.progress = [](const std::string& line) { std::cerr << line << "\n"; };
+  TSP_ASSERT_OK_AND_ASSIGN(RunReport report, RunModel(query.config, *chip_, *system_, *topology_, choice, options));
+  std::cout << report.DebugString();
+  EXPECT_EQ(report.cycles_per_token_predicted(), report.cycles_per_token_emulated());
+}
+
+}  // namespace
+}  // namespace tsp::scheduler
