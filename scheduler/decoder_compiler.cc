@@ -149,8 +149,11 @@ class StepLowering {
   absl::Status AppendToCache(ChipState& c, ChipState::Cache& cache, const Vec& key,
                              const Vec& value, int64_t position);
   absl::StatusOr<std::vector<Vec>> Mlp(ChipState& c, ChipState::Layer& layer, const std::vector<Vec>& x);
-  absl::StatusOr<std::vector<Vec>> Expert(ChipState& c, ChipState::Layer& layer, int expert,
-                                          const std::vector<Vec>& h);
+  // A mixture's per-expert weights (zero for experts not picked), each in every lane.
+  absl::StatusOr<std::vector<Vec>> MoeWeights(ChipState& c, ChipState::Layer& layer, const std::vector<Vec>& h);
+  // A mixture-of-experts MLP over the group: every chip's whole output.
+  absl::StatusOr<std::vector<std::vector<Vec>>> Mixture(std::vector<ChipState*> group, int l,
+                                                        const std::vector<std::vector<Vec>>& x);
   // SwiGLU's hidden vector (the down projection's input).
   absl::StatusOr<std::vector<Vec>> ExpertHidden(ChipState& c, ChipState::Layer& layer, int expert,
                                                 const std::vector<Vec>& h);
@@ -834,12 +837,6 @@ absl::StatusOr<std::vector<Vec>> StepLowering::Attention(ChipState& c, ChipState
   return PackHeads(c, outs, CeilDiv(LocalHeads() * head_dim_, lanes_));
 }
 
-absl::StatusOr<std::vector<Vec>> StepLowering::Expert(ChipState& c, ChipState::Layer& layer, int expert,
-                                                      const std::vector<Vec>& h) {
-  ASSIGN_OR_RETURN(std::vector<Vec> hidden, ExpertHidden(c, layer, expert, h));
-  return Apply(c, layer.down[expert], hidden);
-}
-
 absl::StatusOr<std::vector<Vec>> StepLowering::ExpertHidden(ChipState& c, ChipState::Layer& layer,
                                                             int expert, const std::vector<Vec>& h) {
   ASSIGN_OR_RETURN(std::vector<Vec> gate, Apply(c, layer.gate[expert], h));
@@ -862,7 +859,11 @@ absl::StatusOr<std::vector<Vec>> StepLowering::ExpertHidden(ChipState& c, ChipSt
 absl::StatusOr<std::vector<Vec>> StepLowering::Mlp(ChipState& c, ChipState::Layer& layer,
                                                    const std::vector<Vec>& x) {
   ASSIGN_OR_RETURN(std::vector<Vec> h, RmsNorm(c, x, layer.mlp_norm));
-  if (config_.experts() == 0) return ExpertHidden(c, layer, 0, h);
+  return ExpertHidden(c, layer, 0, h);
+}
+
+absl::StatusOr<std::vector<Vec>> StepLowering::MoeWeights(ChipState& c, ChipState::Layer& layer,
+                                                          const std::vector<Vec>& h) {
   // Router logits (the router is whole on every chip, so every chip picks the
   // same experts); the top k by repeated argmax, lowest index on ties.
   ASSIGN_OR_RETURN(std::vector<Vec> logits, Apply(c, layer.router, h));
@@ -910,16 +911,41 @@ absl::StatusOr<std::vector<Vec>> StepLowering::Mlp(ChipState& c, ChipState::Laye
     ASSIGN_OR_RETURN(total, Op(c, Opcode::kAdd, {total, spread[e]}, Other(total.side)));
   }
   ASSIGN_OR_RETURN(Vec inverse, Op(c, Opcode::kRecip, {total}, Other(total.side)));
-  std::vector<Vec> out;
+  std::vector<Vec> weights;
   for (int e = 0; e < experts; ++e) {
     ASSIGN_OR_RETURN(Vec weight, Op(c, Opcode::kMul, {spread[e], inverse}, Other(spread[e].side)));
-    ASSIGN_OR_RETURN(std::vector<Vec> y, Expert(c, layer, e, h));
-    for (size_t k = 0; k < y.size(); ++k) {
-      ASSIGN_OR_RETURN(Vec weighted, Op(c, Opcode::kMul, {weight, y[k]}, Other(y[k].side)));
-      if (e == 0) {
-        out.push_back(weighted);
-      } else {
-        ASSIGN_OR_RETURN(out[k], Op(c, Opcode::kAdd, {out[k], weighted}, Other(out[k].side)));
+    weights.push_back(weight);
+  }
+  return weights;
+}
+
+absl::StatusOr<std::vector<std::vector<Vec>>> StepLowering::Mixture(std::vector<ChipState*> group, int l,
+                                                                    const std::vector<std::vector<Vec>>& x) {
+  const size_t n = group.size();
+  std::vector<std::vector<Vec>> h(n), weights(n), out(n);
+  for (size_t r = 0; r < n; ++r) {
+    ChipState::Layer& layer = group[r]->layers[l];
+    ASSIGN_OR_RETURN(h[r], RmsNorm(*group[r], x[r], layer.mlp_norm));
+    ASSIGN_OR_RETURN(weights[r], MoeWeights(*group[r], layer, h[r]));
+  }
+  // Each expert's output is row-parallel like a dense MLP's (so exact in
+  // int8 at any width); every chip then weighs and sums them in expert order.
+  for (int e = 0; e < static_cast<int>(config_.experts()); ++e) {
+    std::vector<std::vector<Vec>> hidden(n);
+    std::vector<const Linear*> downs;
+    for (size_t r = 0; r < n; ++r) {
+      ASSIGN_OR_RETURN(hidden[r], ExpertHidden(*group[r], group[r]->layers[l], e, h[r]));
+      downs.push_back(&group[r]->layers[l].down[e]);
+    }
+    ASSIGN_OR_RETURN(std::vector<std::vector<Vec>> y, RowParallel(group, downs, hidden));
+    for (size_t r = 0; r < n; ++r) {
+      for (size_t k = 0; k < y[r].size(); ++k) {
+        ASSIGN_OR_RETURN(Vec weighted, Op(*group[r], Opcode::kMul, {weights[r][e], y[r][k]}, Other(y[r][k].side)));
+        if (e == 0) {
+          out[r].push_back(weighted);
+        } else {
+          ASSIGN_OR_RETURN(out[r][k], Op(*group[r], Opcode::kAdd, {out[r][k], weighted}, Other(out[r][k].side)));
+        }
       }
     }
   }
@@ -1146,21 +1172,20 @@ absl::StatusOr<CompiledStep> StepLowering::Run(int64_t position, int unit) {
     }
     for (int l = 0; l < partition_.stage_layers[s]; ++l) {
       for (int sub = 0; sub < 2; ++sub) {
-        // Attention and dense MLPs end in a row-parallel projection; a
-        // mixture's weighted expert sum is all-reduced in fp32.
-        std::vector<std::vector<Vec>> inputs;
-        std::vector<const Linear*> projections;
-        for (size_t r = 0; r < group.size(); ++r) {
-          ChipState& c = *group[r];
-          ASSIGN_OR_RETURN(std::vector<Vec> p, sub == 0 ? Attention(c, c.layers[l], x[r], position)
-                                                        : Mlp(c, c.layers[l], x[r]));
-          inputs.push_back(p);
-          projections.push_back(sub == 0 ? &c.layers[l].o : &c.layers[l].down[0]);
-        }
+        // Attention and dense MLPs end in a row-parallel projection.
         std::vector<std::vector<Vec>> sums;
         if (sub == 1 && config_.experts() > 0) {
-          ASSIGN_OR_RETURN(sums, AllReduceStage(group, inputs));
+          ASSIGN_OR_RETURN(sums, Mixture(group, l, x));
         } else {
+          std::vector<std::vector<Vec>> inputs;
+          std::vector<const Linear*> projections;
+          for (size_t r = 0; r < group.size(); ++r) {
+            ChipState& c = *group[r];
+            ASSIGN_OR_RETURN(std::vector<Vec> p, sub == 0 ? Attention(c, c.layers[l], x[r], position)
+                                                          : Mlp(c, c.layers[l], x[r]));
+            inputs.push_back(p);
+            projections.push_back(sub == 0 ? &c.layers[l].o : &c.layers[l].down[0]);
+          }
           ASSIGN_OR_RETURN(sums, RowParallel(group, projections, inputs));
         }
         // The stage's last residual lands where the next stage fetches it.

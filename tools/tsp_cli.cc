@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "models/reference_ops.h"
 #include "pipeline/system_model.h"
 #include "scheduler/memory_plan.h"
+#include "tools/model_command.h"
 
 namespace tsp::tools {
 namespace {
@@ -302,6 +304,7 @@ absl::Status RealMain(const TspRequest& request, std::ostream& out) {
   }
   const std::string& command = request.command();
   if (command.empty() || command == "matvec") return RunMatvec(request, out);
+  if (command == "run" && !request.model().empty()) return RunModelCommand(request, out, std::cerr);
   if (command == "run") return RunProgram(request, out);
   if (command == "check") return Check(request, out);
   if (command == "fit") return Fit(request, out);

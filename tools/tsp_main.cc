@@ -4,6 +4,8 @@
 //   tsp run --program=FILE.tsp [--chip=SPEC] [--mode=...] [--trace=FILE] [--format=json]
 //   tsp check [--chip=SPEC] [--system=SPEC]
 //   tsp asm --program=FILE.tsp
+//   tsp run --model=llama2_70b [--chips=N --system=SPEC --context=N --prompt_tokens=N --users=N
+//           --weights=int8|fp16 --mode=timing --format=json]
 //   tsp fit --model=llama2_70b [--weights=int8|fp16 --context=N --users=N --tp=N --stages=N]
 
 #include <iostream>
@@ -20,7 +22,7 @@
 ABSL_FLAG(std::string, chip, "", "ChipSpec textproto (default: built-in tsp_v1)");
 ABSL_FLAG(std::string, system, "", "SystemSpec textproto");
 ABSL_FLAG(std::string, program, "", "program in the text form (.tsp)");
-ABSL_FLAG(std::string, mode, "functional", "functional or timing");
+ABSL_FLAG(std::string, mode, "", "functional or timing (default: functional, but timing for run --model)");
 ABSL_FLAG(int64_t, rows, 0, "matvec: rows of W (multiple of the lanes; default 8 x lanes)");
 ABSL_FLAG(int64_t, columns, 0, "matvec: columns of W (multiple of the lanes; default 8 x lanes)");
 ABSL_FLAG(std::string, weights, "int8", "matvec: int8 or fp16");
@@ -33,6 +35,9 @@ ABSL_FLAG(int64_t, users, 1, "fit: concurrent users");
 ABSL_FLAG(int64_t, tp, 0, "fit: tensor-parallel width (with --stages)");
 ABSL_FLAG(int64_t, stages, 0, "fit: pipeline stages (with --tp)");
 ABSL_FLAG(int64_t, max_chips, 2304, "fit: the largest system to search");
+ABSL_FLAG(int64_t, chips, 0, "run --model: chips to use (default: the whole system)");
+ABSL_FLAG(int64_t, prompt_tokens, 2048, "run --model: prompt tokens for the time to first token");
+ABSL_FLAG(int64_t, threads, 2, "run --model: emulator worker threads");
 ABSL_FLAG(int64_t, max_host_memory_mib, 16384,
           "refuse, with an estimate, requests that would need more host memory than this");
 
@@ -67,6 +72,9 @@ int main(int argc, char** argv) {
   request.set_pipeline_stages(absl::GetFlag(FLAGS_stages));
   request.set_max_chips(absl::GetFlag(FLAGS_max_chips));
   request.set_max_host_memory_mib(absl::GetFlag(FLAGS_max_host_memory_mib));
+  request.set_chips(absl::GetFlag(FLAGS_chips));
+  request.set_prompt_tokens(absl::GetFlag(FLAGS_prompt_tokens));
+  request.set_threads(absl::GetFlag(FLAGS_threads));
   const absl::Status status = tsp::tools::RealMain(request, std::cout);
   if (!status.ok()) {
     std::cerr << "tsp: " << status.message() << "\n";

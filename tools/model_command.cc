@@ -1,0 +1,155 @@
+#include "tools/model_command.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "google/protobuf/util/json_util.h"
+#include "isa/spec_loader.h"
+#include "isa/status_macros.h"
+#include "models/model_registry.h"
+#include "models/reference_ops.h"
+#include "pipeline/system_model.h"
+#include "pipeline/topology.h"
+#include "models/operator_graph.h"
+#include "models/reference_decoder.h"
+#include "scheduler/decode_session.h"
+#include "scheduler/decoder_compiler.h"
+#include "scheduler/model_run.h"
+#include "scheduler/partitioner.h"
+
+namespace tsp::tools {
+namespace {
+
+constexpr char kDefaultSystem[] = "pipeline/specs/groq_576.textproto";
+
+// The prompt (synthetic token ids) and as many greedy tokens, computed by the
+// chips from synthetic weights and by the reference decoder side by side.
+absl::Status RunFunctional(const TspRequest& request, const models::ModelConfig& config,
+                           models::NumberFormat format, const isa::ChipModel& chip,
+                           const pipeline::SystemModel& system, const pipeline::Topology& topology,
+                           const scheduler::PartitionChoice& choice, std::ostream& out, std::ostream& progress) {
+  // Weights exist four times at most at once (reference, images, SRAM, copies).
+  const double bytes = 4.0 * 2.0 * static_cast<double>(models::ParameterCount(config));
+  const int64_t limit_mib = request.max_host_memory_mib() > 0 ? request.max_host_memory_mib() : 16384;
+  if (bytes > static_cast<double>(limit_mib) * 1048576.0) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "a functional run of %s would need about %.1f GiB of host memory, over the limit of %.1f GiB "
+        "(--max_host_memory_mib); use --mode=timing or a smaller model",
+        config.name(), bytes / 1073741824.0, limit_mib / 1024.0));
+  }
+  const int64_t prompt = std::min<int64_t>(request.prompt_tokens() > 0 ? request.prompt_tokens() : 4, 16);
+  const models::ModelWeights weights = models::SyntheticWeights(config, format, request.seed());
+  models::ReferenceDecoder reference(config, format, request.seed());
+  scheduler::DecoderOptions options;
+  options.format = format;
+  options.weights = &weights;
+  options.context_tokens = 2 * prompt + 1;
+  ASSIGN_OR_RETURN(scheduler::DecoderCompiler compiler,
+                   scheduler::DecoderCompiler::Create(config, chip, system, topology, choice.partition, options));
+  pipeline::SystemRunOptions run;
+  run.threads = request.threads() > 0 ? static_cast<int>(request.threads()) : 2;
+  scheduler::DecodeSession session(compiler, chip, system, topology, run);
+  int64_t expected = 0;
+  int matches = 0;
+  std::vector<std::string> lines;
+  for (int64_t step = 0; step < 2 * prompt; ++step) {
+    const int64_t host = step < prompt ? (7 * step + 3) % config.vocab_size() : -1;
+    ASSIGN_OR_RETURN(scheduler::StepResult result, session.Step(host));
+    const std::vector<float> logits = reference.Step(host >= 0 ? host : expected);
+    expected = models::Argmax(logits);
+    if (result.predicted_last_cycle != result.emulated_last_cycle) {
+      return absl::InternalError(absl::StrCat("step ", step, ": predicted ", result.predicted_last_cycle,
+                                              " cycles, emulated ", result.emulated_last_cycle));
+    }
+    matches += result.next_token == expected ? 1 : 0;
+    lines.push_back(absl::StrFormat("  step %2d: %s token -> chips chose %d, reference %d; %d cycles (predicted == emulated)",
+                                    step, host >= 0 ? "prompt" : "own", result.next_token, expected,
+                                    result.emulated_last_cycle));
+    progress << lines.back() << "\n";
+    if (host < 0 && result.next_token != expected) break;
+  }
+  out << absl::StrFormat("%s (%s weights, synthetic seed %d) functionally on %d chips: %d of %d steps chose the "
+                         "reference's token\n",
+                         config.name(), models::NumberFormatName(format), request.seed(), choice.chips_used, matches,
+                         lines.size());
+  if (matches != static_cast<int>(lines.size())) {
+    return absl::InternalError("the chips' tokens differ from the reference's");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status RunModelCommand(const TspRequest& request, std::ostream& out, std::ostream& progress) {
+  ASSIGN_OR_RETURN(isa::ChipModel chip,
+                   request.chip().empty() ? isa::DefaultChipModel() : isa::LoadChipModel(request.chip()));
+  ASSIGN_OR_RETURN(pipeline::SystemModel system,
+                   pipeline::LoadSystemModel(request.system().empty() ? kDefaultSystem : request.system(), chip));
+  ASSIGN_OR_RETURN(pipeline::Topology topology, pipeline::Topology::Create(system, chip));
+  ASSIGN_OR_RETURN(models::ModelConfig config, models::LoadModel(request.model()));
+  if (!request.mode().empty() && request.mode() != "timing" && request.mode() != "functional") {
+    return absl::InvalidArgumentError(absl::StrCat("--mode=", request.mode(), " is not one of: timing, functional"));
+  }
+  if (request.chips() < 0 || request.context() < 0 || request.users() < 0 || request.prompt_tokens() < 0 ||
+      request.threads() < 0) {
+    return absl::InvalidArgumentError("--chips, --context, --users, --prompt_tokens and --threads must not be negative");
+  }
+  scheduler::PartitionQuery query;
+  query.config = config;
+  ASSIGN_OR_RETURN(query.format, models::ParseNumberFormat(request.weights().empty() ? "int8" : request.weights()));
+  query.context_tokens = request.context() > 0 ? request.context() : config.context_tokens();
+  query.users = request.users() > 0 ? request.users() : 1;
+  query.chips = static_cast<int>(request.chips());
+  query.tensor_parallel = static_cast<int>(request.tensor_parallel());
+  query.stages = static_cast<int>(request.pipeline_stages());
+  ASSIGN_OR_RETURN(scheduler::PartitionChoice choice, scheduler::ChoosePartition(query, chip, system, topology));
+  progress << absl::StrFormat("tsp run: %s on %d chips (%d-way x %d stages), %d users' caches of %d tokens fit\n",
+                              config.name(), choice.chips_used, choice.partition.tensor_parallel,
+                              choice.partition.stage_chips.size(), choice.max_users, query.context_tokens);
+  if (request.mode() == "functional") {
+    return RunFunctional(request, config, query.format, chip, system, topology, choice, out, progress);
+  }
+  scheduler::ModelRunOptions options;
+  options.format = query.format;
+  options.context_tokens = query.context_tokens;
+  options.prompt_tokens = request.prompt_tokens() > 0 ? request.prompt_tokens() : 2048;
+  options.threads = request.threads() > 0 ? static_cast<int>(request.threads()) : 2;
+  options.progress = [&](const std::string& line) { progress << line << "\n" << std::flush; };
+  ASSIGN_OR_RETURN(scheduler::RunReport report,
+                   scheduler::RunModel(config, chip, system, topology, choice, options));
+  if (request.format() == "json") {
+    std::string json;
+    google::protobuf::util::JsonPrintOptions print;
+    print.preserve_proto_field_names = true;
+    print.always_print_primitive_fields = true;
+    if (!google::protobuf::util::MessageToJsonString(report, &json, print).ok()) {
+      return absl::InternalError("cannot print the report as JSON");
+    }
+    out << json << "\n";
+    return absl::OkStatus();
+  }
+  out << absl::StrFormat("%s (%s weights) on %s: %d chips = %d nodes in %d racks, %d-way tensor parallel x %d stages\n",
+                         report.model(), report.weight_format(), report.system(), report.chips(), report.nodes(),
+                         report.racks(), report.tensor_parallel(), report.pipeline_stages());
+  out << absl::StrFormat("  decode at KV length %d : %d cycles per token predicted, %d emulated, + %d host cycles\n",
+                         report.kv_length(), report.cycles_per_token_predicted(), report.cycles_per_token_emulated(),
+                         report.host_cycles_per_token());
+  out << absl::StrFormat("  per user               : %.1f tokens/s at %.0f MHz\n", report.tokens_per_s_per_user(),
+                         report.clock_hz() / 1e6);
+  out << absl::StrFormat("  time to first token    : %.3f ms for a %d-token prompt (run token by token)\n",
+                         report.ttft_s() * 1e3, report.prompt_tokens());
+  out << absl::StrFormat("  users                  : %d whose KV caches fit; %d pipelined -> %.1f tokens/s in all\n",
+                         report.concurrent_users(), report.pipelined_users(), report.aggregate_tokens_per_s());
+  out << absl::StrFormat("  busy share per token   : MXM %.2f%%, VXM %.2f%%, links %.2f%%\n",
+                         100 * report.mxm_busy_share(), 100 * report.vxm_busy_share(), 100 * report.link_busy_share());
+  out << absl::StrFormat("  checked                : %d distinct stage units compiled (%.1f s) and emulated (%.1f s), "
+                         "predicted == emulated in each\n",
+                         report.units_size(), report.compile_seconds(), report.emulate_seconds());
+  return absl::OkStatus();
+}
+
+}  // namespace tsp::tools

@@ -1,0 +1,20 @@
+#ifndef TSP_TOOLS_MODEL_COMMAND_H_
+#define TSP_TOOLS_MODEL_COMMAND_H_
+
+// `tsp run --model=...`: a model laid over a system by the partitioner,
+// compiled and emulated (scheduler/model_run.h), reported as text or as the
+// RunReport protobuf in JSON. Progress goes to `progress` (the terminal),
+// never into the report.
+
+#include <ostream>
+
+#include "absl/status/status.h"
+#include "tools/tsp_request.pb.h"
+
+namespace tsp::tools {
+
+absl::Status RunModelCommand(const TspRequest& request, std::ostream& out, std::ostream& progress);
+
+}  // namespace tsp::tools
+
+#endif  // TSP_TOOLS_MODEL_COMMAND_H_
