@@ -16,18 +16,11 @@ namespace {
 // the operation can never fit (for example two operands in one slice).
 constexpr int64_t kSearchWindow = 200'000;
 
-bool Contains(const std::vector<uint64_t>& keys, uint64_t key) {
-  return std::find(keys.begin(), keys.end(), key) != keys.end();
-}
-
 }  // namespace
 
 bool Claim::UseQueue(int queue, int64_t cycle) {
   if (cycle < chip_.earliest_) return false;
-  const uint64_t key = ChipScheduler::Key(queue, 0, cycle);
-  if (chip_.queue_cycles_.contains(key) || Contains(queue_cycles_, key)) return false;
-  queue_cycles_.push_back(key);
-  return true;
+  return Take(chip_.queue_cycles_[queue], cycle);
 }
 
 bool Claim::Read(int slice, int64_t address, int64_t cycle) {
@@ -36,9 +29,11 @@ bool Claim::Read(int slice, int64_t address, int64_t cycle) {
     if (s == slice && a == address && landing >= cycle) return false;
   }
   if (!UseQueue(chip_.Queue(slice), cycle)) return false;
-  const uint64_t key = ChipScheduler::Key(slice, isa::MemBank(chip_.chip_, address), cycle);
-  if (chip_.bank_writes_.contains(key) || Contains(bank_writes_, key)) return false;
-  bank_reads_.push_back(key);
+  if (chip_.BankSet(chip_.bank_writes_, slice, address).contains(cycle)) return false;
+  // Reads of one bank never meet (one queue per slice), so the set only
+  // marks the cycle against writes.
+  CycleSet& reads = chip_.BankSet(chip_.bank_reads_, slice, address);
+  if (!reads.contains(cycle)) Take(reads, cycle);
   reads_.emplace_back(slice, address, cycle);
   return true;
 }
@@ -50,44 +45,39 @@ bool Claim::Write(int slice, int64_t address, int64_t cycle) {
     if (s == slice && a == address && read >= landing) return false;
   }
   if (!UseQueue(chip_.Queue(slice), cycle)) return false;
-  const uint64_t key = ChipScheduler::Key(slice, isa::MemBank(chip_.chip_, address), landing);
-  if (chip_.bank_writes_.contains(key) || chip_.bank_reads_.contains(key) ||
-      Contains(bank_writes_, key) || Contains(bank_reads_, key)) {
-    return false;
-  }
-  bank_writes_.push_back(key);
+  if (chip_.BankSet(chip_.bank_reads_, slice, address).contains(landing)) return false;
+  if (!Take(chip_.BankSet(chip_.bank_writes_, slice, address), landing)) return false;
   writes_.emplace_back(slice, address, landing);
   Note(landing);
   return true;
 }
 
-int Claim::Streams(isa::Direction direction, int width, int position, int64_t cycle) {
+namespace {
+// Eastward diagonals (position - cycle) fall with time; negated, both
+// directions' keys grow from near zero.
+int64_t DiagonalKey(isa::Direction direction, int position, int64_t cycle) {
   const int64_t diagonal = isa::StreamDiagonal(direction, position, cycle);
+  return direction == isa::EAST ? -diagonal : diagonal;
+}
+}  // namespace
+
+int Claim::Streams(isa::Direction direction, int width, int position, int64_t cycle) {
+  const int64_t key = DiagonalKey(direction, position, cycle);
   const int streams = chip_.chip_.streams_per_direction();
   for (int first = 0; first + width <= streams; ++first) {
     bool free = true;
-    for (int k = 0; k < width && free; ++k) {
-      const uint64_t key = ChipScheduler::Key(direction * 64 + first + k, 1, diagonal);
-      free = !chip_.streams_.contains(key) && !Contains(streams_, key);
-    }
+    for (int k = 0; k < width && free; ++k) free = !chip_.StreamSet(direction, first + k).contains(key);
     if (!free) continue;
-    for (int k = 0; k < width; ++k) {
-      streams_.push_back(ChipScheduler::Key(direction * 64 + first + k, 1, diagonal));
-    }
+    for (int k = 0; k < width; ++k) Take(chip_.StreamSet(direction, first + k), key);
     return first;
   }
   return -1;
 }
 
-bool Claim::FixedStreams(isa::Direction direction, int first, int width, int position,
-                         int64_t cycle) {
-  const int64_t diagonal = isa::StreamDiagonal(direction, position, cycle);
+bool Claim::FixedStreams(isa::Direction direction, int first, int width, int position, int64_t cycle) {
+  const int64_t key = DiagonalKey(direction, position, cycle);
   for (int k = 0; k < width; ++k) {
-    const uint64_t key = ChipScheduler::Key(direction * 64 + first + k, 1, diagonal);
-    if (chip_.streams_.contains(key) || Contains(streams_, key)) return false;
-  }
-  for (int k = 0; k < width; ++k) {
-    streams_.push_back(ChipScheduler::Key(direction * 64 + first + k, 1, diagonal));
+    if (!Take(chip_.StreamSet(direction, first + k), key)) return false;
   }
   return true;
 }
@@ -106,7 +96,11 @@ ChipScheduler::ChipScheduler(const isa::ChipModel& chip, int chip_id)
     : chip_(chip),
       id_(chip_id),
       read_latency_(chip.latency_cycles(isa::Opcode::kRead)),
-      write_latency_(chip.latency_cycles(isa::Opcode::kWrite)) {}
+      write_latency_(chip.latency_cycles(isa::Opcode::kWrite)),
+      queue_cycles_(chip.queues().size()),
+      streams_(2 * chip.streams_per_direction()),
+      bank_reads_(chip.slices().size() * chip.mem_banks()),
+      bank_writes_(chip.slices().size() * chip.mem_banks()) {}
 
 int64_t ChipScheduler::ReadableAt(int slice, int64_t address) const {
   auto it = addresses_.find(AddressKey(slice, address));
@@ -133,11 +127,8 @@ absl::StatusOr<int64_t> ChipScheduler::Place(int64_t lower, absl::string_view wh
                    ") fits ", what, " (its operands may share a slice or a stream group)"));
 }
 
-void ChipScheduler::Commit(const Claim& claim) {
-  queue_cycles_.insert(claim.queue_cycles_.begin(), claim.queue_cycles_.end());
-  streams_.insert(claim.streams_.begin(), claim.streams_.end());
-  bank_reads_.insert(claim.bank_reads_.begin(), claim.bank_reads_.end());
-  bank_writes_.insert(claim.bank_writes_.begin(), claim.bank_writes_.end());
+void ChipScheduler::Commit(Claim& claim) {
+  claim.taken_.clear();  // Kept: the tables already hold them.
   for (const auto& [slice, address, cycle] : claim.reads_) {
     AddressState& state = addresses_[AddressKey(slice, address)];
     state.last_read = std::max(state.last_read, cycle);
@@ -146,8 +137,9 @@ void ChipScheduler::Commit(const Claim& claim) {
     AddressState& state = addresses_[AddressKey(slice, address)];
     state.landed = std::max(state.landed, landing);
   }
-  for (const auto& [queue, cycle, instruction] : claim.instructions_) {
-    builder_.Add(chip_.queues()[queue].name, cycle, instruction.opcode()) = instruction;
+  for (auto& [queue, cycle, instruction] : claim.instructions_) {
+    const std::string opcode = instruction.opcode();
+    builder_.Add(chip_.queues()[queue].name, cycle, opcode) = std::move(instruction);
     ++instruction_count_;
   }
   last_cycle_ = std::max(last_cycle_, claim.last_cycle_);
@@ -173,7 +165,7 @@ int ChipScheduler::AddLaneMap(const std::vector<int>& lanes) {
 }
 
 isa::Instruction& ChipScheduler::AddInstruction(int queue, int64_t cycle, absl::string_view opcode) {
-  queue_cycles_.insert(Key(queue, 0, cycle));
+  queue_cycles_[queue].insert(cycle);
   std::optional<isa::Opcode> op = isa::FindOpcode(opcode);
   if (op.has_value()) last_cycle_ = std::max(last_cycle_, isa::ResultCycle(chip_, *op, cycle));
   ++instruction_count_;

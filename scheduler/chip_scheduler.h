@@ -13,6 +13,7 @@
 // emulator's (isa/timing.h), so the latest cycle noted is the prediction of the
 // run's last event.
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -26,17 +27,51 @@
 #include "isa/chip_model.h"
 #include "isa/program.pb.h"
 #include "isa/program_builder.h"
+#include "isa/timing.h"
 
 namespace tsp::scheduler {
 
 class ChipScheduler;
 
+// A set of cycles (or diagonals), dense: reservation tables are filled from
+// cycle 0 onward, so a bit per cycle is small and fast.
+class CycleSet {
+ public:
+  bool contains(int64_t i) const {
+    const uint64_t k = static_cast<uint64_t>(i + kOffset);
+    return (k >> 6) < words_.size() && ((words_[k >> 6] >> (k & 63)) & 1) != 0;
+  }
+  // Sets the bit; false if it was set already.
+  bool insert(int64_t i) {
+    const uint64_t k = static_cast<uint64_t>(i + kOffset);
+    if ((k >> 6) >= words_.size()) words_.resize(std::max<size_t>(2 * words_.size(), (k >> 6) + 1), 0);
+    const uint64_t bit = uint64_t{1} << (k & 63);
+    if ((words_[k >> 6] & bit) != 0) return false;
+    words_[k >> 6] |= bit;
+    return true;
+  }
+  void erase(int64_t i) {
+    const uint64_t k = static_cast<uint64_t>(i + kOffset);
+    words_[k >> 6] &= ~(uint64_t{1} << (k & 63));
+  }
+
+ private:
+  // Diagonals of eastward streams are kept negated; both start a little
+  // below zero (positions), so every key is offset.
+  static constexpr int64_t kOffset = 4096;
+  std::vector<uint64_t> words_;
+};
+
 // What one operation would claim at one candidate cycle. Every method checks
-// against the chip's tables and what the claim already holds, records the use
-// and returns false (or -1) on a conflict; the candidate is then abandoned.
+// against the chip's tables (which already hold what this claim took),
+// records the use and returns false (or -1) on a conflict; the candidate is
+// then abandoned and everything it took is given back.
 class Claim {
  public:
-  explicit Claim(const ChipScheduler& chip) : chip_(chip) {}
+  explicit Claim(ChipScheduler& chip) : chip_(chip) {}
+  ~Claim() { Release(); }
+  Claim(const Claim&) = delete;
+  Claim& operator=(const Claim&) = delete;
 
   bool UseQueue(int queue, int64_t cycle);
   // A Read of (slice position, address) issued at `cycle`: its queue, its
@@ -57,11 +92,18 @@ class Claim {
 
  private:
   friend class ChipScheduler;
-  const ChipScheduler& chip_;
-  std::vector<uint64_t> queue_cycles_;
-  std::vector<uint64_t> streams_;
-  std::vector<uint64_t> bank_reads_;
-  std::vector<uint64_t> bank_writes_;
+  // Takes bit `i` of `set` for this claim; false if it is taken.
+  bool Take(CycleSet& set, int64_t i) {
+    if (!set.insert(i)) return false;
+    taken_.emplace_back(&set, i);
+    return true;
+  }
+  void Release() {
+    for (auto& [set, i] : taken_) set->erase(i);
+    taken_.clear();
+  }
+  ChipScheduler& chip_;
+  std::vector<std::pair<CycleSet*, int64_t>> taken_;
   std::vector<std::tuple<int, int64_t, int64_t>> reads_;   // (slice, address, cycle)
   std::vector<std::tuple<int, int64_t, int64_t>> writes_;  // (slice, address, landing)
   std::vector<std::tuple<int, int64_t, isa::Instruction>> instructions_;
@@ -122,23 +164,25 @@ class ChipScheduler {
     int64_t landed = -1;     // Landing cycle of the last write.
     int64_t last_read = -1;  // Issue cycle of the last read.
   };
-  static uint64_t Key(int a, int b, int64_t cycle) {
-    return (static_cast<uint64_t>(a) << 52) ^ (static_cast<uint64_t>(b) << 40) ^
-           static_cast<uint64_t>(cycle + (int64_t{1} << 39));
-  }
   static uint64_t AddressKey(int slice, int64_t address) {
     return (static_cast<uint64_t>(slice) << 32) | static_cast<uint64_t>(address);
   }
-  void Commit(const Claim& claim);
+  void Commit(Claim& claim);
 
   const isa::ChipModel& chip_;
   int id_;
   int64_t read_latency_;
   int64_t write_latency_;
-  absl::flat_hash_set<uint64_t> queue_cycles_;
-  absl::flat_hash_set<uint64_t> streams_;
-  absl::flat_hash_set<uint64_t> bank_reads_;
-  absl::flat_hash_set<uint64_t> bank_writes_;
+  CycleSet& StreamSet(isa::Direction direction, int stream) {
+    return streams_[(direction == isa::EAST ? 0 : 1) * chip_.streams_per_direction() + stream];
+  }
+  CycleSet& BankSet(std::vector<CycleSet>& sets, int slice, int64_t address) {
+    return sets[slice * chip_.mem_banks() + isa::MemBank(chip_, address)];
+  }
+  std::vector<CycleSet> queue_cycles_;  // Per queue.
+  std::vector<CycleSet> streams_;       // Per direction and stream: diagonals.
+  std::vector<CycleSet> bank_reads_;    // Per slice and bank.
+  std::vector<CycleSet> bank_writes_;   // Landing cycles.
   absl::flat_hash_map<uint64_t, AddressState> addresses_;
   isa::ProgramBuilder builder_;
   std::vector<isa::MemoryImage> memory_;

@@ -2,12 +2,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <atomic>
 #include <map>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "isa/status_macros.h"
@@ -125,25 +128,54 @@ absl::StatusOr<RunReport> RunModel(const models::ModelConfig& config, const isa:
     if (options.progress) options.progress(line);
   };
   std::map<std::string, UnitResult> units;
+  absl::Mutex mutex;
   // The cycles of one token at `position`, predicted and emulated, and its
-  // stages' shares; every distinct unit compiled and emulated once.
+  // stages' shares; every distinct unit compiled and emulated once, distinct
+  // units in parallel (each emulated on one thread).
   auto token = [&](int64_t position, std::vector<const UnitResult*>* per_stage) -> absl::StatusOr<std::pair<int64_t, int64_t>> {
+    std::vector<std::string> signatures(stages);
+    std::vector<std::pair<int, std::string>> missing;
+    for (int s = 0; s < stages; ++s) {
+      signatures[s] = Signature(partition, topology, s, Tiles(position, chip.lanes()));
+      if (units.count(signatures[s]) == 0 &&
+          std::none_of(missing.begin(), missing.end(), [&](const auto& m) { return m.second == signatures[s]; })) {
+        missing.emplace_back(s, signatures[s]);
+      }
+    }
+    std::vector<absl::StatusOr<UnitResult>> results(missing.size(), absl::UnknownError("not run"));
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t i = next++; i < missing.size(); i = next++) {
+        const int s = missing[i].first;
+        {
+          absl::MutexLock lock(&mutex);
+          say(absl::StrFormat("compiling and emulating stage %d of %d (KV length %d) ...", s, stages, position + 1));
+        }
+        results[i] = RunUnit(compiler, chip, system, topology, s, position, 1);
+        absl::MutexLock lock(&mutex);
+        if (results[i].ok()) {
+          say(absl::StrFormat("  stage %d: %d cycles, %d instructions, compile %.1f s, emulate %.1f s", s,
+                              results[i]->stage_predicted, results[i]->instructions, results[i]->compile_seconds,
+                              results[i]->emulate_seconds));
+        }
+      }
+    };
+    std::vector<std::thread> workers;
+    for (int t = 1; t < std::max(1, options.threads); ++t) workers.emplace_back(work);
+    work();
+    for (std::thread& worker : workers) worker.join();
+    for (size_t i = 0; i < missing.size(); ++i) {
+      if (!results[i].ok()) return results[i].status();
+      units.emplace(missing[i].second, *std::move(results[i]));
+    }
     int64_t predicted = 0, emulated = 0;
     for (int s = 0; s < stages; ++s) {
-      const std::string signature = Signature(partition, topology, s, Tiles(position, chip.lanes()));
-      auto it = units.find(signature);
-      if (it == units.end()) {
-        say(absl::StrFormat("compiling and emulating stage %d of %d (KV length %d) ...", s, stages, position + 1));
-        ASSIGN_OR_RETURN(UnitResult unit, RunUnit(compiler, chip, system, topology, s, position, options.threads));
-        say(absl::StrFormat("  stage %d: %d cycles, %d instructions, compile %.1f s, emulate %.1f s", s,
-                            unit.stage_predicted, unit.instructions, unit.compile_seconds, unit.emulate_seconds));
-        it = units.emplace(signature, unit).first;
-      }
-      it->second.stages.push_back(s);
-      if (per_stage != nullptr) per_stage->push_back(&it->second);
+      UnitResult& unit = units.at(signatures[s]);
+      unit.stages.push_back(s);
+      if (per_stage != nullptr) per_stage->push_back(&unit);
       const bool last = s == stages - 1;
-      predicted += last ? it->second.predicted : it->second.stage_predicted;
-      emulated += last ? it->second.emulated : it->second.stage_emulated;
+      predicted += last ? unit.predicted : unit.stage_predicted;
+      emulated += last ? unit.emulated : unit.stage_emulated;
     }
     return std::make_pair(predicted, emulated);
   };
