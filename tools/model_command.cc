@@ -1,6 +1,7 @@
 #include "tools/model_command.h"
 
 #include <algorithm>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -82,9 +83,14 @@ absl::Status RunFunctional(const TspRequest& request, const models::ModelConfig&
   return absl::OkStatus();
 }
 
-}  // namespace
+using PartitionedRun =
+    std::function<absl::Status(const isa::ChipModel&, const pipeline::SystemModel&, const pipeline::Topology&,
+                               const models::ModelConfig&, const scheduler::PartitionQuery&,
+                               const scheduler::PartitionChoice&)>;
 
-absl::Status RunModelCommand(const TspRequest& request, std::ostream& out, std::ostream& progress) {
+// Loads the specs and the model, lays the model over the system, and hands
+// all of it to `run`.
+absl::Status Partitioned(const TspRequest& request, std::ostream& progress, const PartitionedRun& run) {
   ASSIGN_OR_RETURN(isa::ChipModel chip,
                    request.chip().empty() ? isa::DefaultChipModel() : isa::LoadChipModel(request.chip()));
   ASSIGN_OR_RETURN(pipeline::SystemModel system,
@@ -110,17 +116,41 @@ absl::Status RunModelCommand(const TspRequest& request, std::ostream& out, std::
   progress << absl::StrFormat("tsp run: %s on %d chips (%d-way x %d stages), %d users' caches of %d tokens fit\n",
                               config.name(), choice.chips_used, choice.partition.tensor_parallel,
                               choice.partition.stage_chips.size(), choice.max_users, query.context_tokens);
+  return run(chip, system, topology, config, query, choice);
+}
+
+}  // namespace
+
+absl::StatusOr<scheduler::RunReport> RunModelReport(const TspRequest& request, std::ostream& progress) {
+  scheduler::RunReport report;
+  RETURN_IF_ERROR(Partitioned(
+      request, progress,
+      [&](const isa::ChipModel& chip, const pipeline::SystemModel& system, const pipeline::Topology& topology,
+          const models::ModelConfig& config, const scheduler::PartitionQuery& query,
+          const scheduler::PartitionChoice& choice) -> absl::Status {
+        scheduler::ModelRunOptions options;
+        options.format = query.format;
+        options.context_tokens = query.context_tokens;
+        options.prompt_tokens = request.prompt_tokens() > 0 ? request.prompt_tokens() : 2048;
+        options.threads = request.threads() > 0 ? static_cast<int>(request.threads()) : 2;
+        options.progress = [&](const std::string& line) { progress << line << "\n" << std::flush; };
+        ASSIGN_OR_RETURN(report, scheduler::RunModel(config, chip, system, topology, choice, options));
+        return absl::OkStatus();
+      }));
+  return report;
+}
+
+absl::Status RunModelCommand(const TspRequest& request, std::ostream& out, std::ostream& progress) {
   if (request.mode() == "functional") {
-    return RunFunctional(request, config, query.format, chip, system, topology, choice, out, progress);
+    return Partitioned(request, progress,
+                       [&](const isa::ChipModel& chip, const pipeline::SystemModel& system,
+                           const pipeline::Topology& topology, const models::ModelConfig& config,
+                           const scheduler::PartitionQuery& query, const scheduler::PartitionChoice& choice) {
+                         return RunFunctional(request, config, query.format, chip, system, topology, choice, out,
+                                              progress);
+                       });
   }
-  scheduler::ModelRunOptions options;
-  options.format = query.format;
-  options.context_tokens = query.context_tokens;
-  options.prompt_tokens = request.prompt_tokens() > 0 ? request.prompt_tokens() : 2048;
-  options.threads = request.threads() > 0 ? static_cast<int>(request.threads()) : 2;
-  options.progress = [&](const std::string& line) { progress << line << "\n" << std::flush; };
-  ASSIGN_OR_RETURN(scheduler::RunReport report,
-                   scheduler::RunModel(config, chip, system, topology, choice, options));
+  ASSIGN_OR_RETURN(scheduler::RunReport report, RunModelReport(request, progress));
   if (request.format() == "json") {
     std::string json;
     google::protobuf::util::JsonPrintOptions print;

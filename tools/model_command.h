@@ -9,11 +9,16 @@
 #include <ostream>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "scheduler/run_report.pb.h"
 #include "tools/tsp_request.pb.h"
 
 namespace tsp::tools {
 
 absl::Status RunModelCommand(const TspRequest& request, std::ostream& out, std::ostream& progress);
+
+// The timing run's report itself (for checks that compare it with bounds).
+absl::StatusOr<scheduler::RunReport> RunModelReport(const TspRequest& request, std::ostream& progress);
 
 }  // namespace tsp::tools
 
