@@ -5,6 +5,7 @@
 
 #include "gtest/gtest.h"
 #include "isa/spec_loader.h"
+#include "scheduler/test_system.h"
 #include "isa/status_matchers.h"
 #include "models/model_registry.h"
 
@@ -14,16 +15,15 @@ namespace {
 class ModelRunTest : public ::testing::Test {
  protected:
   void Build(int nodes) {
-    chip_ = std::make_unique<isa::ChipModel>(*isa::DefaultChipModel());
-    pipeline::SystemSpec spec;
-    ASSERT_TRUE(isa::LoadTextProtoFile("pipeline/specs/groq_576.textproto", &spec).ok());
-    spec.mutable_nodes()->set_value(nodes);
-    system_ = std::make_unique<pipeline::SystemModel>(*pipeline::SystemModel::Create(spec, *chip_));
-    topology_ = std::make_unique<pipeline::Topology>(*pipeline::Topology::Create(*system_, *chip_));
+    system = MakeTestSystem(nodes);
+    chip_ = system.chip.get();
+    system_ = system.system.get();
+    topology_ = system.topology.get();
   }
-  std::unique_ptr<isa::ChipModel> chip_;
-  std::unique_ptr<pipeline::SystemModel> system_;
-  std::unique_ptr<pipeline::Topology> topology_;
+  TestSystem system;
+  const isa::ChipModel* chip_ = nullptr;
+  const pipeline::SystemModel* system_ = nullptr;
+  const pipeline::Topology* topology_ = nullptr;
 };
 
 // llama2_70b (int8, 4,096-token caches) on the fewest chips it fits, 640:

@@ -271,75 +271,48 @@ absl::StatusOr<Vec> VectorOps::Copy(const Vec& a, Side side) {
 absl::Status VectorOps::CopyInto(const Vec& a, const Vec& out) {
   // Through the SXM on the source's side with a zero shift: the one route
   // that reaches every MEM slice from any MEM slice.
-  const int s = static_cast<int>(a.side);
-  const int sxm = sxm_[s];
-  const isa::SliceInfo& unit = chip().slices()[sxm];
-  const int64_t latency = chip().latency_cycles(Opcode::kShift);
-  const isa::Direction out_direction = Toward(sxm, vxm_);
-  const int64_t lower = ArrivalLowerBound(a, sxm);
-  return scheduler_
-      .Place(lower, "Copy", [&](int64_t t, Claim& claim) {
-        int queue = -1;
-        for (int k = 0; k < unit.queue_count && queue < 0; ++k) {
-          const int candidate = (next_sxm_queue_ + k) % unit.queue_count;
-          if (claim.UseQueue(unit.first_queue + candidate, t)) queue = candidate;
-        }
-        if (queue < 0) return false;
-        const int in = ReadTo(claim, a, sxm, t);
-        if (in < 0) return false;
-        const int first = claim.Streams(out_direction, out.planes(), sxm, t + latency);
-        if (first < 0) return false;
-        if (!WriteFrom(claim, out, sxm, t + latency, out_direction, first)) return false;
-        isa::Instruction& instruction = claim.Emit(unit.first_queue + queue, t, "Shift");
-        instruction.set_type(a.type);
-        *instruction.mutable_a() = isa::Stream(Toward(a.slices[0], sxm), in);
-        instruction.set_amount(0);
-        *instruction.mutable_dst() = isa::Stream(out_direction, first);
-        next_sxm_queue_ = (queue + 1) % unit.queue_count;
-        return true;
-      })
-      .status();
+  return SxmInto(Opcode::kShift, a, 0, out);
 }
 
 absl::StatusOr<Vec> VectorOps::Shift(Opcode opcode, const Vec& a, int amount, Side side) {
   ASSIGN_OR_RETURN(Vec out, NewVec(a.type, side));
+  RETURN_IF_ERROR(SxmInto(opcode, a, amount, out));
+  return out;
+}
+
+absl::Status VectorOps::SxmInto(Opcode opcode, const Vec& a, int amount_or_map, const Vec& out) {
   const int sxm = sxm_[static_cast<int>(a.side)];
   const isa::SliceInfo& unit = chip().slices()[sxm];
   const int64_t latency = chip().latency_cycles(opcode);
   const isa::Direction out_direction = Toward(sxm, vxm_);
   const absl::string_view mnemonic = isa::GetOpcodeInfo(opcode).mnemonic;
-  RETURN_IF_ERROR(scheduler_
-                      .Place(ArrivalLowerBound(a, sxm), mnemonic,
-                             [&](int64_t t, Claim& claim) {
-                               int queue = -1;
-                               for (int k = 0; k < unit.queue_count && queue < 0; ++k) {
-                                 const int candidate = (next_sxm_queue_ + k) % unit.queue_count;
-                                 if (claim.UseQueue(unit.first_queue + candidate, t)) queue = candidate;
-                               }
-                               if (queue < 0) return false;
-                               const int in = ReadTo(claim, a, sxm, t);
-                               if (in < 0) return false;
-                               const int first =
-                                   claim.Streams(out_direction, out.planes(), sxm, t + latency);
-                               if (first < 0) return false;
-                               if (!WriteFrom(claim, out, sxm, t + latency, out_direction, first)) {
-                                 return false;
-                               }
-                               isa::Instruction& instruction =
-                                   claim.Emit(unit.first_queue + queue, t, mnemonic);
-                               instruction.set_type(a.type);
-                               *instruction.mutable_a() = isa::Stream(Toward(a.slices[0], sxm), in);
-                               if (opcode == Opcode::kPermute) {
-                                 instruction.set_map(amount);
-                               } else {
-                                 instruction.set_amount(amount);
-                               }
-                               *instruction.mutable_dst() = isa::Stream(out_direction, first);
-                               next_sxm_queue_ = (queue + 1) % unit.queue_count;
-                               return true;
-                             })
-                      .status());
-  return out;
+  return scheduler_
+      .Place(ArrivalLowerBound(a, sxm), mnemonic,
+             [&](int64_t t, Claim& claim) {
+               int queue = -1;
+               for (int k = 0; k < unit.queue_count && queue < 0; ++k) {
+                 const int candidate = (next_sxm_queue_ + k) % unit.queue_count;
+                 if (claim.UseQueue(unit.first_queue + candidate, t)) queue = candidate;
+               }
+               if (queue < 0) return false;
+               const int in = ReadTo(claim, a, sxm, t);
+               if (in < 0) return false;
+               const int first = claim.Streams(out_direction, out.planes(), sxm, t + latency);
+               if (first < 0) return false;
+               if (!WriteFrom(claim, out, sxm, t + latency, out_direction, first)) return false;
+               isa::Instruction& instruction = claim.Emit(unit.first_queue + queue, t, mnemonic);
+               instruction.set_type(a.type);
+               *instruction.mutable_a() = isa::Stream(Toward(a.slices[0], sxm), in);
+               if (opcode == Opcode::kPermute) {
+                 instruction.set_map(amount_or_map);
+               } else {
+                 instruction.set_amount(amount_or_map);
+               }
+               *instruction.mutable_dst() = isa::Stream(out_direction, first);
+               next_sxm_queue_ = (queue + 1) % unit.queue_count;
+               return true;
+             })
+      .status();
 }
 
 absl::StatusOr<Vec> VectorOps::Permute(const Vec& a, const std::vector<int>& map, Side side) {

@@ -127,6 +127,8 @@ class VectorOps {
   // in `cycle` into `v`.
   bool WriteFrom(Claim& claim, const Vec& v, int position, int64_t cycle, isa::Direction direction,
                  int first);
+  // out = the SXM operation on a (on a's side of the chip).
+  absl::Status SxmInto(isa::Opcode opcode, const Vec& a, int amount_or_map, const Vec& out);
   // Earliest cycle the operand may pass `position` (its planes readable).
   int64_t ArrivalLowerBound(const Vec& v, int position) const;
   int Distance(int a, int b) const { return a > b ? a - b : b - a; }

@@ -1,0 +1,35 @@
+#ifndef TSP_SCHEDULER_TEST_SYSTEM_H_
+#define TSP_SCHEDULER_TEST_SYSTEM_H_
+
+// The default chip and the default system cut to `nodes` nodes, for tests.
+
+#include <memory>
+
+#include "isa/chip_model.h"
+#include "isa/spec_loader.h"
+#include "pipeline/system_model.h"
+#include "pipeline/topology.h"
+
+namespace tsp::scheduler {
+
+struct TestSystem {
+  std::unique_ptr<isa::ChipModel> chip;
+  std::unique_ptr<pipeline::SystemModel> system;
+  std::unique_ptr<pipeline::Topology> topology;
+};
+
+// Aborts on a broken checkout (the specs are data of every test using it).
+inline TestSystem MakeTestSystem(int nodes) {
+  TestSystem t;
+  t.chip = std::make_unique<isa::ChipModel>(*isa::DefaultChipModel());
+  pipeline::SystemSpec spec;
+  if (!isa::LoadTextProtoFile("pipeline/specs/groq_576.textproto", &spec).ok()) std::abort();
+  spec.mutable_nodes()->set_value(nodes);
+  t.system = std::make_unique<pipeline::SystemModel>(*pipeline::SystemModel::Create(spec, *t.chip));
+  t.topology = std::make_unique<pipeline::Topology>(*pipeline::Topology::Create(*t.system, *t.chip));
+  return t;
+}
+
+}  // namespace tsp::scheduler
+
+#endif  // TSP_SCHEDULER_TEST_SYSTEM_H_
