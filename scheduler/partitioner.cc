@@ -135,6 +135,12 @@ absl::StatusOr<PartitionChoice> ChoosePartition(const PartitionQuery& request, c
   }
   std::vector<int> widths;
   if (request.tensor_parallel > 0) {
+    if (!Splits(request.config, request.tensor_parallel)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          request.config.name(), ": ", request.config.heads(), " heads, ", request.config.kv_heads(),
+          " KV heads and FFN size ", request.config.ffn_size(), " do not split ", request.tensor_parallel,
+          " ways"));
+    }
     widths = {request.tensor_parallel};
   } else {
     for (int tp : {per_node, 2 * per_node, 4 * per_node, per_node / 2, per_node / 4, 1}) {
@@ -210,7 +216,7 @@ absl::StatusOr<PartitionChoice> ChoosePartition(const PartitionQuery& request, c
     return choice;
   }
   std::string message = absl::StrCat(request.config.name(), " (", models::NumberFormatName(request.format), ", ",
-                                     request.users, " users of ", request.context_tokens > 0 ? request.context_tokens
+                                     request.users, request.users == 1 ? " user" : " users", " of ", request.context_tokens > 0 ? request.context_tokens
                                                                                            : request.config.context_tokens(),
                                      " tokens) does not fit ", chips, " chips");
   if (!shortfall.empty()) absl::StrAppend(&message, ": ", shortfall);

@@ -34,6 +34,15 @@ expect_error "lanes_per_superlane: value 0 is below the minimum 1" check --chip=
 expect_error "floorplan: has no VXM slice" check --chip=${data}/chip_without_vxm.textproto
 expect_error "no/such/chip.textproto" check --chip=no/such/chip.textproto
 # Models.
+expect_error "no model 'no_such_model'; built-in models:" run --model=no_such_model
+expect_error "number format 'int4' is not one of: int8, fp16" run --model=tiny_dense --weights=int4
+expect_error "--chips, --context, --users, --prompt_tokens and --threads must not be negative" run --model=tiny_dense --chips=-8
+expect_error "5000 chips asked of a 576-chip system" run --model=tiny_dense --chips=5000
+expect_error "--mode=fast is not one of: timing, functional" run --model=tiny_dense --mode=fast
+expect_error "tiny_dense: 4 heads, 2 KV heads and FFN size 640 do not split 3 ways" run --model=tiny_dense --tp=3 --stages=1
+expect_error "does not fit 576 chips: 8-way x 72 stages: a stage of 2 layers needs 284876800 bytes of streamed-matrix SRAM per chip, 117104640 more than its 167772160; the fewest chips that fit: 640 (8-way x 80 stages)" run --model=llama2_70b --context=4096
+expect_error "a prompt of 300 tokens must be at least 1 and shorter than the context of 256" run --model=tiny_dense --prompt_tokens=300
+expect_error "model_heads_not_dividing.textproto: model 'bad_heads': heads: 6 heads do not divide hidden_size 320" run --model=${data}/model_heads_not_dividing.textproto
 expect_error "model_heads_not_dividing.textproto: model 'bad_heads': heads: 6 heads do not divide hidden_size 320" fit --model=${data}/model_heads_not_dividing.textproto
 expect_error "model_kv_heads_not_dividing.textproto: model 'bad_kv': kv_heads: 3 KV heads do not divide 4 heads" fit --model=${data}/model_kv_heads_not_dividing.textproto
 expect_error "model_vocab_zero.textproto: model 'no_vocab': vocab_size: 0 is not a positive size" fit --model=${data}/model_vocab_zero.textproto

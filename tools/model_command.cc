@@ -86,7 +86,7 @@ absl::Status RunFunctional(const TspRequest& request, const models::ModelConfig&
 using PartitionedRun =
     std::function<absl::Status(const isa::ChipModel&, const pipeline::SystemModel&, const pipeline::Topology&,
                                const models::ModelConfig&, const scheduler::PartitionQuery&,
-                               const scheduler::PartitionChoice&)>;
+                               const scheduler::PartitionChoice&, const TspRequest&)>;
 
 // Loads the specs and the model, lays the model over the system, and hands
 // all of it to `run`.
@@ -112,11 +112,21 @@ absl::Status Partitioned(const TspRequest& request, std::ostream& progress, cons
   query.chips = static_cast<int>(request.chips());
   query.tensor_parallel = static_cast<int>(request.tensor_parallel());
   query.stages = static_cast<int>(request.pipeline_stages());
+  // Default: 2,048 tokens, or the context less one when it is shorter.
+  const int64_t prompt = request.prompt_tokens() > 0 ? request.prompt_tokens()
+                                                     : std::min<int64_t>(2048, query.context_tokens - 1);
+  if (request.mode() != "functional" && prompt >= query.context_tokens) {
+    return absl::InvalidArgumentError(absl::StrCat("a prompt of ", prompt,
+                                                   " tokens must be at least 1 and shorter than the context of ",
+                                                   query.context_tokens));
+  }
   ASSIGN_OR_RETURN(scheduler::PartitionChoice choice, scheduler::ChoosePartition(query, chip, system, topology));
   progress << absl::StrFormat("tsp run: %s on %d chips (%d-way x %d stages), %d users' caches of %d tokens fit\n",
                               config.name(), choice.chips_used, choice.partition.tensor_parallel,
                               choice.partition.stage_chips.size(), choice.max_users, query.context_tokens);
-  return run(chip, system, topology, config, query, choice);
+  TspRequest resolved = request;
+  resolved.set_prompt_tokens(prompt);
+  return run(chip, system, topology, config, query, choice, resolved);
 }
 
 }  // namespace
@@ -127,11 +137,11 @@ absl::StatusOr<scheduler::RunReport> RunModelReport(const TspRequest& request, s
       request, progress,
       [&](const isa::ChipModel& chip, const pipeline::SystemModel& system, const pipeline::Topology& topology,
           const models::ModelConfig& config, const scheduler::PartitionQuery& query,
-          const scheduler::PartitionChoice& choice) -> absl::Status {
+          const scheduler::PartitionChoice& choice, const TspRequest& resolved) -> absl::Status {
         scheduler::ModelRunOptions options;
         options.format = query.format;
         options.context_tokens = query.context_tokens;
-        options.prompt_tokens = request.prompt_tokens() > 0 ? request.prompt_tokens() : 2048;
+        options.prompt_tokens = resolved.prompt_tokens();
         options.threads = request.threads() > 0 ? static_cast<int>(request.threads()) : 2;
         options.progress = [&](const std::string& line) { progress << line << "\n" << std::flush; };
         ASSIGN_OR_RETURN(report, scheduler::RunModel(config, chip, system, topology, choice, options));
@@ -145,7 +155,8 @@ absl::Status RunModelCommand(const TspRequest& request, std::ostream& out, std::
     return Partitioned(request, progress,
                        [&](const isa::ChipModel& chip, const pipeline::SystemModel& system,
                            const pipeline::Topology& topology, const models::ModelConfig& config,
-                           const scheduler::PartitionQuery& query, const scheduler::PartitionChoice& choice) {
+                           const scheduler::PartitionQuery& query, const scheduler::PartitionChoice& choice,
+                           const TspRequest&) {
                          return RunFunctional(request, config, query.format, chip, system, topology, choice, out,
                                               progress);
                        });

@@ -36,7 +36,7 @@ ABSL_FLAG(int64_t, tp, 0, "fit: tensor-parallel width (with --stages)");
 ABSL_FLAG(int64_t, stages, 0, "fit: pipeline stages (with --tp)");
 ABSL_FLAG(int64_t, max_chips, 2304, "fit: the largest system to search");
 ABSL_FLAG(int64_t, chips, 0, "run --model: chips to use (default: the whole system)");
-ABSL_FLAG(int64_t, prompt_tokens, 2048, "run --model: prompt tokens for the time to first token");
+ABSL_FLAG(int64_t, prompt_tokens, 0, "run --model: prompt tokens for the time to first token (default 2048, or the context less one)");
 ABSL_FLAG(int64_t, threads, 2, "run --model: emulator worker threads");
 ABSL_FLAG(int64_t, max_host_memory_mib, 16384,
           "refuse, with an estimate, requests that would need more host memory than this");
