@@ -15,6 +15,7 @@
 #include "pipeline/system_model.h"
 #include "pipeline/topology.h"
 #include "scheduler/decode_session.h"
+#include "scheduler/test_system.h"
 
 namespace tsp::scheduler {
 namespace {
@@ -31,23 +32,9 @@ struct Layout {
 // (model, format, layout)
 using Case = std::tuple<std::string, NumberFormat, Layout>;
 
-class DecoderInvariantTest : public ::testing::TestWithParam<Case> {
+class DecoderInvariantTest : public SystemFixture<::testing::TestWithParam<Case>> {
  protected:
-  void SetUp() override {
-    TSP_ASSERT_OK_AND_ASSIGN(isa::ChipModel chip, isa::DefaultChipModel());
-    chip_ = std::make_unique<isa::ChipModel>(std::move(chip));
-    pipeline::SystemSpec spec;
-    ASSERT_TRUE(isa::LoadTextProtoFile("pipeline/specs/groq_576.textproto", &spec).ok());
-    spec.mutable_nodes()->set_value(2);
-    TSP_ASSERT_OK_AND_ASSIGN(pipeline::SystemModel system, pipeline::SystemModel::Create(spec, *chip_));
-    system_ = std::make_unique<pipeline::SystemModel>(std::move(system));
-    TSP_ASSERT_OK_AND_ASSIGN(pipeline::Topology topology, pipeline::Topology::Create(*system_, *chip_));
-    topology_ = std::make_unique<pipeline::Topology>(std::move(topology));
-  }
-
-  std::unique_ptr<isa::ChipModel> chip_;
-  std::unique_ptr<pipeline::SystemModel> system_;
-  std::unique_ptr<pipeline::Topology> topology_;
+  void SetUp() override { Build(2); }
 };
 
 // Largest |a - b| over the logits, relative to the largest |logit|.

@@ -16,17 +16,16 @@
 #include "models/reference_decoder.h"
 #include "scheduler/decode_session.h"
 #include "scheduler/decoder_compiler.h"
+#include "scheduler/test_system.h"
 
 namespace tsp::scheduler {
 namespace {
 
 TEST(Llama70bLayerTest, OneFullLayerOnANodeMatchesTheReference) {
-  TSP_ASSERT_OK_AND_ASSIGN(isa::ChipModel chip, isa::DefaultChipModel());
-  pipeline::SystemSpec spec;
-  ASSERT_TRUE(isa::LoadTextProtoFile("pipeline/specs/groq_576.textproto", &spec).ok());
-  spec.mutable_nodes()->set_value(1);
-  TSP_ASSERT_OK_AND_ASSIGN(pipeline::SystemModel system, pipeline::SystemModel::Create(spec, chip));
-  TSP_ASSERT_OK_AND_ASSIGN(pipeline::Topology topology, pipeline::Topology::Create(system, chip));
+  const TestSystem node = MakeTestSystem(1);
+  const isa::ChipModel& chip = *node.chip;
+  const pipeline::SystemModel& system = *node.system;
+  const pipeline::Topology& topology = *node.topology;
   TSP_ASSERT_OK_AND_ASSIGN(models::ModelConfig config, models::LoadModel("llama2_70b"));
   config.set_layers(1);
   config.set_vocab_size(640);

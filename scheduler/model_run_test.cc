@@ -12,19 +12,7 @@
 namespace tsp::scheduler {
 namespace {
 
-class ModelRunTest : public ::testing::Test {
- protected:
-  void Build(int nodes) {
-    system = MakeTestSystem(nodes);
-    chip_ = system.chip.get();
-    system_ = system.system.get();
-    topology_ = system.topology.get();
-  }
-  TestSystem system;
-  const isa::ChipModel* chip_ = nullptr;
-  const pipeline::SystemModel* system_ = nullptr;
-  const pipeline::Topology* topology_ = nullptr;
-};
+class ModelRunTest : public SystemFixture<::testing::Test> {};
 
 // llama2_70b (int8, 4,096-token caches) on the fewest chips it fits, 640:
 // every distinct stage unit compiled and emulated, predicted == emulated.

@@ -11,19 +11,7 @@
 namespace tsp::scheduler {
 namespace {
 
-class PartitionerTest : public ::testing::Test {
- protected:
-  void Build(int nodes) {
-    system = MakeTestSystem(nodes);
-    chip_ = system.chip.get();
-    system_ = system.system.get();
-    topology_ = system.topology.get();
-  }
-  TestSystem system;
-  const isa::ChipModel* chip_ = nullptr;
-  const pipeline::SystemModel* system_ = nullptr;
-  const pipeline::Topology* topology_ = nullptr;
-};
+class PartitionerTest : public SystemFixture<::testing::Test> {};
 
 // tiny_wide (int8) on one chip, counted by hand in 320 x 320 tiles of 10
 // addresses (32 rows a load) on 32 slices of 320-byte vectors per side:

@@ -30,6 +30,22 @@ inline TestSystem MakeTestSystem(int nodes) {
   return t;
 }
 
+// A fixture holding such a system; Build(nodes) makes it.
+template <typename Base>
+class SystemFixture : public Base {
+ protected:
+  void Build(int nodes) {
+    system_under_test_ = MakeTestSystem(nodes);
+    chip_ = system_under_test_.chip.get();
+    system_ = system_under_test_.system.get();
+    topology_ = system_under_test_.topology.get();
+  }
+  TestSystem system_under_test_;
+  const isa::ChipModel* chip_ = nullptr;
+  const pipeline::SystemModel* system_ = nullptr;
+  const pipeline::Topology* topology_ = nullptr;
+};
+
 }  // namespace tsp::scheduler
 
 #endif  // TSP_SCHEDULER_TEST_SYSTEM_H_
