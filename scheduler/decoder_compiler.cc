@@ -957,29 +957,43 @@ absl::StatusOr<std::vector<std::vector<Vec>>> StepLowering::AllReduceStage(
     isa::ElementType type) {
   const size_t n = group.size();
   if (n == 1) return partials;
-  // received[d][s]: chip s's partials on chip d.
-  std::vector<std::vector<std::vector<Vec>>> received(n, std::vector<std::vector<Vec>>(n));
-  for (size_t s = 0; s < n; ++s) {
-    for (size_t d = 0; d < n; ++d) {
-      if (s == d) {
-        received[d][s] = partials[s];
+  // Reduce-scatter then all-gather: vector k is summed on its owner chip
+  // k % n, in chip order, and the owner sends the total to every other chip,
+  // so all hold bit-identical totals. Each chip sends (n - 1) / n of its
+  // partials twice instead of all of them n - 1 times.
+  const size_t count = partials[0].size();
+  // received[k][s]: chip s's partial k on its owner.
+  std::vector<std::vector<Vec>> received(count, std::vector<Vec>(n));
+  for (size_t k = 0; k < count; ++k) {
+    const size_t owner = k % n;
+    for (size_t s = 0; s < n; ++s) {
+      const Vec& v = partials[s][k];
+      if (s == owner) {
+        received[k][s] = v;
         continue;
       }
-      for (const Vec& v : partials[s]) {
-        ASSIGN_OR_RETURN(Vec in, system_.Transfer(group[s]->chip, v, group[d]->chip, Other(v.side)));
-        received[d][s].push_back(in);
-      }
+      ASSIGN_OR_RETURN(received[k][s], system_.Transfer(group[s]->chip, v, group[owner]->chip, Other(v.side)));
     }
   }
-  // Every chip sums in chip order, so all hold bit-identical totals.
-  std::vector<std::vector<Vec>> totals(n);
-  for (size_t d = 0; d < n; ++d) {
-    for (size_t k = 0; k < partials[0].size(); ++k) {
-      Vec acc = received[d][0][k];
-      for (size_t s = 1; s < n; ++s) {
-        ASSIGN_OR_RETURN(acc, Ops(*group[d]).Vxm(op, type, {acc, received[d][s][k]}, Other(acc.side)));
+  std::vector<Vec> sums(count);
+  for (size_t k = 0; k < count; ++k) {
+    const size_t owner = k % n;
+    Vec acc = received[k][0];
+    for (size_t s = 1; s < n; ++s) {
+      ASSIGN_OR_RETURN(acc, Ops(*group[owner]).Vxm(op, type, {acc, received[k][s]}, Other(acc.side)));
+    }
+    sums[k] = acc;
+  }
+  std::vector<std::vector<Vec>> totals(n, std::vector<Vec>(count));
+  for (size_t k = 0; k < count; ++k) {
+    const size_t owner = k % n;
+    for (size_t d = 0; d < n; ++d) {
+      if (d == owner) {
+        totals[d][k] = sums[k];
+        continue;
       }
-      totals[d].push_back(acc);
+      ASSIGN_OR_RETURN(totals[d][k], system_.Transfer(group[owner]->chip, sums[k], group[d]->chip,
+                                                      Other(sums[k].side)));
     }
   }
   return totals;
