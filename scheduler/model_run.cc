@@ -4,6 +4,7 @@
 #include <cmath>
 #include <atomic>
 #include <map>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -68,23 +69,28 @@ std::string Signature(const DecoderPartition& partition, const pipeline::Topolog
 
 absl::StatusOr<UnitResult> RunUnit(const DecoderCompiler& compiler, const isa::ChipModel& chip,
                                    const pipeline::SystemModel& system, const pipeline::Topology& topology,
-                                   int stage, int64_t position, int threads) {
+                                   int stage, int64_t position, int threads, bool emulate) {
   UnitResult result;
   const absl::Time start = absl::Now();
   ASSIGN_OR_RETURN(CompiledStep unit, compiler.CompileStageUnit(stage, position));
   const absl::Time compiled = absl::Now();
+  result.compile_seconds = absl::ToDoubleSeconds(compiled - start);
+  result.predicted = unit.predicted_last_cycle;
+  result.stage_predicted = unit.stage_last_cycle;
+  result.instructions = unit.instructions;
+  if (!emulate) {
+    result.emulated = result.predicted;
+    result.stage_emulated = result.stage_predicted;
+    return result;
+  }
   pipeline::SystemRunOptions options;
   options.functional = false;
   options.threads = threads;
   ASSIGN_OR_RETURN(std::unique_ptr<pipeline::SystemEmulator> emulator,
                    pipeline::SystemEmulator::Create(chip, system, topology, unit.programs, options));
   ASSIGN_OR_RETURN(pipeline::SystemRunResult run, emulator->Run());
-  result.compile_seconds = absl::ToDoubleSeconds(compiled - start);
   result.emulate_seconds = absl::ToDoubleSeconds(absl::Now() - compiled);
-  result.predicted = unit.predicted_last_cycle;
   result.emulated = run.last_event_cycle;
-  result.stage_predicted = unit.stage_last_cycle;
-  result.instructions = unit.instructions;
   for (int id : compiler.partition().stage_chips[stage]) {
     auto it = run.chips.find(id);
     if (it == run.chips.end()) continue;
@@ -129,29 +135,31 @@ absl::StatusOr<RunReport> RunModel(const models::ModelConfig& config, const isa:
   };
   std::map<std::string, UnitResult> units;
   absl::Mutex mutex;
-  // The cycles of one token at `position`, predicted and emulated, and its
-  // stages' shares; every distinct unit compiled and emulated once, distinct
-  // units in parallel (each emulated on one thread).
-  auto token = [&](int64_t position, std::vector<const UnitResult*>* per_stage) -> absl::StatusOr<std::pair<int64_t, int64_t>> {
-    std::vector<std::string> signatures(stages);
-    std::vector<std::pair<int, std::string>> missing;
-    for (int s = 0; s < stages; ++s) {
-      signatures[s] = Signature(partition, topology, s, Tiles(position, chip.lanes()));
-      if (units.count(signatures[s]) == 0 &&
-          std::none_of(missing.begin(), missing.end(), [&](const auto& m) { return m.second == signatures[s]; })) {
-        missing.emplace_back(s, signatures[s]);
+  auto signature = [&](int stage, int64_t position) {
+    return Signature(partition, topology, stage, Tiles(position, chip.lanes()));
+  };
+  // Compiles (and emulates) every distinct unit the given token positions
+  // need, all in parallel (each emulated on one thread).
+  auto prepare = [&](const std::vector<int64_t>& positions) -> absl::Status {
+    std::vector<std::pair<int, int64_t>> missing;
+    std::set<std::string> queued;
+    for (int64_t position : positions) {
+      for (int s = 0; s < stages; ++s) {
+        const std::string key = signature(s, position);
+        if (units.count(key) == 0 && queued.insert(key).second) missing.emplace_back(s, position);
       }
     }
     std::vector<absl::StatusOr<UnitResult>> results(missing.size(), absl::UnknownError("not run"));
     std::atomic<size_t> next{0};
+    const char* verb = options.emulate ? "compiling and emulating" : "compiling";
     auto work = [&] {
       for (size_t i = next++; i < missing.size(); i = next++) {
-        const int s = missing[i].first;
+        const auto [s, position] = missing[i];
         {
           absl::MutexLock lock(&mutex);
-          say(absl::StrFormat("compiling and emulating stage %d of %d (KV length %d) ...", s, stages, position + 1));
+          say(absl::StrFormat("%s stage %d of %d (KV length %d) ...", verb, s, stages, position + 1));
         }
-        results[i] = RunUnit(compiler, chip, system, topology, s, position, 1);
+        results[i] = RunUnit(compiler, chip, system, topology, s, position, 1, options.emulate);
         absl::MutexLock lock(&mutex);
         if (results[i].ok()) {
           say(absl::StrFormat("  stage %d: %d cycles, %d instructions, compile %.1f s, emulate %.1f s", s,
@@ -166,12 +174,17 @@ absl::StatusOr<RunReport> RunModel(const models::ModelConfig& config, const isa:
     for (std::thread& worker : workers) worker.join();
     for (size_t i = 0; i < missing.size(); ++i) {
       if (!results[i].ok()) return results[i].status();
-      units.emplace(missing[i].second, *std::move(results[i]));
+      units.emplace(signature(missing[i].first, missing[i].second), *std::move(results[i]));
     }
+    return absl::OkStatus();
+  };
+  // The cycles of one token at `position` (its units prepared), predicted
+  // and emulated, and its stages' shares.
+  auto token = [&](int64_t position, std::vector<const UnitResult*>* per_stage) {
     int64_t predicted = 0, emulated = 0;
     for (int s = 0; s < stages; ++s) {
-      UnitResult& unit = units.at(signatures[s]);
-      unit.stages.push_back(s);
+      UnitResult& unit = units.at(signature(s, position));
+      if (std::find(unit.stages.begin(), unit.stages.end(), s) == unit.stages.end()) unit.stages.push_back(s);
       if (per_stage != nullptr) per_stage->push_back(&unit);
       const bool last = s == stages - 1;
       predicted += last ? unit.predicted : unit.stage_predicted;
@@ -179,6 +192,17 @@ absl::StatusOr<RunReport> RunModel(const models::ModelConfig& config, const isa:
     }
     return std::make_pair(predicted, emulated);
   };
+  // Decode at the full context (the longest attention a user's token sees),
+  // and the prompt token by token: one unit per attention-tile count.
+  const int64_t position = context - 1;
+  std::map<int64_t, int64_t> bucket_position;  // Tiles -> the position that times them.
+  for (int64_t p = 0; p < options.prompt_tokens; ++p) {
+    const int64_t tiles = Tiles(p, chip.lanes());
+    bucket_position.emplace(tiles, std::min(tiles * chip.lanes() - 1, options.prompt_tokens - 1));
+  }
+  std::vector<int64_t> positions = {position};
+  for (const auto& [tiles, p] : bucket_position) positions.push_back(p);
+  RETURN_IF_ERROR(prepare(positions));
 
   RunReport report;
   report.set_model(config.name());
@@ -194,17 +218,15 @@ absl::StatusOr<RunReport> RunModel(const models::ModelConfig& config, const isa:
   report.set_context_tokens(context);
   report.set_prompt_tokens(options.prompt_tokens);
   report.set_concurrent_users(choice.max_users);
-  report.set_mode("timing");
+  report.set_mode(options.emulate ? "timing" : "timing, compiled only (not emulated)");
   const double clock = static_cast<double>(chip.clock_hz());
   report.set_clock_hz(clock);
 
-  // Decode at the full context: the longest attention a user's token sees.
-  const int64_t position = context - 1;
   report.set_kv_length(context);
   std::vector<const UnitResult*> per_stage;
-  ASSIGN_OR_RETURN(auto decode, token(position, &per_stage));
+  const auto decode = token(position, &per_stage);
   report.set_cycles_per_token_predicted(decode.first);
-  report.set_cycles_per_token_emulated(decode.second);
+  report.set_cycles_per_token_emulated(options.emulate ? decode.second : 0);
   const double host_seconds = system.spec().host_latency_ns().value() * 1e-9 +
                               4.0 / static_cast<double>(system.spec().host_bytes_per_second().value());
   report.set_host_cycles_per_token(static_cast<int64_t>(std::ceil(host_seconds * clock)));
@@ -236,19 +258,11 @@ absl::StatusOr<RunReport> RunModel(const models::ModelConfig& config, const isa:
   report.set_link_busy_share(links_used == 0 ? 0.0 : static_cast<double>(link) /
                                                          (static_cast<double>(decode.second) * 2 * links_used));
 
-  // The prompt, token by token: every position's cycles, one unit per
-  // attention-tile count.
+  // The prompt, token by token: every position's cycles.
   int64_t ttft = 0;
   std::map<int64_t, int64_t> cycles_by_tiles;
-  for (int64_t p = 0; p < options.prompt_tokens; ++p) {
-    const int64_t tiles = Tiles(p, chip.lanes());
-    auto it = cycles_by_tiles.find(tiles);
-    if (it == cycles_by_tiles.end()) {
-      ASSIGN_OR_RETURN(auto cycles, token(std::min(tiles * chip.lanes() - 1, options.prompt_tokens - 1), nullptr));
-      it = cycles_by_tiles.emplace(tiles, cycles.second).first;
-    }
-    ttft += it->second;
-  }
+  for (const auto& [tiles, p] : bucket_position) cycles_by_tiles[tiles] = token(p, nullptr).second;
+  for (int64_t p = 0; p < options.prompt_tokens; ++p) ttft += cycles_by_tiles.at(Tiles(p, chip.lanes()));
   ttft += report.host_cycles_per_token();
   report.set_ttft_cycles(ttft);
   report.set_ttft_s(static_cast<double>(ttft) / clock);

@@ -35,6 +35,9 @@ struct ModelRunOptions {
   int64_t context_tokens = 0;  // KV cache per user; 0: the model's.
   int64_t prompt_tokens = 2048;
   int threads = 2;
+  // Off: units are compiled only; the figures are the compiler's predictions
+  // (emulated cycles and busy shares reported as 0).
+  bool emulate = true;
   // Called with a line of progress now and then (not part of the report).
   std::function<void(const std::string&)> progress;
 };

@@ -39,6 +39,11 @@ expect_error "number format 'int4' is not one of: int8, fp16" run --model=tiny_d
 expect_error "--chips, --context, --users, --prompt_tokens and --threads must not be negative" run --model=tiny_dense --chips=-8
 expect_error "5000 chips asked of a 576-chip system" run --model=tiny_dense --chips=5000
 expect_error "--mode=fast is not one of: timing, functional" run --model=tiny_dense --mode=fast
+expect_error "has no field 'slice_byte' (fields: slice_bytes" plan --model=tiny_dense --chips=8 --set=chip.mem.slice_byte=1
+expect_error "12 is not a whole number of 8-chip nodes" plan --model=tiny_dense --chips=12
+expect_error "does not fit 16 chips" plan --model=llama2_70b --chips=8,16 --weights=int8
+expect_error "sweep: --field=chip.<path> or system.<path> and --values=a,b,... are required" sweep --model=tiny_dense
+expect_error "--format=xml is not one of: table, csv, json" plan --model=tiny_dense --format=xml
 expect_error "tiny_dense: 4 heads, 2 KV heads and FFN size 640 do not split 3 ways" run --model=tiny_dense --tp=3 --stages=1
 expect_error "does not fit 576 chips: 8-way x 72 stages: a stage of 2 layers needs 284876800 bytes of streamed-matrix SRAM per chip, 117104640 more than its 167772160; the fewest chips that fit: 640 (8-way x 80 stages)" run --model=llama2_70b --context=4096
 expect_error "a prompt of 300 tokens must be at least 1 and shorter than the context of 256" run --model=tiny_dense --prompt_tokens=300

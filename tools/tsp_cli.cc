@@ -23,6 +23,7 @@
 #include "pipeline/system_model.h"
 #include "scheduler/memory_plan.h"
 #include "tools/model_command.h"
+#include "tools/plan_command.h"
 
 namespace tsp::tools {
 namespace {
@@ -298,11 +299,13 @@ absl::Status Check(const TspRequest& request, std::ostream& out) {
 }  // namespace
 
 absl::Status RealMain(const TspRequest& request, std::ostream& out) {
+  const std::string& command = request.command();
+  if (command == "plan") return PlanCommand(request, out, std::cerr);
+  if (command == "sweep") return SweepCommand(request, out, std::cerr);
   if (!request.format().empty() && request.format() != "text" && request.format() != "json") {
     return absl::InvalidArgumentError(absl::StrCat("--format=", request.format(),
                                                    " is not one of: text, json"));
   }
-  const std::string& command = request.command();
   if (command.empty() || command == "matvec") return RunMatvec(request, out);
   if (command == "run" && !request.model().empty()) return RunModelCommand(request, out, std::cerr);
   if (command == "run") return RunProgram(request, out);
@@ -314,7 +317,7 @@ absl::Status RealMain(const TspRequest& request, std::ostream& out) {
     return absl::OkStatus();
   }
   return absl::InvalidArgumentError(absl::StrCat(
-      "unknown command '", command, "'; commands: matvec (default), run, check, asm, fit"));
+      "unknown command '", command, "'; commands: matvec (default), run, check, asm, fit, plan, sweep"));
 }
 
 }  // namespace tsp::tools

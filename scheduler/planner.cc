@@ -1,0 +1,429 @@
+#include "scheduler/planner.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "isa/status_macros.h"
+#include "pipeline/system_model.h"
+#include "pipeline/topology.h"
+#include "scheduler/model_run.h"
+#include "scheduler/partitioner.h"
+
+namespace tsp::scheduler {
+namespace {
+
+constexpr double kHoursPerYear = 8766;  // 365.25 days.
+
+struct Pipeline {
+  models::NumberFormat format = models::NumberFormat::kInt8;
+  int tp = 0;
+  int stages = 0;
+  PartitionChoice choice;
+  RunReport run;
+  bool emulated = false;
+};
+
+std::string Describe(const Pipeline& p) {
+  return absl::StrCat(models::NumberFormatName(p.format), ", ", p.tp, "-way x ", p.stages, " stages");
+}
+
+// The partition of `tp` x `stages` chips for one user, or nothing when it
+// does not fit (other errors, e.g. a width the heads do not split, returned).
+absl::StatusOr<std::optional<PartitionChoice>> Fit(const PlanQuery& query, models::NumberFormat format,
+                                                   int tp, int stages, const isa::ChipModel& chip,
+                                                   const pipeline::SystemModel& system,
+                                                   const pipeline::Topology& topology) {
+  PartitionQuery request;
+  request.config = query.config;
+  request.format = format;
+  request.context_tokens = query.context_tokens;
+  request.users = 1;
+  request.chips = tp * stages;
+  request.tensor_parallel = tp;
+  request.stages = stages;
+  absl::StatusOr<PartitionChoice> choice = ChoosePartition(request, chip, system, topology);
+  if (absl::IsResourceExhausted(choice.status())) return std::optional<PartitionChoice>();
+  if (!choice.ok()) return choice.status();
+  return std::optional<PartitionChoice>(*std::move(choice));
+}
+
+// The pipelines worth timing: per format and width the fewest stages that
+// fit, then half the layers per stage, and half again, down to one.
+absl::StatusOr<std::vector<Pipeline>> Pipelines(const PlanQuery& query, const isa::ChipModel& chip,
+                                                const pipeline::SystemModel& system,
+                                                const pipeline::Topology& topology) {
+  const int per_node = static_cast<int>(query.system.chips_per_node().value());
+  const int max_chips = query.chip_counts.back();
+  const int layers = static_cast<int>(query.config.layers());
+  std::vector<int> widths = query.widths;
+  if (widths.empty()) {
+    for (int w = 1; w <= 2 * per_node; w *= 2) widths.push_back(w);
+  }
+  std::vector<Pipeline> pipelines;
+  for (models::NumberFormat format : query.formats) {
+    for (int tp : widths) {
+      const int most = std::min(layers, max_chips / tp);
+      if (tp < 1 || most < 1) continue;
+      absl::StatusOr<std::optional<PartitionChoice>> widest = Fit(query, format, tp, most, chip, system, topology);
+      if (absl::IsInvalidArgument(widest.status())) continue;  // The heads do not split this way.
+      if (!widest.ok()) return widest.status();
+      if (!widest->has_value()) continue;
+      int low = 1, high = most;  // The fewest stages that fit lie in (low - 1, high].
+      while (low < high) {
+        const int mid = (low + high) / 2;
+        ASSIGN_OR_RETURN(std::optional<PartitionChoice> fit, Fit(query, format, tp, mid, chip, system, topology));
+        if (fit.has_value()) {
+          high = mid;
+        } else {
+          low = mid + 1;
+        }
+      }
+      std::set<int> tried;
+      for (int per_stage = (layers + high - 1) / high;; per_stage = (per_stage + 1) / 2) {
+        const int stages = std::max(high, (layers + per_stage - 1) / per_stage);
+        if (stages * tp <= max_chips && tried.insert(stages).second) {
+          ASSIGN_OR_RETURN(std::optional<PartitionChoice> fit, Fit(query, format, tp, stages, chip, system, topology));
+          if (fit.has_value()) {
+            Pipeline p;
+            p.format = format;
+            p.tp = tp;
+            p.stages = stages;
+            p.choice = *std::move(fit);
+            pipelines.push_back(std::move(p));
+          }
+        }
+        if (per_stage == 1) break;
+      }
+    }
+  }
+  return pipelines;
+}
+
+absl::Status Time(const PlanQuery& query, const isa::ChipModel& chip, const pipeline::SystemModel& system,
+                  const pipeline::Topology& topology, bool emulate, std::vector<Pipeline*> todo) {
+  std::vector<absl::Status> statuses(todo.size());
+  std::atomic<size_t> next{0};
+  std::atomic<size_t> done{0};
+  absl::Mutex mutex;
+  auto work = [&] {
+    for (size_t i = next++; i < todo.size(); i = next++) {
+      Pipeline& p = *todo[i];
+      ModelRunOptions options;
+      options.format = p.format;
+      options.context_tokens = query.context_tokens;
+      options.prompt_tokens = query.prompt_tokens;
+      // Pipelines in parallel, or one pipeline's units in parallel when
+      // there are fewer pipelines than threads.
+      options.threads = std::max<int>(1, query.threads / static_cast<int>(todo.size()));
+      options.emulate = emulate;
+      const absl::Time start = absl::Now();
+      absl::StatusOr<RunReport> run = RunModel(query.config, chip, system, topology, p.choice, options);
+      if (!run.ok()) {
+        statuses[i] = absl::Status(run.status().code(), absl::StrCat(Describe(p), ": ", run.status().message()));
+        continue;
+      }
+      p.run = *std::move(run);
+      p.emulated = emulate;
+      absl::MutexLock lock(&mutex);
+      if (query.progress) {
+        query.progress(absl::StrFormat("  [%d/%d] %s: %.1f tokens/s per user, %d users, %s in %.1f s",
+                                       ++done, todo.size(), Describe(p), p.run.tokens_per_s_per_user(),
+                                       p.run.concurrent_users(), emulate ? "compiled and emulated" : "compiled",
+                                       absl::ToDoubleSeconds(absl::Now() - start)));
+      }
+    }
+  };
+  std::vector<std::thread> workers;
+  const int parallel = std::min<int>(std::max(1, query.threads), static_cast<int>(todo.size()));
+  for (int t = 1; t < parallel; ++t) workers.emplace_back(work);
+  work();
+  for (std::thread& worker : workers) worker.join();
+  for (const absl::Status& status : statuses) RETURN_IF_ERROR(status);
+  return absl::OkStatus();
+}
+
+PlanRow Row(const Pipeline& p, int replicas, const PlanQuery& query) {
+  const pipeline::SystemSpec& spec = query.system;
+  const int per_node = static_cast<int>(spec.chips_per_node().value());
+  const int per_rack = static_cast<int>(spec.nodes_per_rack().value());
+  PlanRow row;
+  row.set_nodes((replicas * p.tp * p.stages + per_node - 1) / per_node);
+  row.set_chips(row.nodes() * per_node);
+  row.set_racks((row.nodes() + per_rack - 1) / per_rack);
+  row.set_tensor_parallel(p.tp);
+  row.set_pipeline_stages(p.stages);
+  row.set_replicas(replicas);
+  row.set_weight_format(models::NumberFormatName(p.format));
+  row.set_tokens_per_s_per_user(p.run.tokens_per_s_per_user());
+  row.set_ttft_s(p.run.ttft_s());
+  row.set_concurrent_users(replicas * p.run.concurrent_users());
+  row.set_aggregate_tokens_per_s(replicas * p.run.aggregate_tokens_per_s());
+  row.set_watts(static_cast<double>(row.chips()) * static_cast<double>(spec.watts_per_chip().value()));
+  row.set_capital_dollars(row.chips() * spec.dollars_per_chip().value());
+  const double dollars_per_hour = row.capital_dollars() / (spec.amortization_years().value() * kHoursPerYear) +
+                                  row.watts() / 1000.0 * spec.dollars_per_kilowatt_hour().value();
+  row.set_dollars_per_million_tokens(dollars_per_hour / (row.aggregate_tokens_per_s() * 3600.0) * 1e6);
+  row.set_cycles_per_token_predicted(p.run.cycles_per_token_predicted());
+  row.set_cycles_per_token_emulated(p.run.cycles_per_token_emulated());
+  row.set_emulated(p.emulated);
+  row.set_meets_constraints(
+      (query.min_tokens_per_s_per_user <= 0 || row.tokens_per_s_per_user() >= query.min_tokens_per_s_per_user) &&
+      (query.users <= 0 || row.concurrent_users() >= query.users) &&
+      (query.max_ttft_s <= 0 || row.ttft_s() <= query.max_ttft_s));
+  return row;
+}
+
+// Whether `a` is at least as good as `b` on every count and better on one.
+bool Dominates(const PlanRow& a, const PlanRow& b) {
+  const bool no_worse = a.chips() <= b.chips() && a.tokens_per_s_per_user() >= b.tokens_per_s_per_user() &&
+                        a.concurrent_users() >= b.concurrent_users() &&
+                        a.aggregate_tokens_per_s() >= b.aggregate_tokens_per_s() && a.ttft_s() <= b.ttft_s();
+  const bool better = a.chips() < b.chips() || a.tokens_per_s_per_user() > b.tokens_per_s_per_user() ||
+                      a.concurrent_users() > b.concurrent_users() ||
+                      a.aggregate_tokens_per_s() > b.aggregate_tokens_per_s() || a.ttft_s() < b.ttft_s();
+  return no_worse && better;
+}
+
+std::string Layout(const PlanRow& row) {
+  return absl::StrCat(row.weight_format(), " ", row.tensor_parallel(), "-way x ", row.pipeline_stages(),
+                      " stages", row.replicas() > 1 ? absl::StrCat(" x ", row.replicas(), " replicas") : "",
+                      " on ", row.chips(), " chips");
+}
+
+// Which constraint no option meets, and by how much; or that none meets all.
+std::string Shortfall(const PlanReport& report) {
+  const PlanRow* fastest = nullptr;
+  const PlanRow* most_users = nullptr;
+  const PlanRow* quickest = nullptr;
+  for (const PlanRow& row : report.rows()) {
+    if (fastest == nullptr || row.tokens_per_s_per_user() > fastest->tokens_per_s_per_user()) fastest = &row;
+    if (most_users == nullptr || row.concurrent_users() > most_users->concurrent_users()) most_users = &row;
+    if (quickest == nullptr || row.ttft_s() < quickest->ttft_s()) quickest = &row;
+  }
+  std::vector<std::string> fails;
+  if (report.min_tokens_per_s_per_user() > 0 &&
+      fastest->tokens_per_s_per_user() < report.min_tokens_per_s_per_user()) {
+    fails.push_back(absl::StrFormat(
+        "per-user speed: the fastest option gives %.1f tokens/s (%s), %.1f short of %.1f (%.1f%%)",
+        fastest->tokens_per_s_per_user(), Layout(*fastest),
+        report.min_tokens_per_s_per_user() - fastest->tokens_per_s_per_user(), report.min_tokens_per_s_per_user(),
+        100.0 * (1.0 - fastest->tokens_per_s_per_user() / report.min_tokens_per_s_per_user())));
+  }
+  if (report.users() > 0 && most_users->concurrent_users() < report.users()) {
+    fails.push_back(absl::StrFormat("users: at most %d within %d chips (%s), %d short of %d",
+                                    most_users->concurrent_users(), report.max_chips(), Layout(*most_users),
+                                    report.users() - most_users->concurrent_users(), report.users()));
+  }
+  if (report.max_ttft_s() > 0 && quickest->ttft_s() > report.max_ttft_s()) {
+    fails.push_back(absl::StrFormat("time to first token: the quickest is %.3f s (%s), %.3f s over %.3f s",
+                                    quickest->ttft_s(), Layout(*quickest), quickest->ttft_s() - report.max_ttft_s(),
+                                    report.max_ttft_s()));
+  }
+  if (fails.empty()) {
+    return "each constraint is met by some option, but no option meets them all at once; relax one or "
+           "allow more chips";
+  }
+  return absl::StrCat("no option meets the constraints: ", absl::StrJoin(fails, "; "));
+}
+
+}  // namespace
+
+absl::StatusOr<PlanReport> Plan(const PlanQuery& query, const isa::ChipModel& chip) {
+  const absl::Time start = absl::Now();
+  if (query.chip_counts.empty()) return absl::InvalidArgumentError("no chip counts to plan over");
+  if (query.formats.empty()) return absl::InvalidArgumentError("no number formats to plan over");
+  const int per_node = static_cast<int>(query.system.chips_per_node().value());
+  if (per_node < 1) return absl::InvalidArgumentError("the system spec has no chips per node");
+  for (size_t i = 0; i < query.chip_counts.size(); ++i) {
+    const int n = query.chip_counts[i];
+    if (n < per_node || n % per_node != 0 || (i > 0 && n <= query.chip_counts[i - 1])) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "chip counts must be whole nodes of ", per_node, " chips, ascending; got ", n));
+    }
+  }
+  auto say = [&](const std::string& line) {
+    if (query.progress) query.progress(line);
+  };
+  // One system as large as the largest count: every pipeline lies on its
+  // first nodes, and a pipeline's routes do not depend on the nodes beyond.
+  pipeline::SystemSpec spec = query.system;
+  spec.mutable_nodes()->set_value(query.chip_counts.back() / per_node);
+  spec.mutable_nodes()->set_source(
+      absl::StrCat("DERIVED: tsp plan, the largest chip count asked (", query.chip_counts.back(), ")"));
+  ASSIGN_OR_RETURN(pipeline::SystemModel system, pipeline::SystemModel::Create(spec, chip));
+  ASSIGN_OR_RETURN(pipeline::Topology topology, pipeline::Topology::Create(system, chip));
+
+  ASSIGN_OR_RETURN(std::vector<Pipeline> pipelines, Pipelines(query, chip, system, topology));
+  if (pipelines.empty()) {
+    // ChoosePartition's own account: the preferred width's shortfall and the
+    // that would fit.
+    // fewest chips that would fit (measured on a system of at least three
+    // stages of two nodes, so that a first, a middle and a last stage exist).
+    pipeline::SystemSpec probe_spec = spec;
+    probe_spec.mutable_nodes()->set_value(std::max<int64_t>(spec.nodes().value(), 6));
+    ASSIGN_OR_RETURN(pipeline::SystemModel probe_system, pipeline::SystemModel::Create(probe_spec, chip));
+    ASSIGN_OR_RETURN(pipeline::Topology probe_topology, pipeline::Topology::Create(probe_system, chip));
+    PartitionQuery request;
+    request.config = query.config;
+    request.format = query.formats.front();
+    request.context_tokens = query.context_tokens;
+    request.chips = query.chip_counts.back();
+    absl::StatusOr<PartitionChoice> choice = ChoosePartition(request, chip, probe_system, probe_topology);
+    if (!choice.ok()) return choice.status();
+    return absl::ResourceExhaustedError(absl::StrCat(query.config.name(), " fits no pipeline of the widths tried within ",
+                                                     query.chip_counts.back(), " chips"));
+  }
+  std::vector<Pipeline*> all;
+  for (Pipeline& p : pipelines) all.push_back(&p);
+  say(absl::StrFormat("tsp plan: %s on %d to %d chips: timing %d pipelines (%s) ...", query.config.name(),
+                      query.chip_counts.front(), query.chip_counts.back(), pipelines.size(),
+                      query.emulate_search ? "compiled and emulated" : "compiled only"));
+  RETURN_IF_ERROR(Time(query, chip, system, topology, query.emulate_search, all));
+
+  PlanReport report;
+  report.set_model(query.config.name());
+  report.set_system(query.system.name());
+  report.set_context_tokens(pipelines.front().run.context_tokens());
+  report.set_prompt_tokens(query.prompt_tokens);
+  report.set_min_tokens_per_s_per_user(query.min_tokens_per_s_per_user);
+  report.set_users(query.users);
+  report.set_max_ttft_s(query.max_ttft_s);
+  report.set_min_chips(query.chip_counts.front());
+  report.set_max_chips(query.chip_counts.back());
+  report.set_configurations(static_cast<int32_t>(pipelines.size()));
+  const std::set<int> counts(query.chip_counts.begin(), query.chip_counts.end());
+  std::vector<int> row_pipeline;
+  for (size_t i = 0; i < pipelines.size(); ++i) {
+    const Pipeline& p = pipelines[i];
+    for (int replicas = 1; replicas * p.tp * p.stages <= query.chip_counts.back(); ++replicas) {
+      PlanRow row = Row(p, replicas, query);
+      if (counts.count(row.chips()) == 0) continue;
+      *report.add_rows() = row;
+      row_pipeline.push_back(static_cast<int>(i));
+    }
+  }
+  // Fewest chips first; then the faster per user.
+  std::vector<int> order(report.rows_size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+    const PlanRow& x = report.rows(a);
+    const PlanRow& y = report.rows(b);
+    if (x.chips() != y.chips()) return x.chips() < y.chips();
+    return x.tokens_per_s_per_user() > y.tokens_per_s_per_user();
+  });
+  PlanReport sorted = report;
+  sorted.clear_rows();
+  std::vector<int> sorted_pipeline;
+  for (int i : order) {
+    *sorted.add_rows() = report.rows(i);
+    sorted_pipeline.push_back(row_pipeline[i]);
+  }
+  report = std::move(sorted);
+  row_pipeline = std::move(sorted_pipeline);
+  if (report.rows_size() == 0) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "no pipeline of ", query.config.name(), " occupies one of the chip counts asked (",
+        query.chip_counts.front(), " .. ", query.chip_counts.back(), "); the smallest that fits takes ",
+        pipelines.front().tp * pipelines.front().stages, " chips"));
+  }
+  double best_speed = 0;
+  for (PlanRow& row : *report.mutable_rows()) {
+    // Rows come fewest chips first: on the front when faster than all before.
+    row.set_pareto(row.tokens_per_s_per_user() > best_speed);
+    best_speed = std::max(best_speed, row.tokens_per_s_per_user());
+  }
+  for (PlanRow& row : *report.mutable_rows()) {
+    bool dominated = false;
+    for (const PlanRow& other : report.rows()) dominated |= Dominates(other, row);
+    // Copies of a pipeline scale users and aggregate mechanically: listed
+    // when on the front or chosen (below), not for every count.
+    row.set_useful(row.pareto() || (!dominated && row.replicas() == 1));
+  }
+  report.set_chosen(-1);
+  const bool constrained = query.min_tokens_per_s_per_user > 0 || query.users > 0 || query.max_ttft_s > 0;
+  if (constrained) {
+    for (int i = 0; i < report.rows_size(); ++i) {
+      const PlanRow& row = report.rows(i);
+      if (!row.meets_constraints()) continue;
+      if (report.chosen() < 0) {
+        report.set_chosen(i);
+        continue;
+      }
+      const PlanRow& best = report.rows(report.chosen());
+      if (row.dollars_per_million_tokens() < best.dollars_per_million_tokens() && row.chips() == best.chips()) {
+        report.set_chosen(i);
+      }
+    }
+  }
+  // Predicted == emulated for the options that matter, when the search
+  // only compiled.
+  if (!query.emulate_search) {
+    std::set<int> check;
+    for (int i = 0; i < report.rows_size(); ++i) {
+      if (report.rows(i).pareto() || i == report.chosen()) check.insert(row_pipeline[i]);
+    }
+    std::vector<Pipeline*> todo;
+    for (int i : check) todo.push_back(&pipelines[i]);
+    say(absl::StrFormat("emulating the %d pipelines of the chosen and Pareto options ...", todo.size()));
+    std::vector<int64_t> predicted;
+    for (Pipeline* p : todo) predicted.push_back(p->run.cycles_per_token_predicted());
+    RETURN_IF_ERROR(Time(query, chip, system, topology, true, todo));
+    for (size_t k = 0; k < todo.size(); ++k) {
+      if (todo[k]->run.cycles_per_token_emulated() != predicted[k]) {
+        return absl::InternalError(absl::StrCat(Describe(*todo[k]), ": predicted ", predicted[k],
+                                                " cycles per token in the search, emulated ",
+                                                todo[k]->run.cycles_per_token_emulated()));
+      }
+    }
+    for (int i = 0; i < report.rows_size(); ++i) {
+      const Pipeline& p = pipelines[row_pipeline[i]];
+      if (!p.emulated) continue;
+      report.mutable_rows(i)->set_emulated(true);
+      report.mutable_rows(i)->set_cycles_per_token_emulated(p.run.cycles_per_token_emulated());
+    }
+  }
+  if (report.chosen() >= 0) {
+    report.mutable_rows(report.chosen())->set_chosen(true);
+    report.mutable_rows(report.chosen())->set_useful(true);
+    const PlanRow& row = report.rows(report.chosen());
+    report.set_verdict(absl::StrFormat("cheapest meeting the constraints: %s: %.1f tokens/s per user, %d users, "
+                                       "time to first token %.3f s, $%.2f per million tokens",
+                                       Layout(row), row.tokens_per_s_per_user(), row.concurrent_users(),
+                                       row.ttft_s(), row.dollars_per_million_tokens()));
+  } else if (constrained) {
+    report.set_verdict(Shortfall(report));
+  } else {
+    report.set_verdict("no constraints given (--min_tokens_per_s_per_user, --users, --max_ttft_s): every useful option listed");
+  }
+  const pipeline::SystemSpec& s = query.system;
+  report.add_assumptions(absl::StrCat("power: ", s.watts_per_chip().value(), " W per chip (",
+                                      s.watts_per_chip().source(), ")"));
+  report.add_assumptions(absl::StrCat("price: $", s.dollars_per_chip().value(), " per chip (",
+                                      s.dollars_per_chip().source(), ")"));
+  report.add_assumptions(absl::StrCat("amortization: ", s.amortization_years().value(), " years (",
+                                      s.amortization_years().source(), ")"));
+  report.add_assumptions(absl::StrCat("electricity: $", s.dollars_per_kilowatt_hour().value(), " per kWh (",
+                                      s.dollars_per_kilowatt_hour().source(), ")"));
+  report.add_assumptions(
+      "per-user speed: one token at the full context's KV length, plus the host's PCIe transfer (SystemSpec)");
+  report.add_assumptions("time to first token: the prompt run token by token (no batched prefill)");
+  report.add_assumptions(
+      "replicas: copies of one pipeline on disjoint nodes serving disjoint users; users and aggregate scale "
+      "with the copies");
+  report.set_search_seconds(absl::ToDoubleSeconds(absl::Now() - start));
+  return report;
+}
+
+}  // namespace tsp::scheduler

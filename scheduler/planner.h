@@ -1,0 +1,58 @@
+#ifndef TSP_SCHEDULER_PLANNER_H_
+#define TSP_SCHEDULER_PLANNER_H_
+
+// Capacity planning with the exact compiler: which pipelines of chips serve a
+// model, at what per-user speed, for how many users, drawing what and
+// costing what.
+//
+// A pipeline is a number format, a tensor-parallel width and a number of
+// stages (ChoosePartition lays the layers). For each format and width the
+// planner finds the fewest stages that fit, then halves the layers per stage
+// down to one (more stages: more SRAM for users' KV caches), and times each
+// pipeline once with RunModel (compiled, and emulated unless told not to).
+// An option is a pipeline copied `replicas` times on whole nodes; replicas
+// serve disjoint users, so speed per user is the pipeline's and users and
+// aggregate rate scale with the copies. Power and price come from the
+// SystemSpec (watts and dollars per chip, amortization, electricity).
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "isa/chip_model.h"
+#include "models/model_config.pb.h"
+#include "models/reference_ops.h"
+#include "pipeline/system_spec.pb.h"
+#include "scheduler/plan_report.pb.h"
+
+namespace tsp::scheduler {
+
+struct PlanQuery {
+  models::ModelConfig config;
+  // Everything but the node count, which the planner sets per pipeline.
+  pipeline::SystemSpec system;
+  std::vector<models::NumberFormat> formats = {models::NumberFormat::kInt8};
+  // Chip counts an option may occupy (whole nodes), ascending.
+  std::vector<int> chip_counts;
+  // Tensor-parallel widths to try; empty: 1, 2, 4, ... up to twice a node.
+  std::vector<int> widths;
+  int64_t context_tokens = 0;  // 0: the model's.
+  int64_t prompt_tokens = 2048;
+  // Constraints (0: none).
+  double min_tokens_per_s_per_user = 0;
+  int64_t users = 0;
+  double max_ttft_s = 0;
+  // Off: pipelines are compiled only during the search and the chosen and
+  // Pareto options are emulated afterwards.
+  bool emulate_search = true;
+  int threads = 2;
+  std::function<void(const std::string&)> progress;
+};
+
+absl::StatusOr<PlanReport> Plan(const PlanQuery& query, const isa::ChipModel& chip);
+
+}  // namespace tsp::scheduler
+
+#endif  // TSP_SCHEDULER_PLANNER_H_
