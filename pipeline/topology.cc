@@ -212,11 +212,18 @@ absl::StatusOr<std::vector<Hop>> Topology::Route(int from, int to) const {
     return absl::InvalidArgumentError(absl::StrCat("no route from chip ", from, " to chip ", to,
                                                    ": the system has chips 0..", chips_ - 1));
   }
+  {
+    absl::MutexLock lock(&route_cache_->mutex);
+    auto it = route_cache_->routes.find({from, to});
+    if (it != route_cache_->routes.end()) return it->second;
+  }
   std::vector<std::vector<Hop>> paths = MinimalPaths(from, to, 1);
   if (paths.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("chip ", to, " cannot be reached from chip ", from));
   }
+  absl::MutexLock lock(&route_cache_->mutex);
+  route_cache_->routes.emplace(std::make_pair(from, to), paths.front());
   return paths.front();
 }
 

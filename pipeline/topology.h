@@ -11,10 +11,14 @@
 // the ports of the next C2C slice from its port 0 on.
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "isa/chip_model.h"
 #include "pipeline/system_model.h"
 
@@ -78,6 +82,14 @@ class Topology {
   int ports_per_slice_ = 0;
   std::vector<Link> links_;
   std::vector<int> port_link_;  // [chip * ports_per_chip + port] -> link or -1.
+  // Routes found so far: a route is a breadth-first search over every chip,
+  // and compilers ask for the same few pairs again and again. Shared by
+  // copies (they are the same wiring); safe across threads.
+  struct RouteCache {
+    absl::Mutex mutex;
+    std::map<std::pair<int, int>, std::vector<Hop>> routes ABSL_GUARDED_BY(mutex);
+  };
+  std::shared_ptr<RouteCache> route_cache_ = std::make_shared<RouteCache>();
 };
 
 }  // namespace tsp::pipeline

@@ -83,9 +83,13 @@ bool Claim::FixedStreams(isa::Direction direction, int first, int width, int pos
 }
 
 isa::Instruction& Claim::Emit(int queue, int64_t cycle, absl::string_view opcode) {
-  instructions_.emplace_back(queue, cycle, isa::Instruction());
-  isa::Instruction& instruction = std::get<2>(instructions_.back());
-  instruction.set_opcode(std::string(opcode));
+  if (used_ == instructions_.size()) instructions_.emplace_back();
+  Pending& pending = instructions_[used_++];
+  pending.queue = queue;
+  if (pending.instruction == nullptr) pending.instruction = std::make_unique<isa::Instruction>();
+  isa::Instruction& instruction = *pending.instruction;
+  instruction.Clear();
+  instruction.set_opcode(opcode.data(), opcode.size());
   instruction.set_cycle(cycle);
   std::optional<isa::Opcode> op = isa::FindOpcode(opcode);
   if (op.has_value()) Note(isa::ResultCycle(chip_.chip_, *op, cycle));
@@ -100,24 +104,25 @@ ChipScheduler::ChipScheduler(const isa::ChipModel& chip, int chip_id)
       queue_cycles_(chip.queues().size()),
       streams_(2 * chip.streams_per_direction()),
       bank_reads_(chip.slices().size() * chip.mem_banks()),
-      bank_writes_(chip.slices().size() * chip.mem_banks()) {}
+      bank_writes_(chip.slices().size() * chip.mem_banks()),
+      address_states_(chip.slices().size()),
+      queued_(chip.queues().size()) {}
 
 int64_t ChipScheduler::ReadableAt(int slice, int64_t address) const {
-  auto it = addresses_.find(AddressKey(slice, address));
-  return it == addresses_.end() ? 0 : it->second.landed + 1;
+  return StateOf(slice, address).landed + 1;
 }
 
 int64_t ChipScheduler::WritableAt(int slice, int64_t address) const {
-  auto it = addresses_.find(AddressKey(slice, address));
-  if (it == addresses_.end()) return 0;
-  return std::max(it->second.landed, it->second.last_read) + 1;
+  const AddressState& state = StateOf(slice, address);
+  return std::max(state.landed, state.last_read) + 1;
 }
 
 absl::StatusOr<int64_t> ChipScheduler::Place(int64_t lower, absl::string_view what,
                                              const std::function<bool(int64_t, Claim&)>& attempt) {
   lower = std::max(lower, earliest_);
+  Claim claim(*this);
   for (int64_t t = lower; t < lower + kSearchWindow; ++t) {
-    Claim claim(*this);
+    claim.Reset();
     if (!attempt(t, claim)) continue;
     Commit(claim);
     return t;
@@ -130,18 +135,19 @@ absl::StatusOr<int64_t> ChipScheduler::Place(int64_t lower, absl::string_view wh
 void ChipScheduler::Commit(Claim& claim) {
   claim.taken_.clear();  // Kept: the tables already hold them.
   for (const auto& [slice, address, cycle] : claim.reads_) {
-    AddressState& state = addresses_[AddressKey(slice, address)];
+    AddressState& state = MutableStateOf(slice, address);
     state.last_read = std::max(state.last_read, cycle);
   }
   for (const auto& [slice, address, landing] : claim.writes_) {
-    AddressState& state = addresses_[AddressKey(slice, address)];
+    AddressState& state = MutableStateOf(slice, address);
     state.landed = std::max(state.landed, landing);
   }
-  for (auto& [queue, cycle, instruction] : claim.instructions_) {
-    const std::string opcode = instruction.opcode();
-    builder_.Add(chip_.queues()[queue].name, cycle, opcode) = std::move(instruction);
+  for (size_t i = 0; i < claim.used_; ++i) {
+    Claim::Pending& pending = claim.instructions_[i];
+    queued_[pending.queue].push_back(std::move(pending.instruction));  // Leaves the slot empty.
     ++instruction_count_;
   }
+  claim.used_ = 0;
   last_cycle_ = std::max(last_cycle_, claim.last_cycle_);
 }
 
@@ -169,8 +175,11 @@ isa::Instruction& ChipScheduler::AddInstruction(int queue, int64_t cycle, absl::
   std::optional<isa::Opcode> op = isa::FindOpcode(opcode);
   if (op.has_value()) last_cycle_ = std::max(last_cycle_, isa::ResultCycle(chip_, *op, cycle));
   ++instruction_count_;
-  isa::Instruction& instruction = builder_.Add(chip_.queues()[queue].name, cycle, opcode);
-  return instruction;
+  std::vector<std::unique_ptr<isa::Instruction>>& list = queued_[queue];
+  list.push_back(std::make_unique<isa::Instruction>());
+  list.back()->set_cycle(cycle);
+  list.back()->set_opcode(opcode.data(), opcode.size());
+  return *list.back();
 }
 
 isa::Program ChipScheduler::Build() {
@@ -180,7 +189,20 @@ isa::Program ChipScheduler::Build() {
   for (isa::LaneMap& map : lane_maps_) *program.add_lane_maps() = std::move(map);
   memory_.clear();
   lane_maps_.clear();
-  builder_.Emit(chip_, &program);
+  // Each queue's instructions in cycle order (ties in the order placed).
+  for (size_t q = 0; q < queued_.size(); ++q) {
+    std::vector<std::unique_ptr<isa::Instruction>>& list = queued_[q];
+    if (list.empty()) continue;
+    std::stable_sort(list.begin(), list.end(),
+                     [](const auto& x, const auto& y) { return x->cycle() < y->cycle(); });
+    isa::QueueProgram* queue = program.add_queues();
+    queue->set_queue(chip_.queues()[q].name);
+    queue->mutable_instructions()->Reserve(static_cast<int>(list.size()));
+    for (std::unique_ptr<isa::Instruction>& instruction : list) {
+      queue->mutable_instructions()->AddAllocated(instruction.release());
+    }
+    list.clear();
+  }
   return program;
 }
 

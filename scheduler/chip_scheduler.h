@@ -18,6 +18,7 @@
 #include <functional>
 #include <string>
 #include <tuple>
+#include <memory>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -102,11 +103,27 @@ class Claim {
     for (auto& [set, i] : taken_) set->erase(i);
     taken_.clear();
   }
+  // Gives back what the candidate took and forgets it, keeping the
+  // instructions' storage for the next candidate (Place tries many).
+  void Reset() {
+    Release();
+    reads_.clear();
+    writes_.clear();
+    used_ = 0;
+    last_cycle_ = 0;
+  }
+  struct Pending {
+    int queue = 0;
+    // Handed to the program as is when committed (protobuf messages are
+    // costly to move), allocated again when next needed.
+    std::unique_ptr<isa::Instruction> instruction;
+  };
   ChipScheduler& chip_;
   std::vector<std::pair<CycleSet*, int64_t>> taken_;
   std::vector<std::tuple<int, int64_t, int64_t>> reads_;   // (slice, address, cycle)
   std::vector<std::tuple<int, int64_t, int64_t>> writes_;  // (slice, address, landing)
-  std::vector<std::tuple<int, int64_t, isa::Instruction>> instructions_;
+  std::vector<Pending> instructions_;  // The first used_ belong to this candidate.
+  size_t used_ = 0;
   int64_t last_cycle_ = 0;
 };
 
@@ -164,8 +181,19 @@ class ChipScheduler {
     int64_t landed = -1;     // Landing cycle of the last write.
     int64_t last_read = -1;  // Issue cycle of the last read.
   };
-  static uint64_t AddressKey(int slice, int64_t address) {
-    return (static_cast<uint64_t>(slice) << 32) | static_cast<uint64_t>(address);
+  // The state of an address; a default one (never read or written) for
+  // addresses not touched yet.
+  const AddressState& StateOf(int slice, int64_t address) const {
+    static const AddressState kUntouched;
+    const std::vector<AddressState>& states = address_states_[slice];
+    return address < static_cast<int64_t>(states.size()) ? states[address] : kUntouched;
+  }
+  AddressState& MutableStateOf(int slice, int64_t address) {
+    std::vector<AddressState>& states = address_states_[slice];
+    if (address >= static_cast<int64_t>(states.size())) {
+      states.resize(std::max<int64_t>(address + 1, chip_.mem_addresses()));
+    }
+    return states[address];
   }
   void Commit(Claim& claim);
 
@@ -183,8 +211,12 @@ class ChipScheduler {
   std::vector<CycleSet> streams_;       // Per direction and stream: diagonals.
   std::vector<CycleSet> bank_reads_;    // Per slice and bank.
   std::vector<CycleSet> bank_writes_;   // Landing cycles.
-  absl::flat_hash_map<uint64_t, AddressState> addresses_;
-  isa::ProgramBuilder builder_;
+  // Per slice position, per address; a slice's table is allocated when one
+  // of its addresses is first read or written (dense: these lookups are the
+  // scheduler's innermost loop).
+  std::vector<std::vector<AddressState>> address_states_;
+  // Per queue, in the order placed.
+  std::vector<std::vector<std::unique_ptr<isa::Instruction>>> queued_;
   std::vector<isa::MemoryImage> memory_;
   std::vector<isa::LaneMap> lane_maps_;
   absl::flat_hash_map<std::string, int> lane_map_index_;
