@@ -22,6 +22,7 @@ namespace tsp::scheduler {
 namespace {
 
 struct UnitResult {
+  bool emulated_run = false;
   int64_t predicted = 0;
   int64_t emulated = 0;
   int64_t stage_predicted = 0;  // The unit's own stage's last cycle.
@@ -78,6 +79,7 @@ absl::StatusOr<UnitResult> RunUnit(const DecoderCompiler& compiler, const isa::C
   result.predicted = unit.predicted_last_cycle;
   result.stage_predicted = unit.stage_last_cycle;
   result.instructions = unit.instructions;
+  result.emulated_run = emulate;
   if (!emulate) {
     result.emulated = result.predicted;
     result.stage_emulated = result.stage_predicted;
@@ -113,15 +115,21 @@ absl::StatusOr<UnitResult> RunUnit(const DecoderCompiler& compiler, const isa::C
 
 }  // namespace
 
+struct UnitCache {
+  std::map<std::string, UnitResult> units;
+};
+
+std::shared_ptr<UnitCache> NewUnitCache() { return std::make_shared<UnitCache>(); }
+
 absl::StatusOr<RunReport> RunModel(const models::ModelConfig& config, const isa::ChipModel& chip,
                                    const pipeline::SystemModel& system, const pipeline::Topology& topology,
                                    const PartitionChoice& choice, const ModelRunOptions& options) {
   const DecoderPartition& partition = choice.partition;
   const int stages = static_cast<int>(partition.stage_chips.size());
   const int64_t context = options.context_tokens > 0 ? options.context_tokens : config.context_tokens();
-  if (options.prompt_tokens < 1 || options.prompt_tokens >= context) {
+  if (options.prompt_tokens < 0 || options.prompt_tokens >= context) {
     return absl::InvalidArgumentError(absl::StrCat("a prompt of ", options.prompt_tokens,
-                                                   " tokens must be at least 1 and shorter than the context of ",
+                                                   " tokens must not be negative and shorter than the context of ",
                                                    context));
   }
   DecoderOptions decoder;
@@ -133,7 +141,9 @@ absl::StatusOr<RunReport> RunModel(const models::ModelConfig& config, const isa:
   auto say = [&](const std::string& line) {
     if (options.progress) options.progress(line);
   };
-  std::map<std::string, UnitResult> units;
+  std::shared_ptr<UnitCache> cache = options.cache != nullptr ? options.cache : NewUnitCache();
+  std::map<std::string, UnitResult>& units = cache->units;
+  for (auto& [signature, unit] : units) unit.stages.clear();  // This run's stages only.
   absl::Mutex mutex;
   auto signature = [&](int stage, int64_t position) {
     return Signature(partition, topology, stage, Tiles(position, chip.lanes()));
@@ -146,7 +156,9 @@ absl::StatusOr<RunReport> RunModel(const models::ModelConfig& config, const isa:
     for (int64_t position : positions) {
       for (int s = 0; s < stages; ++s) {
         const std::string key = signature(s, position);
-        if (units.count(key) == 0 && queued.insert(key).second) missing.emplace_back(s, position);
+        auto known = units.find(key);
+        const bool usable = known != units.end() && (known->second.emulated_run || !options.emulate);
+        if (!usable && queued.insert(key).second) missing.emplace_back(s, position);
       }
     }
     std::vector<absl::StatusOr<UnitResult>> results(missing.size(), absl::UnknownError("not run"));
@@ -174,7 +186,7 @@ absl::StatusOr<RunReport> RunModel(const models::ModelConfig& config, const isa:
     for (std::thread& worker : workers) worker.join();
     for (size_t i = 0; i < missing.size(); ++i) {
       if (!results[i].ok()) return results[i].status();
-      units.emplace(signature(missing[i].first, missing[i].second), *std::move(results[i]));
+      units[signature(missing[i].first, missing[i].second)] = *std::move(results[i]);
     }
     return absl::OkStatus();
   };
@@ -258,17 +270,19 @@ absl::StatusOr<RunReport> RunModel(const models::ModelConfig& config, const isa:
   report.set_link_busy_share(links_used == 0 ? 0.0 : static_cast<double>(link) /
                                                          (static_cast<double>(decode.second) * 2 * links_used));
 
-  // The prompt, token by token: every position's cycles.
+  // The prompt, token by token: every position's cycles (none without a
+  // prompt: decode only).
   int64_t ttft = 0;
   std::map<int64_t, int64_t> cycles_by_tiles;
   for (const auto& [tiles, p] : bucket_position) cycles_by_tiles[tiles] = token(p, nullptr).second;
   for (int64_t p = 0; p < options.prompt_tokens; ++p) ttft += cycles_by_tiles.at(Tiles(p, chip.lanes()));
-  ttft += report.host_cycles_per_token();
+  if (options.prompt_tokens > 0) ttft += report.host_cycles_per_token();
   report.set_ttft_cycles(ttft);
   report.set_ttft_s(static_cast<double>(ttft) / clock);
 
   double compile_seconds = 0, emulate_seconds = 0;
   for (const auto& [signature, unit] : units) {
+    if (unit.stages.empty()) continue;  // An earlier run's, not this one's.
     StageUnitReport* u = report.add_units();
     for (int s : unit.stages) u->add_stages(s);
     u->set_layers(partition.stage_layers[unit.stages.front()]);

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -30,14 +31,22 @@
 
 namespace tsp::scheduler {
 
+// Stage units timed by earlier runs of the same partition and options
+// (opaque; share one between runs to skip units already timed).
+struct UnitCache;
+std::shared_ptr<UnitCache> NewUnitCache();
+
 struct ModelRunOptions {
   models::NumberFormat format = models::NumberFormat::kInt8;
   int64_t context_tokens = 0;  // KV cache per user; 0: the model's.
-  int64_t prompt_tokens = 2048;
+  int64_t prompt_tokens = 2048;  // 0: decode only, no time to first token.
   int threads = 2;
   // Off: units are compiled only; the figures are the compiler's predictions
   // (emulated cycles and busy shares reported as 0).
   bool emulate = true;
+  // Units of earlier runs of this same partition (a unit compiled only is
+  // compiled again when this run emulates).
+  std::shared_ptr<UnitCache> cache;
   // Called with a line of progress now and then (not part of the report).
   std::function<void(const std::string&)> progress;
 };

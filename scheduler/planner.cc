@@ -1,18 +1,16 @@
 #include "scheduler/planner.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
-#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "isa/status_macros.h"
@@ -33,6 +31,8 @@ struct Pipeline {
   PartitionChoice choice;
   RunReport run;
   bool emulated = false;
+  bool ttft_timed = false;
+  std::shared_ptr<UnitCache> units = NewUnitCache();  // Shared by its runs.
 };
 
 std::string Describe(const Pipeline& p) {
@@ -111,46 +111,44 @@ absl::StatusOr<std::vector<Pipeline>> Pipelines(const PlanQuery& query, const is
   return pipelines;
 }
 
+// Times the pipelines one after another, each one's distinct stage units in
+// parallel: units are many and alike, so the threads stay busy (pipelines
+// differ in cost tenfold).
 absl::Status Time(const PlanQuery& query, const isa::ChipModel& chip, const pipeline::SystemModel& system,
-                  const pipeline::Topology& topology, bool emulate, std::vector<Pipeline*> todo) {
-  std::vector<absl::Status> statuses(todo.size());
-  std::atomic<size_t> next{0};
-  std::atomic<size_t> done{0};
-  absl::Mutex mutex;
-  auto work = [&] {
-    for (size_t i = next++; i < todo.size(); i = next++) {
-      Pipeline& p = *todo[i];
-      ModelRunOptions options;
-      options.format = p.format;
-      options.context_tokens = query.context_tokens;
-      options.prompt_tokens = query.prompt_tokens;
-      // Pipelines in parallel, or one pipeline's units in parallel when
-      // there are fewer pipelines than threads.
-      options.threads = std::max<int>(1, query.threads / static_cast<int>(todo.size()));
-      options.emulate = emulate;
-      const absl::Time start = absl::Now();
-      absl::StatusOr<RunReport> run = RunModel(query.config, chip, system, topology, p.choice, options);
-      if (!run.ok()) {
-        statuses[i] = absl::Status(run.status().code(), absl::StrCat(Describe(p), ": ", run.status().message()));
-        continue;
-      }
-      p.run = *std::move(run);
-      p.emulated = emulate;
-      absl::MutexLock lock(&mutex);
-      if (query.progress) {
-        query.progress(absl::StrFormat("  [%d/%d] %s: %.1f tokens/s per user, %d users, %s in %.1f s",
-                                       ++done, todo.size(), Describe(p), p.run.tokens_per_s_per_user(),
-                                       p.run.concurrent_users(), emulate ? "compiled and emulated" : "compiled",
-                                       absl::ToDoubleSeconds(absl::Now() - start)));
-      }
+                  const pipeline::Topology& topology, bool emulate, int64_t prompt_tokens,
+                  std::vector<Pipeline*> todo) {
+  for (size_t i = 0; i < todo.size(); ++i) {
+    Pipeline& p = *todo[i];
+    ModelRunOptions options;
+    options.format = p.format;
+    options.context_tokens = query.context_tokens;
+    options.prompt_tokens = prompt_tokens;
+    options.threads = std::max(1, query.threads);
+    options.emulate = emulate;
+    options.cache = p.units;
+    const absl::Time start = absl::Now();
+    absl::StatusOr<RunReport> run = RunModel(query.config, chip, system, topology, p.choice, options);
+    if (!run.ok()) {
+      return absl::Status(run.status().code(), absl::StrCat(Describe(p), ": ", run.status().message()));
     }
-  };
-  std::vector<std::thread> workers;
-  const int parallel = std::min<int>(std::max(1, query.threads), static_cast<int>(todo.size()));
-  for (int t = 1; t < parallel; ++t) workers.emplace_back(work);
-  work();
-  for (std::thread& worker : workers) worker.join();
-  for (const absl::Status& status : statuses) RETURN_IF_ERROR(status);
+    if (p.run.cycles_per_token_predicted() != 0 &&
+        p.run.cycles_per_token_predicted() != run->cycles_per_token_predicted()) {
+      return absl::InternalError(absl::StrCat(Describe(p), ": compiled twice, predicted ",
+                                              p.run.cycles_per_token_predicted(), " then ",
+                                              run->cycles_per_token_predicted(), " cycles per token"));
+    }
+    p.run = *std::move(run);
+    p.emulated = emulate;
+    p.ttft_timed = prompt_tokens > 0;
+    if (query.progress) {
+      query.progress(absl::StrFormat("  [%d/%d] %s: %.1f tokens/s per user, %d users%s, %s in %.1f s", i + 1,
+                                     todo.size(), Describe(p), p.run.tokens_per_s_per_user(),
+                                     p.run.concurrent_users(),
+                                     p.ttft_timed ? absl::StrFormat(", first token %.3f s", p.run.ttft_s()) : "",
+                                     emulate ? "compiled and emulated" : "compiled",
+                                     absl::ToDoubleSeconds(absl::Now() - start)));
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -178,6 +176,7 @@ PlanRow Row(const Pipeline& p, int replicas, const PlanQuery& query) {
   row.set_cycles_per_token_predicted(p.run.cycles_per_token_predicted());
   row.set_cycles_per_token_emulated(p.run.cycles_per_token_emulated());
   row.set_emulated(p.emulated);
+  row.set_ttft_timed(p.ttft_timed);
   row.set_meets_constraints(
       (query.min_tokens_per_s_per_user <= 0 || row.tokens_per_s_per_user() >= query.min_tokens_per_s_per_user) &&
       (query.users <= 0 || row.concurrent_users() >= query.users) &&
@@ -185,14 +184,16 @@ PlanRow Row(const Pipeline& p, int replicas, const PlanQuery& query) {
   return row;
 }
 
-// Whether `a` is at least as good as `b` on every count and better on one.
+// Whether `a` is at least as good as `b` on chips, per-user speed, users and
+// aggregate rate, and better on one. (Not on time to first token: a prompt
+// runs token by token, so it follows the per-token speed.)
 bool Dominates(const PlanRow& a, const PlanRow& b) {
   const bool no_worse = a.chips() <= b.chips() && a.tokens_per_s_per_user() >= b.tokens_per_s_per_user() &&
                         a.concurrent_users() >= b.concurrent_users() &&
-                        a.aggregate_tokens_per_s() >= b.aggregate_tokens_per_s() && a.ttft_s() <= b.ttft_s();
+                        a.aggregate_tokens_per_s() >= b.aggregate_tokens_per_s();
   const bool better = a.chips() < b.chips() || a.tokens_per_s_per_user() > b.tokens_per_s_per_user() ||
                       a.concurrent_users() > b.concurrent_users() ||
-                      a.aggregate_tokens_per_s() > b.aggregate_tokens_per_s() || a.ttft_s() < b.ttft_s();
+                      a.aggregate_tokens_per_s() > b.aggregate_tokens_per_s();
   return no_worse && better;
 }
 
@@ -238,6 +239,80 @@ std::string Shortfall(const PlanReport& report) {
   return absl::StrCat("no option meets the constraints: ", absl::StrJoin(fails, "; "));
 }
 
+// The options of the timed pipelines, fewest chips first, with the Pareto
+// front, the useful ones and the cheapest meeting the constraints marked;
+// `row_pipeline` gets each row's pipeline.
+absl::Status Tabulate(const PlanQuery& query, const std::vector<Pipeline>& pipelines, bool constrained,
+                      PlanReport* report, std::vector<int>* row_pipeline) {
+  report->Clear();
+  report->set_model(query.config.name());
+  report->set_system(query.system.name());
+  report->set_context_tokens(pipelines.front().run.context_tokens());
+  report->set_prompt_tokens(query.prompt_tokens);
+  report->set_min_tokens_per_s_per_user(query.min_tokens_per_s_per_user);
+  report->set_users(query.users);
+  report->set_max_ttft_s(query.max_ttft_s);
+  report->set_min_chips(query.chip_counts.front());
+  report->set_max_chips(query.chip_counts.back());
+  report->set_configurations(static_cast<int32_t>(pipelines.size()));
+  const std::set<int> counts(query.chip_counts.begin(), query.chip_counts.end());
+  std::vector<std::pair<PlanRow, int>> rows;
+  for (size_t i = 0; i < pipelines.size(); ++i) {
+    const Pipeline& p = pipelines[i];
+    for (int replicas = 1; replicas * p.tp * p.stages <= query.chip_counts.back(); ++replicas) {
+      PlanRow row = Row(p, replicas, query);
+      if (counts.count(row.chips()) != 0) rows.emplace_back(std::move(row), static_cast<int>(i));
+    }
+  }
+  if (rows.empty()) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "no pipeline of ", query.config.name(), " occupies one of the chip counts asked (",
+        query.chip_counts.front(), " .. ", query.chip_counts.back(), "); the smallest that fits takes ",
+        pipelines.front().tp * pipelines.front().stages, " chips"));
+  }
+  // Fewest chips first; then the faster per user.
+  std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+    if (a.first.chips() != b.first.chips()) return a.first.chips() < b.first.chips();
+    return a.first.tokens_per_s_per_user() > b.first.tokens_per_s_per_user();
+  });
+  row_pipeline->clear();
+  for (auto& [row, pipeline] : rows) {
+    *report->add_rows() = std::move(row);
+    row_pipeline->push_back(pipeline);
+  }
+  double best_speed = 0;
+  for (PlanRow& row : *report->mutable_rows()) {
+    // Rows come fewest chips first: on the front when faster than all before.
+    row.set_pareto(row.tokens_per_s_per_user() > best_speed);
+    best_speed = std::max(best_speed, row.tokens_per_s_per_user());
+  }
+  for (PlanRow& row : *report->mutable_rows()) {
+    bool dominated = false;
+    for (const PlanRow& other : report->rows()) dominated |= Dominates(other, row);
+    // Copies of a pipeline scale users and aggregate mechanically: listed
+    // when on the front or chosen, not for every count.
+    row.set_useful(row.pareto() || (!dominated && row.replicas() == 1));
+  }
+  // The cheapest meeting the constraints: fewest chips, then the lowest cost
+  // per token. Rows whose time to first token is not timed cannot be chosen
+  // (it is timed for every pipeline when it is bounded).
+  report->set_chosen(-1);
+  if (!constrained) return absl::OkStatus();
+  for (int i = 0; i < report->rows_size(); ++i) {
+    const PlanRow& row = report->rows(i);
+    if (!row.meets_constraints() || !row.ttft_timed()) continue;
+    if (report->chosen() < 0) {
+      report->set_chosen(i);
+      continue;
+    }
+    const PlanRow& best = report->rows(report->chosen());
+    if (row.chips() == best.chips() && row.dollars_per_million_tokens() < best.dollars_per_million_tokens()) {
+      report->set_chosen(i);
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<PlanReport> Plan(const PlanQuery& query, const isa::ChipModel& chip) {
@@ -268,7 +343,6 @@ absl::StatusOr<PlanReport> Plan(const PlanQuery& query, const isa::ChipModel& ch
   ASSIGN_OR_RETURN(std::vector<Pipeline> pipelines, Pipelines(query, chip, system, topology));
   if (pipelines.empty()) {
     // ChoosePartition's own account: the preferred width's shortfall and the
-    // that would fit.
     // fewest chips that would fit (measured on a system of at least three
     // stages of two nodes, so that a first, a middle and a last stage exist).
     pipeline::SystemSpec probe_spec = spec;
@@ -285,115 +359,44 @@ absl::StatusOr<PlanReport> Plan(const PlanQuery& query, const isa::ChipModel& ch
     return absl::ResourceExhaustedError(absl::StrCat(query.config.name(), " fits no pipeline of the widths tried within ",
                                                      query.chip_counts.back(), " chips"));
   }
+  // One token at the full context for every pipeline (speed, users,
+  // aggregate); then the prompt, for the time to first token, of the
+  // pipelines whose options are listed (all of them when a bound on it or
+  // every row is asked): emulated where on the Pareto front or when the
+  // search emulates; then the chosen option's pipeline emulated if it was not.
   std::vector<Pipeline*> all;
   for (Pipeline& p : pipelines) all.push_back(&p);
-  say(absl::StrFormat("tsp plan: %s on %d to %d chips: timing %d pipelines (%s) ...", query.config.name(),
-                      query.chip_counts.front(), query.chip_counts.back(), pipelines.size(),
+  say(absl::StrFormat("tsp plan: %s on %d to %d chips: %d pipelines fit; one token each (%s) ...",
+                      query.config.name(), query.chip_counts.front(), query.chip_counts.back(), pipelines.size(),
                       query.emulate_search ? "compiled and emulated" : "compiled only"));
-  RETURN_IF_ERROR(Time(query, chip, system, topology, query.emulate_search, all));
-
-  PlanReport report;
-  report.set_model(query.config.name());
-  report.set_system(query.system.name());
-  report.set_context_tokens(pipelines.front().run.context_tokens());
-  report.set_prompt_tokens(query.prompt_tokens);
-  report.set_min_tokens_per_s_per_user(query.min_tokens_per_s_per_user);
-  report.set_users(query.users);
-  report.set_max_ttft_s(query.max_ttft_s);
-  report.set_min_chips(query.chip_counts.front());
-  report.set_max_chips(query.chip_counts.back());
-  report.set_configurations(static_cast<int32_t>(pipelines.size()));
-  const std::set<int> counts(query.chip_counts.begin(), query.chip_counts.end());
-  std::vector<int> row_pipeline;
-  for (size_t i = 0; i < pipelines.size(); ++i) {
-    const Pipeline& p = pipelines[i];
-    for (int replicas = 1; replicas * p.tp * p.stages <= query.chip_counts.back(); ++replicas) {
-      PlanRow row = Row(p, replicas, query);
-      if (counts.count(row.chips()) == 0) continue;
-      *report.add_rows() = row;
-      row_pipeline.push_back(static_cast<int>(i));
-    }
-  }
-  // Fewest chips first; then the faster per user.
-  std::vector<int> order(report.rows_size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
-    const PlanRow& x = report.rows(a);
-    const PlanRow& y = report.rows(b);
-    if (x.chips() != y.chips()) return x.chips() < y.chips();
-    return x.tokens_per_s_per_user() > y.tokens_per_s_per_user();
-  });
-  PlanReport sorted = report;
-  sorted.clear_rows();
-  std::vector<int> sorted_pipeline;
-  for (int i : order) {
-    *sorted.add_rows() = report.rows(i);
-    sorted_pipeline.push_back(row_pipeline[i]);
-  }
-  report = std::move(sorted);
-  row_pipeline = std::move(sorted_pipeline);
-  if (report.rows_size() == 0) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "no pipeline of ", query.config.name(), " occupies one of the chip counts asked (",
-        query.chip_counts.front(), " .. ", query.chip_counts.back(), "); the smallest that fits takes ",
-        pipelines.front().tp * pipelines.front().stages, " chips"));
-  }
-  double best_speed = 0;
-  for (PlanRow& row : *report.mutable_rows()) {
-    // Rows come fewest chips first: on the front when faster than all before.
-    row.set_pareto(row.tokens_per_s_per_user() > best_speed);
-    best_speed = std::max(best_speed, row.tokens_per_s_per_user());
-  }
-  for (PlanRow& row : *report.mutable_rows()) {
-    bool dominated = false;
-    for (const PlanRow& other : report.rows()) dominated |= Dominates(other, row);
-    // Copies of a pipeline scale users and aggregate mechanically: listed
-    // when on the front or chosen (below), not for every count.
-    row.set_useful(row.pareto() || (!dominated && row.replicas() == 1));
-  }
-  report.set_chosen(-1);
+  RETURN_IF_ERROR(Time(query, chip, system, topology, query.emulate_search, 0, all));
   const bool constrained = query.min_tokens_per_s_per_user > 0 || query.users > 0 || query.max_ttft_s > 0;
-  if (constrained) {
-    for (int i = 0; i < report.rows_size(); ++i) {
-      const PlanRow& row = report.rows(i);
-      if (!row.meets_constraints()) continue;
-      if (report.chosen() < 0) {
-        report.set_chosen(i);
-        continue;
-      }
-      const PlanRow& best = report.rows(report.chosen());
-      if (row.dollars_per_million_tokens() < best.dollars_per_million_tokens() && row.chips() == best.chips()) {
-        report.set_chosen(i);
-      }
+  PlanReport report;
+  std::vector<int> row_pipeline;
+  RETURN_IF_ERROR(Tabulate(query, pipelines, constrained, &report, &row_pipeline));
+  std::vector<Pipeline*> emulated, compiled;
+  for (size_t i = 0; i < pipelines.size(); ++i) {
+    bool listed = query.every_row || query.max_ttft_s > 0, pareto = false;
+    for (int r = 0; r < report.rows_size(); ++r) {
+      if (row_pipeline[r] != static_cast<int>(i)) continue;
+      listed |= report.rows(r).useful();
+      pareto |= report.rows(r).pareto();
     }
+    if (!listed) continue;
+    (query.emulate_search || pareto ? emulated : compiled).push_back(&pipelines[i]);
   }
-  // Predicted == emulated for the options that matter, when the search
-  // only compiled.
-  if (!query.emulate_search) {
-    std::set<int> check;
-    for (int i = 0; i < report.rows_size(); ++i) {
-      if (report.rows(i).pareto() || i == report.chosen()) check.insert(row_pipeline[i]);
-    }
-    std::vector<Pipeline*> todo;
-    for (int i : check) todo.push_back(&pipelines[i]);
-    say(absl::StrFormat("emulating the %d pipelines of the chosen and Pareto options ...", todo.size()));
-    std::vector<int64_t> predicted;
-    for (Pipeline* p : todo) predicted.push_back(p->run.cycles_per_token_predicted());
-    RETURN_IF_ERROR(Time(query, chip, system, topology, true, todo));
-    for (size_t k = 0; k < todo.size(); ++k) {
-      if (todo[k]->run.cycles_per_token_emulated() != predicted[k]) {
-        return absl::InternalError(absl::StrCat(Describe(*todo[k]), ": predicted ", predicted[k],
-                                                " cycles per token in the search, emulated ",
-                                                todo[k]->run.cycles_per_token_emulated()));
-      }
-    }
-    for (int i = 0; i < report.rows_size(); ++i) {
-      const Pipeline& p = pipelines[row_pipeline[i]];
-      if (!p.emulated) continue;
-      report.mutable_rows(i)->set_emulated(true);
-      report.mutable_rows(i)->set_cycles_per_token_emulated(p.run.cycles_per_token_emulated());
-    }
+  say(absl::StrFormat("the prompt of %d tokens for %d pipelines (%d emulated) ...", query.prompt_tokens,
+                      emulated.size() + compiled.size(), emulated.size()));
+  RETURN_IF_ERROR(Time(query, chip, system, topology, true, query.prompt_tokens, emulated));
+  RETURN_IF_ERROR(Time(query, chip, system, topology, query.emulate_search, query.prompt_tokens, compiled));
+  RETURN_IF_ERROR(Tabulate(query, pipelines, constrained, &report, &row_pipeline));
+  if (report.chosen() >= 0 && !pipelines[row_pipeline[report.chosen()]].emulated) {
+    say("emulating the chosen option's pipeline ...");
+    RETURN_IF_ERROR(Time(query, chip, system, topology, true, query.prompt_tokens,
+                         {&pipelines[row_pipeline[report.chosen()]]}));
+    RETURN_IF_ERROR(Tabulate(query, pipelines, constrained, &report, &row_pipeline));
   }
+  report.set_prompt_tokens(query.prompt_tokens);
   if (report.chosen() >= 0) {
     report.mutable_rows(report.chosen())->set_chosen(true);
     report.mutable_rows(report.chosen())->set_useful(true);

@@ -44,9 +44,11 @@ struct PlanQuery {
   double min_tokens_per_s_per_user = 0;
   int64_t users = 0;
   double max_ttft_s = 0;
-  // Off: pipelines are compiled only during the search and the chosen and
-  // Pareto options are emulated afterwards.
+  // Off: pipelines are compiled only, but those of the Pareto front and of
+  // the chosen option are always emulated (predicted == emulated checked).
   bool emulate_search = true;
+  // Time the prompt of every pipeline, not only of the listed options'.
+  bool every_row = false;
   int threads = 2;
   std::function<void(const std::string&)> progress;
 };

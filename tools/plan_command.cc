@@ -121,6 +121,7 @@ absl::StatusOr<scheduler::PlanReport> PlanWith(const TspRequest& request, const 
   query.users = request.users() > 1 ? request.users() : 0;  // One user is always served.
   query.max_ttft_s = request.max_ttft_s();
   query.emulate_search = !request.no_emulate();
+  query.every_row = request.all_rows();
   query.threads = request.threads() > 0 ? static_cast<int>(request.threads()) : 2;
   query.progress = [&progress](const std::string& line) { progress << line << "\n" << std::flush; };
   return scheduler::Plan(query, chip);
@@ -151,9 +152,10 @@ std::string Table(const scheduler::PlanReport& report, bool all_rows) {
   for (const scheduler::PlanRow& row : report.rows()) {
     if (!all_rows && !row.useful() && !row.chosen()) continue;
     const std::string mark = absl::StrCat(row.chosen() ? "*" : "", row.pareto() ? "P" : "");
-    absl::StrAppend(&text, absl::StrFormat("%-4s %6d %5d %5d  %-18s %12.1f %9.3f %7d %12.1f %8.1f %10.0f %9.2f  %d%s\n",
+    const std::string ttft = row.ttft_timed() ? absl::StrFormat("%.3f", row.ttft_s()) : "-";
+    absl::StrAppend(&text, absl::StrFormat("%-4s %6d %5d %5d  %-18s %12.1f %9s %7d %12.1f %8.1f %10.0f %9.2f  %d%s\n",
                                            mark, row.chips(), row.nodes(), row.racks(), Layout(row),
-                                           row.tokens_per_s_per_user(), row.ttft_s(), row.concurrent_users(),
+                                           row.tokens_per_s_per_user(), ttft, row.concurrent_users(),
                                            row.aggregate_tokens_per_s(), row.watts() / 1000.0,
                                            row.capital_dollars(), row.dollars_per_million_tokens(),
                                            row.cycles_per_token_predicted(),
