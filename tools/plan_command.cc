@@ -10,7 +10,6 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
-#include "google/protobuf/util/json_util.h"
 #include "isa/chip_model.h"
 #include "isa/spec_loader.h"
 #include "isa/status_macros.h"
@@ -18,6 +17,7 @@
 #include "models/reference_ops.h"
 #include "scheduler/planner.h"
 #include "tools/spec_overrides.h"
+#include "tools/proto_json.h"
 #include "tools/svg_plot.h"
 
 namespace tsp::tools {
@@ -125,15 +125,6 @@ absl::StatusOr<scheduler::PlanReport> PlanWith(const TspRequest& request, const 
   query.threads = request.threads() > 0 ? static_cast<int>(request.threads()) : 2;
   query.progress = [&progress](const std::string& line) { progress << line << "\n" << std::flush; };
   return scheduler::Plan(query, chip);
-}
-
-std::string Json(const google::protobuf::Message& message) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions print;
-  print.preserve_proto_field_names = true;
-  print.always_print_primitive_fields = true;
-  (void)google::protobuf::util::MessageToJsonString(message, &json, print);
-  return json;
 }
 
 std::string Layout(const scheduler::PlanRow& row) {
@@ -268,7 +259,7 @@ absl::Status PlanCommand(const TspRequest& request, std::ostream& out, std::ostr
       shown.set_chosen(chosen);
       report = std::move(shown);
     }
-    out << Json(report) << "\n";
+    out << ProtoJson(report) << "\n";
   } else if (request.format() == "csv") {
     out << PlanCsv(report, request.all_rows());
   } else {
@@ -315,7 +306,7 @@ absl::Status SweepCommand(const TspRequest& request, std::ostream& out, std::ost
     point->set_verdict(plan->verdict());
   }
   if (request.format() == "json") {
-    out << Json(sweep) << "\n";
+    out << ProtoJson(sweep) << "\n";
     return absl::OkStatus();
   }
   const bool csv = request.format() == "csv";

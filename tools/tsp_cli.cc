@@ -23,6 +23,7 @@
 #include "pipeline/system_model.h"
 #include "scheduler/memory_plan.h"
 #include "tools/model_command.h"
+#include "tools/compare_command.h"
 #include "tools/plan_command.h"
 
 namespace tsp::tools {
@@ -302,6 +303,7 @@ absl::Status RealMain(const TspRequest& request, std::ostream& out) {
   const std::string& command = request.command();
   if (command == "plan") return PlanCommand(request, out, std::cerr);
   if (command == "sweep") return SweepCommand(request, out, std::cerr);
+  if (command == "compare") return CompareCommand(request, out, std::cerr);
   if (!request.format().empty() && request.format() != "text" && request.format() != "json") {
     return absl::InvalidArgumentError(absl::StrCat("--format=", request.format(),
                                                    " is not one of: text, json"));
@@ -317,7 +319,7 @@ absl::Status RealMain(const TspRequest& request, std::ostream& out) {
     return absl::OkStatus();
   }
   return absl::InvalidArgumentError(absl::StrCat(
-      "unknown command '", command, "'; commands: matvec (default), run, check, asm, fit, plan, sweep"));
+      "unknown command '", command, "'; commands: matvec (default), run, check, asm, fit, plan, sweep, compare"));
 }
 
 }  // namespace tsp::tools

@@ -11,6 +11,8 @@
 //            --users=N --max_ttft_s=X --no_emulate --plot=FILE.svg --format=table|csv|json
 //            --set=chip.<path>=V,system.<path>=V --overlay=FILE]
 //   tsp sweep --model=... --field=chip.<path>|system.<path> --values=a,b,c [plan's flags]
+//   tsp compare --model=llama2_70b [--input_tokens=2048 --output_tokens=128 --batch=N --efficiency=1
+//               --accelerators=A.textproto,... --plot=FILE.svg --format=table|json]
 
 #include <iostream>
 #include <string>
@@ -54,6 +56,12 @@ ABSL_FLAG(std::string, overlay, "", "plan, sweep: a tsp.tools.SpecOverlay textpr
 ABSL_FLAG(std::string, field, "", "sweep: the spec field to vary (chip.<path> or system.<path>)");
 ABSL_FLAG(std::vector<std::string>, values, {}, "sweep: the field's values, comma-separated");
 ABSL_FLAG(bool, all_rows, false, "plan: every option, not only the useful ones");
+ABSL_FLAG(int64_t, input_tokens, 2048, "compare: prompt tokens per request");
+ABSL_FLAG(int64_t, output_tokens, 128, "compare: output tokens per request");
+ABSL_FLAG(int64_t, batch, 0, "compare: a batch to report besides the largest that fits");
+ABSL_FLAG(std::vector<std::string>, accelerators, {},
+          "compare: AcceleratorSpec textprotos, comma-separated (default: pipeline/accelerators/*)");
+ABSL_FLAG(double, efficiency, 1.0, "compare: the share of peak FLOPs the roofline assumes");
 ABSL_FLAG(int64_t, prompt_tokens, 0, "run --model: prompt tokens for the time to first token (default 2048, or the context less one)");
 ABSL_FLAG(int64_t, threads, 2, "run --model: emulator worker threads");
 ABSL_FLAG(int64_t, max_host_memory_mib, 16384,
@@ -64,7 +72,7 @@ int main(int argc, char** argv) {
   // own log lines (e.g. on invalid UTF-8 in a binary Program) would add more.
   google::protobuf::SetLogHandler([](google::protobuf::LogLevel, const char*, int, const std::string&) {});
   absl::SetProgramUsageMessage(
-      "tsp [matvec|run|check|asm|fit|plan|sweep] [flags]: the cycle-deterministic tensor-streaming chip "
+      "tsp [matvec|run|check|asm|fit|plan|sweep|compare] [flags]: the cycle-deterministic tensor-streaming chip "
       "emulator. Without a command it runs the built-in weight-streaming matvec demo.");
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   tsp::tools::TspRequest request;
@@ -91,7 +99,7 @@ int main(int argc, char** argv) {
   request.set_max_chips(absl::GetFlag(FLAGS_max_chips));
   request.set_max_host_memory_mib(absl::GetFlag(FLAGS_max_host_memory_mib));
   const std::string chips = absl::GetFlag(FLAGS_chips);
-  if (request.command() == "plan" || request.command() == "sweep") {
+  if (request.command() == "plan" || request.command() == "sweep" || request.command() == "compare") {
     request.set_chip_counts(chips);
   } else if (!chips.empty()) {
     int64_t count = 0;
@@ -110,6 +118,11 @@ int main(int argc, char** argv) {
   request.set_field(absl::GetFlag(FLAGS_field));
   for (const std::string& v : absl::GetFlag(FLAGS_values)) request.add_values(v);
   request.set_all_rows(absl::GetFlag(FLAGS_all_rows));
+  request.set_input_tokens(absl::GetFlag(FLAGS_input_tokens));
+  request.set_output_tokens(absl::GetFlag(FLAGS_output_tokens));
+  request.set_batch(absl::GetFlag(FLAGS_batch));
+  for (const std::string& a : absl::GetFlag(FLAGS_accelerators)) request.add_accelerators(a);
+  request.set_efficiency(absl::GetFlag(FLAGS_efficiency));
   request.set_prompt_tokens(absl::GetFlag(FLAGS_prompt_tokens));
   request.set_threads(absl::GetFlag(FLAGS_threads));
   const absl::Status status = tsp::tools::RealMain(request, std::cout);
