@@ -38,36 +38,6 @@ struct UnitResult {
 
 int64_t Tiles(int64_t position, int lanes) { return position / lanes + 1; }
 
-// What makes two stage units the same program up to chip ids.
-std::string Signature(const DecoderPartition& partition, const pipeline::Topology& topology, int stage,
-                      int64_t tiles) {
-  const int stages = static_cast<int>(partition.stage_chips.size());
-  const int per_node = topology.chips_per_node();
-  std::string signature = absl::StrCat(stage == 0 ? "first" : stage == stages - 1 ? "last" : "middle",
-                                       "/", partition.stage_layers[stage], "/", tiles);
-  auto add_route = [&](int from, int to) {
-    absl::StatusOr<std::vector<pipeline::Hop>> route = topology.Route(from, to);
-    if (!route.ok()) {
-      absl::StrAppend(&signature, "|unroutable");
-      return;
-    }
-    absl::StrAppend(&signature, "|");
-    for (const pipeline::Hop& hop : *route) {
-      absl::StrAppend(&signature, hop.from % per_node, ":", hop.from_port, ">", hop.to % per_node, ":",
-                      hop.to_port, "@", hop.to / per_node - hop.from / per_node, ",");
-    }
-  };
-  for (size_t r = 0; r < partition.stage_chips[stage].size(); ++r) {
-    if (stage > 0) add_route(partition.stage_chips[stage - 1][r], partition.stage_chips[stage][r]);
-    if (stage == stages - 1 && stages > 1) add_route(partition.stage_chips[stage][r], partition.stage_chips[0][r]);
-    // Within the stage (its all-reduces).
-    for (size_t q = 0; q < partition.stage_chips[stage].size(); ++q) {
-      if (q != r) add_route(partition.stage_chips[stage][r], partition.stage_chips[stage][q]);
-    }
-  }
-  return signature;
-}
-
 absl::StatusOr<UnitResult> RunUnit(const DecoderCompiler& compiler, const isa::ChipModel& chip,
                                    const pipeline::SystemModel& system, const pipeline::Topology& topology,
                                    int stage, int64_t position, int threads, bool emulate) {
@@ -115,6 +85,35 @@ absl::StatusOr<UnitResult> RunUnit(const DecoderCompiler& compiler, const isa::C
 
 }  // namespace
 
+std::string StageUnitSignature(const DecoderPartition& partition, const pipeline::Topology& topology, int stage,
+                      int64_t tiles) {
+  const int stages = static_cast<int>(partition.stage_chips.size());
+  const int per_node = topology.chips_per_node();
+  std::string signature = absl::StrCat(stage == 0 ? "first" : stage == stages - 1 ? "last" : "middle",
+                                       "/", partition.stage_layers[stage], "/", tiles);
+  auto add_route = [&](int from, int to) {
+    absl::StatusOr<std::vector<pipeline::Hop>> route = topology.Route(from, to);
+    if (!route.ok()) {
+      absl::StrAppend(&signature, "|unroutable");
+      return;
+    }
+    absl::StrAppend(&signature, "|");
+    for (const pipeline::Hop& hop : *route) {
+      absl::StrAppend(&signature, hop.from % per_node, ":", hop.from_port, ">", hop.to % per_node, ":",
+                      hop.to_port, "@", hop.to / per_node - hop.from / per_node, ",");
+    }
+  };
+  for (size_t r = 0; r < partition.stage_chips[stage].size(); ++r) {
+    if (stage > 0) add_route(partition.stage_chips[stage - 1][r], partition.stage_chips[stage][r]);
+    if (stage == stages - 1 && stages > 1) add_route(partition.stage_chips[stage][r], partition.stage_chips[0][r]);
+    // Within the stage (its all-reduces).
+    for (size_t q = 0; q < partition.stage_chips[stage].size(); ++q) {
+      if (q != r) add_route(partition.stage_chips[stage][r], partition.stage_chips[stage][q]);
+    }
+  }
+  return signature;
+}
+
 struct UnitCache {
   std::map<std::string, UnitResult> units;
 };
@@ -146,7 +145,7 @@ absl::StatusOr<RunReport> RunModel(const models::ModelConfig& config, const isa:
   for (auto& [signature, unit] : units) unit.stages.clear();  // This run's stages only.
   absl::Mutex mutex;
   auto signature = [&](int stage, int64_t position) {
-    return Signature(partition, topology, stage, Tiles(position, chip.lanes()));
+    return StageUnitSignature(partition, topology, stage, Tiles(position, chip.lanes()));
   };
   // Compiles (and emulates) every distinct unit the given token positions
   // need, all in parallel (each emulated on one thread).

@@ -31,6 +31,13 @@
 
 namespace tsp::scheduler {
 
+// What makes two stage units the same program up to chip ids: the stage's
+// kind (first, middle, last), its layers, the attention tiles at the
+// position (`tiles`), and the shapes of its routes (to the previous stage,
+// within the stage, and the token's way back to the first stage).
+std::string StageUnitSignature(const DecoderPartition& partition, const pipeline::Topology& topology, int stage,
+                               int64_t tiles);
+
 // Stage units timed by earlier runs of the same partition and options
 // (opaque; share one between runs to skip units already timed).
 struct UnitCache;

@@ -112,7 +112,10 @@ std::vector<int> AssignLayers(const std::vector<StageCost>& costs, int stages, i
         reduced = true;
       }
     }
-    if (!reduced) --most;
+    if (!reduced) {
+      if (most <= 1) return {};  // More stages than layers: nothing to give back.
+      --most;
+    }
   }
   return assigned;
 }
@@ -132,6 +135,10 @@ absl::StatusOr<PartitionChoice> ChoosePartition(const PartitionQuery& request, c
   const int layers = static_cast<int>(request.config.layers());
   if (chips > topology.chips()) {
     return absl::InvalidArgumentError(absl::StrCat(chips, " chips asked of a ", topology.chips(), "-chip system"));
+  }
+  if (request.stages > layers) {
+    return absl::InvalidArgumentError(absl::StrCat(request.stages, " pipeline stages for ", layers, " layers of ",
+                                                   request.config.name(), ": every stage needs at least one layer"));
   }
   std::vector<int> widths;
   if (request.tensor_parallel > 0) {

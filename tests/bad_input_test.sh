@@ -39,6 +39,7 @@ expect_error "number format 'int4' is not one of: int8, fp16" run --model=tiny_d
 expect_error "--chips, --context, --users, --prompt_tokens and --threads must not be negative" run --model=tiny_dense --chips=-8
 expect_error "5000 chips asked of a 576-chip system" run --model=tiny_dense --chips=5000
 expect_error "--mode=fast is not one of: timing, functional" run --model=tiny_dense --mode=fast
+expect_error "4 pipeline stages for 2 layers of tiny_dense: every stage needs at least one layer" run --model=tiny_dense --chips=16 --tp=4 --stages=4
 expect_error "has no field 'slice_byte' (fields: slice_bytes" plan --model=tiny_dense --chips=8 --set=chip.mem.slice_byte=1
 expect_error "12 is not a whole number of 8-chip nodes" plan --model=tiny_dense --chips=12
 expect_error "does not fit 16 chips" plan --model=llama2_70b --chips=8,16 --weights=int8

@@ -83,13 +83,9 @@ absl::Status RunFunctional(const TspRequest& request, const models::ModelConfig&
   return absl::OkStatus();
 }
 
-using PartitionedRun =
-    std::function<absl::Status(const isa::ChipModel&, const pipeline::SystemModel&, const pipeline::Topology&,
-                               const models::ModelConfig&, const scheduler::PartitionQuery&,
-                               const scheduler::PartitionChoice&, const TspRequest&)>;
 
-// Loads the specs and the model, lays the model over the system, and hands
-// all of it to `run`.
+}  // namespace
+
 absl::Status Partitioned(const TspRequest& request, std::ostream& progress, const PartitionedRun& run) {
   ASSIGN_OR_RETURN(isa::ChipModel chip,
                    request.chip().empty() ? isa::DefaultChipModel() : isa::LoadChipModel(request.chip()));
@@ -121,15 +117,13 @@ absl::Status Partitioned(const TspRequest& request, std::ostream& progress, cons
                                                    query.context_tokens));
   }
   ASSIGN_OR_RETURN(scheduler::PartitionChoice choice, scheduler::ChoosePartition(query, chip, system, topology));
-  progress << absl::StrFormat("tsp run: %s on %d chips (%d-way x %d stages), %d users' caches of %d tokens fit\n",
-                              config.name(), choice.chips_used, choice.partition.tensor_parallel,
+  progress << absl::StrFormat("tsp %s: %s on %d chips (%d-way x %d stages), %d users' caches of %d tokens fit\n",
+                              request.command().empty() ? "run" : request.command(), config.name(), choice.chips_used, choice.partition.tensor_parallel,
                               choice.partition.stage_chips.size(), choice.max_users, query.context_tokens);
   TspRequest resolved = request;
   resolved.set_prompt_tokens(prompt);
   return run(chip, system, topology, config, query, choice, resolved);
 }
-
-}  // namespace
 
 absl::StatusOr<scheduler::RunReport> RunModelReport(const TspRequest& request, std::ostream& progress) {
   scheduler::RunReport report;

@@ -6,14 +6,31 @@
 // RunReport protobuf in JSON. Progress goes to `progress` (the terminal),
 // never into the report.
 
+#include <functional>
 #include <ostream>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "isa/chip_model.h"
+#include "models/model_config.pb.h"
+#include "pipeline/system_model.h"
+#include "pipeline/topology.h"
+#include "scheduler/partitioner.h"
 #include "scheduler/run_report.pb.h"
 #include "tools/tsp_request.pb.h"
 
 namespace tsp::tools {
+
+using PartitionedRun =
+    std::function<absl::Status(const isa::ChipModel&, const pipeline::SystemModel&, const pipeline::Topology&,
+                               const models::ModelConfig&, const scheduler::PartitionQuery&,
+                               const scheduler::PartitionChoice&, const TspRequest&)>;
+
+// Loads the specs and the model named by `request` (--chip, --system,
+// --model, --chips, --context, --users, --weights, --tp, --stages), lays the
+// model over the system, and hands all of it to `run` (with the prompt
+// length resolved).
+absl::Status Partitioned(const TspRequest& request, std::ostream& progress, const PartitionedRun& run);
 
 absl::Status RunModelCommand(const TspRequest& request, std::ostream& out, std::ostream& progress);
 

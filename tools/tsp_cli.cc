@@ -25,6 +25,7 @@
 #include "tools/model_command.h"
 #include "tools/compare_command.h"
 #include "tools/plan_command.h"
+#include "tools/trace_command.h"
 
 namespace tsp::tools {
 namespace {
@@ -304,6 +305,7 @@ absl::Status RealMain(const TspRequest& request, std::ostream& out) {
   if (command == "plan") return PlanCommand(request, out, std::cerr);
   if (command == "sweep") return SweepCommand(request, out, std::cerr);
   if (command == "compare") return CompareCommand(request, out, std::cerr);
+  if (command == "trace") return TraceCommand(request, out, std::cerr);
   if (!request.format().empty() && request.format() != "text" && request.format() != "json") {
     return absl::InvalidArgumentError(absl::StrCat("--format=", request.format(),
                                                    " is not one of: text, json"));
@@ -319,7 +321,7 @@ absl::Status RealMain(const TspRequest& request, std::ostream& out) {
     return absl::OkStatus();
   }
   return absl::InvalidArgumentError(absl::StrCat(
-      "unknown command '", command, "'; commands: matvec (default), run, check, asm, fit, plan, sweep, compare"));
+      "unknown command '", command, "'; commands: matvec (default), run, check, asm, fit, plan, sweep, compare, trace"));
 }
 
 }  // namespace tsp::tools

@@ -13,6 +13,8 @@
 //   tsp sweep --model=... --field=chip.<path>|system.<path> --values=a,b,c [plan's flags]
 //   tsp compare --model=llama2_70b [--input_tokens=2048 --output_tokens=128 --batch=N --efficiency=1
 //               --accelerators=A.textproto,... --plot=FILE.svg --format=table|json]
+//   tsp trace --model=llama2_70b --chips=640 --out=FILE.json [--detail=units|instructions
+//             --trace_chips=0-7,16 --cycles=A:B --position=P]
 
 #include <iostream>
 #include <string>
@@ -62,6 +64,11 @@ ABSL_FLAG(int64_t, batch, 0, "compare: a batch to report besides the largest tha
 ABSL_FLAG(std::vector<std::string>, accelerators, {},
           "compare: AcceleratorSpec textprotos, comma-separated (default: pipeline/accelerators/*)");
 ABSL_FLAG(double, efficiency, 1.0, "compare: the share of peak FLOPs the roofline assumes");
+ABSL_FLAG(std::string, out, "", "trace: the Chrome trace-event JSON file to write");
+ABSL_FLAG(std::string, detail, "units", "trace: units (busy intervals per slice kind) or instructions");
+ABSL_FLAG(std::string, trace_chips, "", "trace: chips to show, e.g. 0-7,16 (default: all)");
+ABSL_FLAG(std::string, cycles, "", "trace: cycles to show, first:last (default: all)");
+ABSL_FLAG(int64_t, position, 0, "trace: the token's position (default: the last of the context)");
 ABSL_FLAG(int64_t, prompt_tokens, 0, "run --model: prompt tokens for the time to first token (default 2048, or the context less one)");
 ABSL_FLAG(int64_t, threads, 2, "run --model: emulator worker threads");
 ABSL_FLAG(int64_t, max_host_memory_mib, 16384,
@@ -72,7 +79,7 @@ int main(int argc, char** argv) {
   // own log lines (e.g. on invalid UTF-8 in a binary Program) would add more.
   google::protobuf::SetLogHandler([](google::protobuf::LogLevel, const char*, int, const std::string&) {});
   absl::SetProgramUsageMessage(
-      "tsp [matvec|run|check|asm|fit|plan|sweep|compare] [flags]: the cycle-deterministic tensor-streaming chip "
+      "tsp [matvec|run|check|asm|fit|plan|sweep|compare|trace] [flags]: the cycle-deterministic tensor-streaming chip "
       "emulator. Without a command it runs the built-in weight-streaming matvec demo.");
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   tsp::tools::TspRequest request;
@@ -123,6 +130,11 @@ int main(int argc, char** argv) {
   request.set_batch(absl::GetFlag(FLAGS_batch));
   for (const std::string& a : absl::GetFlag(FLAGS_accelerators)) request.add_accelerators(a);
   request.set_efficiency(absl::GetFlag(FLAGS_efficiency));
+  request.set_out(absl::GetFlag(FLAGS_out));
+  request.set_detail(absl::GetFlag(FLAGS_detail));
+  request.set_trace_chips(absl::GetFlag(FLAGS_trace_chips));
+  request.set_cycles(absl::GetFlag(FLAGS_cycles));
+  request.set_position(absl::GetFlag(FLAGS_position));
   request.set_prompt_tokens(absl::GetFlag(FLAGS_prompt_tokens));
   request.set_threads(absl::GetFlag(FLAGS_threads));
   const absl::Status status = tsp::tools::RealMain(request, std::cout);

@@ -1,0 +1,139 @@
+#include "tools/trace_command.h"
+
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "isa/status_macros.h"
+#include "pipeline/trace_writer.h"
+#include "scheduler/decoder_compiler.h"
+#include "scheduler/model_run.h"
+#include "tools/model_command.h"
+
+namespace tsp::tools {
+namespace {
+
+// "0-7,16" -> {0..7, 16}.
+absl::StatusOr<std::set<int>> ChipSet(const std::string& text) {
+  std::set<int> chips;
+  if (text.empty()) return chips;
+  for (absl::string_view part : absl::StrSplit(text, ',')) {
+    std::vector<absl::string_view> range = absl::StrSplit(part, '-');
+    int first = 0, last = 0;
+    if (range.size() > 2 || !absl::SimpleAtoi(range[0], &first) ||
+        !absl::SimpleAtoi(range.size() == 2 ? range[1] : range[0], &last) || first < 0 || last < first) {
+      return absl::InvalidArgumentError(absl::StrCat("--trace_chips=", text, ": '", part,
+                                                     "' is not a chip or a range a-b"));
+    }
+    for (int c = first; c <= last; ++c) chips.insert(c);
+  }
+  return chips;
+}
+
+}  // namespace
+
+absl::Status TraceCommand(const TspRequest& request, std::ostream& out, std::ostream& progress) {
+  if (request.out().empty()) return absl::InvalidArgumentError("trace: --out=FILE.json is required");
+  if (request.model().empty()) return absl::InvalidArgumentError("trace: --model is required");
+  pipeline::TraceOptions options;
+  if (request.detail() == "instructions") {
+    options.detail = pipeline::TraceOptions::Detail::kInstructions;
+  } else if (!request.detail().empty() && request.detail() != "units") {
+    return absl::InvalidArgumentError(absl::StrCat("--detail=", request.detail(), " is not one of: units, instructions"));
+  }
+  ASSIGN_OR_RETURN(options.chips, ChipSet(request.trace_chips()));
+  if (!request.cycles().empty()) {
+    std::vector<absl::string_view> parts = absl::StrSplit(request.cycles(), ':');
+    if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &options.first_cycle) ||
+        !absl::SimpleAtoi(parts[1], &options.last_cycle) || options.first_cycle < 0 ||
+        options.last_cycle <= options.first_cycle) {
+      return absl::InvalidArgumentError(absl::StrCat("--cycles=", request.cycles(), " is not first:last"));
+    }
+  }
+  TspRequest timing = request;
+  timing.set_mode("timing");
+  return Partitioned(timing, progress, [&](const isa::ChipModel& chip, const pipeline::SystemModel& system,
+                                          const pipeline::Topology& topology, const models::ModelConfig& config,
+                                          const scheduler::PartitionQuery& query,
+                                          const scheduler::PartitionChoice& choice,
+                                          const TspRequest& resolved) -> absl::Status {
+    const absl::Time start = absl::Now();
+    const int64_t context = query.context_tokens;
+    const int64_t position = request.position() > 0 ? std::min(request.position(), context - 1) : context - 1;
+    scheduler::DecoderOptions decoder;
+    decoder.format = query.format;
+    decoder.context_tokens = context;
+    decoder.users = std::max<int64_t>(1, choice.max_users);
+    ASSIGN_OR_RETURN(scheduler::DecoderCompiler compiler,
+                     scheduler::DecoderCompiler::Create(config, chip, system, topology, choice.partition, decoder));
+    const scheduler::DecoderPartition& partition = choice.partition;
+    const int stages = static_cast<int>(partition.stage_chips.size());
+    std::ofstream file(request.out());
+    if (!file) return absl::UnavailableError(absl::StrCat("cannot write ", request.out()));
+    pipeline::TraceWriter writer(file, chip, topology, options);
+    // Distinct units compiled once; a stage like an earlier one reuses its
+    // programs with chips moved by the stage distance.
+    std::map<std::string, std::pair<int, scheduler::CompiledStep>> units;
+    const int64_t tiles = position / chip.lanes() + 1;
+    int64_t offset = 0;
+    int64_t beat = 0;
+    std::vector<std::pair<int64_t, int64_t>> stage_spans;
+    for (int s = 0; s < stages; ++s) {
+      const std::string signature = scheduler::StageUnitSignature(partition, topology, s, tiles);
+      auto it = units.find(signature);
+      if (it == units.end()) {
+        progress << absl::StrFormat("compiling stage %d of %d ...\n", s, stages);
+        ASSIGN_OR_RETURN(scheduler::CompiledStep step, compiler.CompileStageUnit(s, position));
+        it = units.emplace(signature, std::make_pair(s, std::move(step))).first;
+      }
+      const int representative = it->second.first;
+      const scheduler::CompiledStep& unit = it->second.second;
+      // Same unit, same route shapes: every chip of it (the stage's, the
+      // previous stage's, those forwarding between them) moves by whole
+      // stages, which lie tp chips apart.
+      const int shift = (partition.stage_chips[s][0] - partition.stage_chips[representative][0]);
+      for (const auto& [id, program] : unit.programs) {
+        const int moved = id + shift;
+        if (moved < 0 || moved >= topology.chips()) {
+          return absl::InternalError(absl::StrCat("stage ", s, ": chip ", id, " of stage ", representative,
+                                                  "'s unit moves outside the system"));
+        }
+        writer.AddProgram(moved, program, offset);
+      }
+      const int64_t cycles = s + 1 == stages ? unit.predicted_last_cycle : unit.stage_last_cycle;
+      stage_spans.emplace_back(offset, offset + unit.stage_last_cycle);
+      beat = std::max(beat, unit.stage_last_cycle);
+      offset += cycles;
+    }
+    // The traced token (user 0) and the users pipelined behind it.
+    const int64_t users = std::min<int64_t>(std::max<int64_t>(1, choice.max_users), stages);
+    for (int64_t u = 0; u < users; ++u) {
+      for (int s = 0; s < stages; ++s) {
+        writer.AddSpan(absl::StrCat("user ", u, " token, stage ", s, u == 0 ? "" : " (pipelined, not traced)"),
+                       "token", u * stages + s + 1, partition.stage_chips[s][0], stage_spans[s].first + u * beat,
+                       stage_spans[s].second + u * beat);
+      }
+    }
+    RETURN_IF_ERROR(writer.Finish());
+    file.close();
+    std::ifstream size(request.out(), std::ios::binary | std::ios::ate);
+    out << absl::StrFormat(
+        "%s: %s, %d chips (%d-way x %d stages), token at KV length %d: %d cycles, %d distinct stage units; "
+        "%d events, %.1f MB in %.1f s (%s detail)\n",
+        request.out(), config.name(), choice.chips_used, partition.tensor_parallel, stages, position + 1, offset,
+        units.size(), writer.events(), static_cast<double>(size.tellg()) / 1e6,
+        absl::ToDoubleSeconds(absl::Now() - start),
+        options.detail == pipeline::TraceOptions::Detail::kUnits ? "units" : "instructions");
+    (void)resolved;
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace tsp::tools
