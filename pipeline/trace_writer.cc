@@ -67,6 +67,11 @@ void TraceWriter::Event(const std::string& json) {
   ++events_;
 }
 
+std::string TraceWriter::TrackName(int track) const {
+  if (options_.detail == TraceOptions::Detail::kUnits) return KindName(static_cast<isa::SliceKind>(track));
+  return track >= 0 && track < static_cast<int>(chip_.queues().size()) ? chip_.queues()[track].name : "?";
+}
+
 void TraceWriter::NameProcess(int chip) {
   if (!named_.insert(chip).second) return;
   Event(absl::StrFormat("{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,\"tid\":0,\"args\":{\"name\":\"chip %d\"}}",
@@ -161,6 +166,7 @@ void TraceWriter::AddProgram(int chip, const isa::Program& program, int64_t offs
   auto it = summaries_.find(&program);
   if (it == summaries_.end()) it = summaries_.emplace(&program, Summarize(program)).first;
   const Summary& summary = it->second;
+  placed_.push_back({chip, &summary, offset});
   for (const auto& [port, e] : summary.sends) sends_[{chip, port}].push_back({chip, e.track, e.cycle + offset});
   for (const auto& [port, e] : summary.receives) receives_[{chip, port}].push_back({chip, e.track, e.cycle + offset});
   const bool units = options_.detail == TraceOptions::Detail::kUnits;
@@ -187,6 +193,7 @@ void TraceWriter::AddSpan(const std::string& name, const std::string& category, 
                           int64_t first_cycle, int64_t end_cycle) {
   if (!Shown(chip, first_cycle)) return;
   NameProcess(chip);
+  spans_.push_back({name, id, chip, first_cycle, end_cycle});
   Event(absl::StrFormat("{\"ph\":\"b\",\"cat\":%s,\"name\":%s,\"id\":%d,\"pid\":%d,\"tid\":0,\"ts\":%.5f}",
                         Quoted(category), Quoted(name), id, chip, Micros(first_cycle)));
   Event(absl::StrFormat("{\"ph\":\"e\",\"cat\":%s,\"name\":%s,\"id\":%d,\"pid\":%d,\"tid\":0,\"ts\":%.5f}",

@@ -52,14 +52,14 @@ class TraceWriter {
 
   int64_t events() const { return events_; }
 
- private:
+  // What a program shows, at offset 0 (tools that draw other views read
+  // these through placed()).
   struct Endpoint {
     int chip;
     int track;
     int64_t cycle;
   };
-  // What a program shows, at offset 0: slices per track, and its Sends and
-  // Receives per chip port.
+  // Slices per track, and the Sends and Receives per chip port.
   struct Slice {
     int track;
     int64_t start;
@@ -73,6 +73,25 @@ class TraceWriter {
     std::vector<Slice> slices;  // Each track's in order.
     std::vector<std::pair<int, Endpoint>> sends, receives;  // (port, endpoint with chip unset)
   };
+  struct Placed {
+    int chip;
+    const Summary* summary;
+    int64_t offset;
+  };
+  struct Span {
+    std::string name;
+    int64_t id;
+    int chip;
+    int64_t first_cycle;
+    int64_t end_cycle;
+  };
+  // Every program and span added, in order (chips outside the selection left out).
+  const std::vector<Placed>& placed() const { return placed_; }
+  const std::vector<Span>& spans() const { return spans_; }
+  // The name of a track of this detail (a queue, or a kind of slice).
+  std::string TrackName(int track) const;
+
+ private:
   Summary Summarize(const isa::Program& program) const;
   void Event(const std::string& json);
   void NameProcess(int chip);
@@ -90,6 +109,8 @@ class TraceWriter {
   // Per (chip, port), in cycle order.
   std::map<std::pair<int, int>, std::vector<Endpoint>> sends_, receives_;
   std::map<const isa::Program*, Summary> summaries_;
+  std::vector<Placed> placed_;
+  std::vector<Span> spans_;
 };
 
 }  // namespace tsp::pipeline

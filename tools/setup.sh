@@ -9,6 +9,7 @@ PACKAGES=(
   g++ pkg-config
   libabsl-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
+  chromium
 )
 
 missing=()

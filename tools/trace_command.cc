@@ -12,6 +12,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "isa/status_macros.h"
+#include "absl/strings/match.h"
+#include "pipeline/trace_html.h"
 #include "pipeline/trace_writer.h"
 #include "scheduler/decoder_compiler.h"
 #include "scheduler/model_run.h"
@@ -36,6 +38,12 @@ absl::StatusOr<std::set<int>> ChipSet(const std::string& text) {
   }
   return chips;
 }
+
+// Swallows what it is given (the writers that feed the HTML page).
+class NullBuffer : public std::streambuf {
+ protected:
+  int overflow(int c) override { return c; }
+};
 
 }  // namespace
 
@@ -77,7 +85,23 @@ absl::Status TraceCommand(const TspRequest& request, std::ostream& out, std::ost
     const int stages = static_cast<int>(partition.stage_chips.size());
     std::ofstream file(request.out());
     if (!file) return absl::UnavailableError(absl::StrCat("cannot write ", request.out()));
-    pipeline::TraceWriter writer(file, chip, topology, options);
+    // JSON: one writer. HTML: every chip by units, and the chips asked (by
+    // default the first of the first and of the last stage) instruction by
+    // instruction.
+    const bool html = absl::EndsWith(request.out(), ".html");
+    NullBuffer null_buffer;
+    std::ostream null(&null_buffer);
+    pipeline::TraceOptions units_options = options;
+    units_options.detail = pipeline::TraceOptions::Detail::kUnits;
+    units_options.chips.clear();
+    pipeline::TraceOptions detail_options = options;
+    detail_options.detail = pipeline::TraceOptions::Detail::kInstructions;
+    if (detail_options.chips.empty()) {
+      detail_options.chips = {partition.stage_chips.front()[0], partition.stage_chips.back()[0]};
+    }
+    pipeline::TraceWriter writer(html ? null : file, chip, topology, html ? units_options : options);
+    pipeline::TraceWriter detail(null, chip, topology, detail_options);
+    std::vector<pipeline::TokenSpan> tokens;
     // Distinct units compiled once; a stage like an earlier one reuses its
     // programs with chips moved by the stage distance.
     std::map<std::string, std::pair<int, scheduler::CompiledStep>> units;
@@ -106,6 +130,7 @@ absl::Status TraceCommand(const TspRequest& request, std::ostream& out, std::ost
                                                   "'s unit moves outside the system"));
         }
         writer.AddProgram(moved, program, offset);
+        if (html) detail.AddProgram(moved, program, offset);
       }
       const int64_t cycles = s + 1 == stages ? unit.predicted_last_cycle : unit.stage_last_cycle;
       stage_spans.emplace_back(offset, offset + unit.stage_last_cycle);
@@ -119,18 +144,36 @@ absl::Status TraceCommand(const TspRequest& request, std::ostream& out, std::ost
         writer.AddSpan(absl::StrCat("user ", u, " token, stage ", s, u == 0 ? "" : " (pipelined, not traced)"),
                        "token", u * stages + s + 1, partition.stage_chips[s][0], stage_spans[s].first + u * beat,
                        stage_spans[s].second + u * beat);
+        tokens.push_back({static_cast<int>(u), s, stage_spans[s].first + u * beat, stage_spans[s].second + u * beat});
       }
     }
     RETURN_IF_ERROR(writer.Finish());
+    const std::string title =
+        absl::StrFormat("%s, %d chips (%d-way x %d stages), one token at KV length %d", config.name(),
+                        choice.chips_used, partition.tensor_parallel, stages, position + 1);
+    if (html) {
+      RETURN_IF_ERROR(detail.Finish());
+      pipeline::TraceHtmlInput page;
+      page.title = title;
+      page.cycles = offset;
+      page.tokens_per_s_per_user = static_cast<double>(chip.clock_hz()) / static_cast<double>(offset);
+      page.stage_chips = partition.stage_chips;
+      page.tokens = tokens;
+      page.units = &writer;
+      page.detail = &detail;
+      file << pipeline::TraceHtml(chip, page);
+    }
     file.close();
+    if (!file) return absl::UnavailableError(absl::StrCat("cannot write ", request.out()));
     std::ifstream size(request.out(), std::ios::binary | std::ios::ate);
     out << absl::StrFormat(
         "%s: %s, %d chips (%d-way x %d stages), token at KV length %d: %d cycles, %d distinct stage units; "
-        "%d events, %.1f MB in %.1f s (%s detail)\n",
+        "%d events, %.1f MB in %.1f s (%s)\n",
         request.out(), config.name(), choice.chips_used, partition.tensor_parallel, stages, position + 1, offset,
         units.size(), writer.events(), static_cast<double>(size.tellg()) / 1e6,
         absl::ToDoubleSeconds(absl::Now() - start),
-        options.detail == pipeline::TraceOptions::Detail::kUnits ? "units" : "instructions");
+        html ? "HTML page"
+        : options.detail == pipeline::TraceOptions::Detail::kUnits ? "units detail" : "instructions detail");
     (void)resolved;
     return absl::OkStatus();
   });
