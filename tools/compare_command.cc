@@ -1,7 +1,6 @@
 #include "tools/compare_command.h"
 
 #include <cmath>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -253,10 +252,7 @@ absl::Status CompareCommand(const TspRequest& request, std::ostream& out, std::o
   std::string svg;
   ASSIGN_OR_RETURN(CompareReport report, CompareReportFor(request, progress, &svg));
   if (!request.plot().empty()) {
-    std::ofstream file(request.plot());
-    file << svg;
-    file.close();
-    if (!file) return absl::UnavailableError(absl::StrCat("cannot write ", request.plot()));
+    RETURN_IF_ERROR(WriteSvgFile(request.plot(), svg));
     progress << "plot written to " << request.plot() << "\n";
   }
   if (f == "json") {

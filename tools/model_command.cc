@@ -8,7 +8,6 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "google/protobuf/util/json_util.h"
 #include "isa/spec_loader.h"
 #include "isa/status_macros.h"
 #include "models/model_registry.h"
@@ -21,6 +20,7 @@
 #include "scheduler/decoder_compiler.h"
 #include "scheduler/model_run.h"
 #include "scheduler/partitioner.h"
+#include "tools/proto_json.h"
 
 namespace tsp::tools {
 namespace {
@@ -157,14 +157,7 @@ absl::Status RunModelCommand(const TspRequest& request, std::ostream& out, std::
   }
   ASSIGN_OR_RETURN(scheduler::RunReport report, RunModelReport(request, progress));
   if (request.format() == "json") {
-    std::string json;
-    google::protobuf::util::JsonPrintOptions print;
-    print.preserve_proto_field_names = true;
-    print.always_print_primitive_fields = true;
-    if (!google::protobuf::util::MessageToJsonString(report, &json, print).ok()) {
-      return absl::InternalError("cannot print the report as JSON");
-    }
-    out << json << "\n";
+    out << ProtoJson(report) << "\n";
     return absl::OkStatus();
   }
   out << absl::StrFormat("%s (%s weights) on %s: %d chips = %d nodes in %d racks, %d-way tensor parallel x %d stages\n",

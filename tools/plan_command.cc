@@ -1,6 +1,5 @@
 #include "tools/plan_command.h"
 
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -194,14 +193,6 @@ Plot PlanPlot(const scheduler::PlanReport& report) {
   return plot;
 }
 
-absl::Status WriteFile(const std::string& path, const std::string& contents) {
-  std::ofstream file(path);
-  file << contents;
-  file.close();
-  if (!file) return absl::UnavailableError(absl::StrCat("cannot write ", path));
-  return absl::OkStatus();
-}
-
 absl::Status CheckFormat(const TspRequest& request) {
   const std::string& f = request.format();
   if (f.empty() || f == "text" || f == "table" || f == "csv" || f == "json") return absl::OkStatus();
@@ -242,7 +233,7 @@ absl::Status PlanCommand(const TspRequest& request, std::ostream& out, std::ostr
   RETURN_IF_ERROR(CheckFormat(request));
   ASSIGN_OR_RETURN(scheduler::PlanReport report, PlanReportFor(request, progress));
   if (!request.plot().empty()) {
-    RETURN_IF_ERROR(WriteFile(request.plot(), RenderSvg(PlanPlot(report))));
+    RETURN_IF_ERROR(WriteSvgFile(request.plot(), RenderSvg(PlanPlot(report))));
     progress << "plot written to " << request.plot() << "\n";
   }
   if (request.format() == "json") {

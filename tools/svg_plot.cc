@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
@@ -200,6 +201,14 @@ std::string RenderSvg(const Plot& plot) {
   }
   absl::StrAppend(&svg, "</svg>\n");
   return svg;
+}
+
+absl::Status WriteSvgFile(const std::string& path, const std::string& svg) {
+  std::ofstream file(path);
+  file << svg;
+  file.close();
+  if (!file) return absl::UnavailableError(absl::StrCat("cannot write ", path));
+  return absl::OkStatus();
 }
 
 }  // namespace tsp::tools

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+
 namespace tsp::tools {
 
 struct PlotPoint {
@@ -44,6 +46,9 @@ struct Plot {
 };
 
 std::string RenderSvg(const Plot& plot);
+
+// Writes a rendered plot to `path`; the error names the file.
+absl::Status WriteSvgFile(const std::string& path, const std::string& svg);
 
 }  // namespace tsp::tools
 
