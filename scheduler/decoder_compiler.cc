@@ -94,6 +94,7 @@ class StepLowering {
 
   // --- state and weights -------------------------------------------------
   absl::Status Allocate(ChipState& c);
+  absl::Status AllocateOnce(ChipState& c);
   absl::StatusOr<Linear> MakeLinear(ChipState& c, int64_t rows, int64_t columns,
                                     const models::Matrix* source,
                                     const std::function<int64_t(int64_t)>& source_row,
@@ -259,6 +260,33 @@ absl::StatusOr<Linear> StepLowering::MakeLinear(ChipState& c, int64_t rows, int6
 }
 
 absl::Status StepLowering::Allocate(ChipState& c) {
+  // Matrices take the weight slices alone when they fit there; otherwise the
+  // chip starts again with them spread over the activation slices too.
+  const bool allow_overflow = Ops(c).allow_overflow();
+  Ops(c).set_allow_overflow(true);
+  RETURN_IF_ERROR(AllocateOnce(c));
+  if (Ops(c).weight_overflow() == 0) {
+    Ops(c).set_allow_overflow(allow_overflow);
+    if (!allow_overflow && Ops(c).activation_addresses_used() > chip_.mem_addresses()) {
+      return absl::ResourceExhaustedError(absl::StrCat("chip ", c.chip, ": its constants need ",
+                                                       Ops(c).activation_addresses_used(),
+                                                       " addresses of the activation slices, more than ",
+                                                       chip_.mem_addresses()));
+    }
+    return absl::OkStatus();
+  }
+  system_.ResetChip(c.chip);
+  ChipState fresh;
+  fresh.chip = c.chip;
+  fresh.rank = c.rank;
+  fresh.stage = c.stage;
+  c = std::move(fresh);
+  Ops(c).set_allow_overflow(allow_overflow);
+  Ops(c).set_spread_weights(true);
+  return AllocateOnce(c);
+}
+
+absl::Status StepLowering::AllocateOnce(ChipState& c) {
   VectorOps& o = Ops(c);
   const models::ModelWeights* w = options_.weights;
   const int64_t hidden = config_.hidden_size();
@@ -375,7 +403,7 @@ absl::Status StepLowering::Allocate(ChipState& c) {
   if (cached) {
     o.set_with_data(with_data());
     o.scheduler().AddMemoryImages(weight_images_.at(c.chip));
-  } else if (with_data()) {
+  } else if (with_data() && o.weight_overflow() == 0) {
     weight_images_[c.chip] = o.scheduler().MemoryImagesFrom(first_image);
   }
   return absl::OkStatus();
@@ -1075,9 +1103,11 @@ absl::StatusOr<StageFootprint> StepLowering::Footprint(int stage) {
       f.weight_addresses[1] = o.weight_addresses_used(Side::kEast);
     }
     f.weight_bytes = std::max(f.weight_bytes, 2 * weights * o.weight_slices_per_side() * vector_bytes);
+    f.weight_unplaced_bytes = std::max(f.weight_unplaced_bytes, o.weight_overflow() * vector_bytes);
     f.activation_bytes =
         std::max(f.activation_bytes, 2 * o.activation_addresses_used() * o.activation_slices_per_side() * vector_bytes);
-    f.weight_capacity = 2 * chip_.mem_addresses() * o.weight_slices_per_side() * vector_bytes;
+    f.weight_capacity = 2 * o.weight_capacity_addresses() * o.weight_slices_per_side() * vector_bytes;
+    f.spread = f.spread || o.spread_weights();
     f.activation_capacity = 2 * chip_.mem_addresses() * o.activation_slices_per_side() * vector_bytes;
   }
   return f;
@@ -1123,6 +1153,13 @@ absl::StatusOr<CompiledStep> StepLowering::Run(int64_t position, int unit) {
         for (const ChipState::Cache& cache : layer.caches) {
           for (const StreamedMatrix* m : {&cache.keys, &cache.values}) {
             const int64_t addresses = static_cast<int64_t>(m->row_tiles) * m->column_tiles * m->loads;
+            if (m->places != nullptr) {
+              // Caches come first, so they spread only on a chip full of them.
+              for (const StreamPlace& place : *m->places) {
+                step.persistent.push_back({c.chip, place.slice, place.address, m->loads});
+              }
+              continue;
+            }
             for (int r = 0; r < lanes_; ++r) {
               const Vec row = system_.ops(c.chip).MatrixRow(*m, r);
               for (int p = 0; p < row.planes(); ++p) {

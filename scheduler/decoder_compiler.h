@@ -62,11 +62,17 @@ struct StageFootprint {
   // each side, and bytes as twice the fuller side (the sides are equal).
   int64_t weight_addresses[2] = {0, 0};
   int64_t weight_bytes = 0;
+  // The weight slices and, when matrices spread, the activation slices above
+  // the addresses kept for activations (VectorOps::activation_reserve()).
   int64_t weight_capacity = 0;
+  // Whether matrices spread over the activation slices (they exceed the
+  // weight slices), and the bytes of tiles that found no room even so.
+  bool spread = false;
+  int64_t weight_unplaced_bytes = 0;
   int64_t activation_bytes = 0;  // Vectors (constants, activations), in the other slices.
   int64_t activation_capacity = 0;
   int64_t bytes_short() const {
-    return std::max<int64_t>(0, weight_bytes - weight_capacity) +
+    return std::max({int64_t{0}, weight_bytes - weight_capacity, weight_unplaced_bytes}) +
            std::max<int64_t>(0, activation_bytes - activation_capacity);
   }
 };

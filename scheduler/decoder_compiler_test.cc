@@ -48,9 +48,11 @@ double RelativeError(const std::vector<float>& a, const std::vector<float>& b) {
 }
 
 // Runs the prompt and `generated` greedy steps on the chips and on the
-// reference side by side.
+// reference side by side; with SRAM kept for `users` users' caches; each
+// step's logits into `logits` if given.
 void RunAgainstReference(const Case& param, const isa::ChipModel& chip, const pipeline::SystemModel& system,
-                         const pipeline::Topology& topology, int generated);
+                         const pipeline::Topology& topology, int generated, int64_t users = 1,
+                         std::vector<std::vector<float>>* logits = nullptr);
 
 // Predicted == emulated on every step; functional logits against the
 // independent reference within a tolerance relative to the largest logit, and
@@ -61,7 +63,8 @@ void RunAgainstReference(const Case& param, const isa::ChipModel& chip, const pi
 // order moves tiny_wide's int8 logits by 0.4% (one layer) to 3.8% (four
 // layers), and its fp16 ones by under 0.1%. Hence 5% for int8, 0.5% for fp16.
 void RunAgainstReference(const Case& param, const isa::ChipModel& chip, const pipeline::SystemModel& system,
-                         const pipeline::Topology& topology, int generated) {
+                         const pipeline::Topology& topology, int generated, int64_t users,
+                         std::vector<std::vector<float>>* logits) {
   const auto& [name, format, layout] = param;
   TSP_ASSERT_OK_AND_ASSIGN(models::ModelConfig config, models::LoadModel(name));
   const models::ModelWeights weights = models::SyntheticWeights(config, format, 11);
@@ -72,6 +75,7 @@ void RunAgainstReference(const Case& param, const isa::ChipModel& chip, const pi
   options.format = format;
   options.weights = &weights;
   options.context_tokens = 24;
+  options.users = users;
   TSP_ASSERT_OK_AND_ASSIGN(DecoderCompiler compiler,
                            DecoderCompiler::Create(config, chip, system, topology, partition, options));
   pipeline::SystemRunOptions run;
@@ -91,6 +95,7 @@ void RunAgainstReference(const Case& param, const isa::ChipModel& chip, const pi
               << result.compile_seconds << " s, emulate " << result.emulate_seconds << " s\n";
     }
     ASSERT_EQ(result.logits.size(), expected.size());
+    if (logits != nullptr) logits->push_back(result.logits);
     EXPECT_LT(RelativeError(result.logits, expected), format == NumberFormat::kInt8 ? 0.05 : 0.005)
         << "step " << step;
     token = models::Argmax(expected);
@@ -180,6 +185,48 @@ TEST_F(DecoderInvariantTest, RefusesPartitionsThatDoNotSplit) {
   TSP_ASSERT_OK_AND_ASSIGN(DecoderCompiler fine,
                            DecoderCompiler::Create(config, *chip_, *system_, *topology_, ok, DecoderOptions()));
   EXPECT_EQ(fine.CompileStep(512).status().code(), absl::StatusCode::kOutOfRange);  // Context 512.
+}
+
+// tiny_wide (int8, one chip, 24-token caches): its matrices take 6,640
+// addresses of the 32 weight slices of the two sides (PartitionerTest counts
+// them); each user's caches 80 more a side (4 layers x 2 KV heads x one
+// 10-address tile, keys west, values east). With 70 users' caches (3,320 +
+// 5,600 a side, past 8,192) they no longer fit there and spread over the activation slices' upper
+// addresses too: the step must compute the very same logits, bit for bit,
+// as with one user, match the reference and run as predicted.
+TEST_F(DecoderInvariantTest, MatricesSpreadOverActivationSlicesComputeTheSameLogits) {
+  TSP_ASSERT_OK_AND_ASSIGN(models::ModelConfig config, models::LoadModel("tiny_wide"));
+  const Case one_chip{"tiny_wide", NumberFormat::kInt8, Layout{"1chip", 1, 1, 8}};
+  TSP_ASSERT_OK_AND_ASSIGN(DecoderPartition partition, EvenPartition(config, 1, 1, 8));
+  std::vector<StageFootprint> footprints[2];
+  std::vector<std::vector<float>> logits[2];
+  const int64_t users[2] = {1, 70};
+  for (int k = 0; k < 2; ++k) {
+    DecoderOptions options;
+    options.context_tokens = 24;
+    options.users = users[k];
+    TSP_ASSERT_OK_AND_ASSIGN(DecoderCompiler compiler,
+                             DecoderCompiler::Create(config, *chip_, *system_, *topology_, partition, options));
+    TSP_ASSERT_OK_AND_ASSIGN(footprints[k], compiler.Footprints());
+    RunAgainstReference(one_chip, *chip_, *system_, *topology_, 3, users[k], &logits[k]);
+  }
+  EXPECT_FALSE(footprints[0][0].spread);
+  EXPECT_EQ(footprints[0][0].weight_addresses[0] + footprints[0][0].weight_addresses[1], 6640 + 2 * 80);
+  ASSERT_TRUE(footprints[1][0].spread);
+  EXPECT_EQ(footprints[1][0].weight_addresses[0] + footprints[1][0].weight_addresses[1], 6640 + 2 * 70 * 80);
+  EXPECT_GT(footprints[1][0].weight_addresses[0], chip_->mem_addresses());
+  EXPECT_EQ(footprints[1][0].bytes_short(), 0);
+  ASSERT_EQ(logits[0].size(), logits[1].size());
+  for (size_t step = 0; step < logits[0].size(); ++step) EXPECT_EQ(logits[0][step], logits[1][step]) << step;
+  // 200 users' caches fit nowhere: a clear error, no program.
+  DecoderOptions options;
+  options.context_tokens = 24;
+  options.users = 200;
+  TSP_ASSERT_OK_AND_ASSIGN(DecoderCompiler compiler,
+                           DecoderCompiler::Create(config, *chip_, *system_, *topology_, partition, options));
+  absl::StatusOr<CompiledStep> step = compiler.CompileStep(0);
+  EXPECT_EQ(step.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(step.status().message().find("does not fit"), std::string::npos) << step.status();
 }
 
 class SixteenTokensTest : public DecoderInvariantTest {};

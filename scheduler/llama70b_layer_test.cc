@@ -1,9 +1,13 @@
 // One full llama2_70b-shaped decoder layer (hidden 8,192, 64 heads, 8 KV
-// heads, FFN 28,672), int8, on one 8-chip node as the partitioner lays
-// llama2_70b over 640 chips (8-way tensor parallel, one layer a stage),
-// emulated functionally with synthetic weights and checked against the
-// reference. The vocabulary is cut to 640 tokens so the embedding and LM head
-// stay small; the layer itself is the model's.
+// heads, FFN 28,672), int8, on two 8-chip nodes as the partitioner lays
+// llama2_70b over the 576-chip system (16-way tensor parallel: 4 heads and a
+// replicated KV head a chip, all-reduces across the two nodes, 4,096-token
+// caches), emulated functionally with synthetic weights and checked against
+// the reference. The 576-chip layout's three-layer stages spread their
+// matrices over the activation slices; here the SRAM kept for 44 users'
+// caches pushes the one layer's matrices there too, so the spot check runs
+// that layout. The vocabulary is cut to 640 tokens so the embedding and LM
+// head stay small; the layer itself is the model's.
 
 #include <cmath>
 #include <iostream>
@@ -21,8 +25,8 @@
 namespace tsp::scheduler {
 namespace {
 
-TEST(Llama70bLayerTest, OneFullLayerOnANodeMatchesTheReference) {
-  const TestSystem node = MakeTestSystem(1);
+TEST(Llama70bLayerTest, OneFullLayerSixteenWayMatchesTheReference) {
+  const TestSystem node = MakeTestSystem(2);
   const isa::ChipModel& chip = *node.chip;
   const pipeline::SystemModel& system = *node.system;
   const pipeline::Topology& topology = *node.topology;
@@ -31,12 +35,16 @@ TEST(Llama70bLayerTest, OneFullLayerOnANodeMatchesTheReference) {
   config.set_vocab_size(640);
   const models::ModelWeights weights = models::SyntheticWeights(config, models::NumberFormat::kInt8, 5);
   models::ReferenceDecoder reference(config, models::NumberFormat::kInt8, 5);
-  TSP_ASSERT_OK_AND_ASSIGN(DecoderPartition partition, EvenPartition(config, 8, 1, 8));
+  TSP_ASSERT_OK_AND_ASSIGN(DecoderPartition partition, EvenPartition(config, 16, 1, 16));
   DecoderOptions options;
   options.weights = &weights;
-  options.context_tokens = 8;
+  options.context_tokens = 4096;
+  options.users = 44;
   TSP_ASSERT_OK_AND_ASSIGN(DecoderCompiler compiler,
                            DecoderCompiler::Create(config, chip, system, topology, partition, options));
+  TSP_ASSERT_OK_AND_ASSIGN(std::vector<StageFootprint> footprints, compiler.Footprints());
+  ASSERT_TRUE(footprints[0].spread);
+  EXPECT_EQ(footprints[0].bytes_short(), 0);
   pipeline::SystemRunOptions run;
   run.threads = 2;
   DecodeSession session(compiler, chip, system, topology, run);

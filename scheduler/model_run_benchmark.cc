@@ -1,6 +1,5 @@
 // One whole decode step of llama2_70b (int8, KV caches of 4,096 tokens) on
-// the fewest chips that hold it (640: 8-way x 80 stages of a 1,152-chip
-// system), compiled and emulated in timing-only mode through its distinct
+// the production 576-chip system (16-way x 36 stages), compiled and emulated in timing-only mode through its distinct
 // stage units (RunModel without a prompt), on 1 and 2 threads. Counters:
 // cycles per token (predicted == emulated is checked by RunModel), distinct
 // units.
@@ -20,16 +19,16 @@
 namespace tsp::scheduler {
 namespace {
 
-void BM_Llama70bDecodeStepOn640Chips(benchmark::State& state) {
+void BM_Llama70bDecodeStepOn576Chips(benchmark::State& state) {
   const isa::ChipModel chip = *isa::DefaultChipModel();
   pipeline::SystemSpec spec;
-  if (!isa::LoadTextProtoFile("pipeline/specs/groq_1152.textproto", &spec).ok()) std::abort();
+  if (!isa::LoadTextProtoFile("pipeline/specs/groq_576.textproto", &spec).ok()) std::abort();
   const pipeline::SystemModel system = *pipeline::SystemModel::Create(spec, chip);
   const pipeline::Topology topology = *pipeline::Topology::Create(system, chip);
   PartitionQuery query;
   query.config = *models::LoadModel("llama2_70b");
   query.context_tokens = 4096;
-  query.chips = 640;
+  query.chips = 576;
   const PartitionChoice choice = *ChoosePartition(query, chip, system, topology);
   ModelRunOptions options;
   options.context_tokens = 4096;
@@ -48,7 +47,7 @@ void BM_Llama70bDecodeStepOn640Chips(benchmark::State& state) {
   state.counters["distinct_units"] = report.units_size();
   state.counters["chips"] = report.chips();
 }
-BENCHMARK(BM_Llama70bDecodeStepOn640Chips)->Arg(1)->Arg(2)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
+BENCHMARK(BM_Llama70bDecodeStepOn576Chips)->Arg(1)->Arg(2)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
 
 }  // namespace
 }  // namespace tsp::scheduler

@@ -14,29 +14,32 @@ namespace {
 
 class ModelRunTest : public SystemFixture<::testing::Test> {};
 
-// llama2_70b (int8, 4,096-token caches) on the fewest chips it fits, 640:
-// every distinct stage unit compiled and emulated, predicted == emulated.
-TEST_F(ModelRunTest, Llama70bOn640Chips) {
-  Build(80);
+// llama2_70b (int8, 4,096-token caches) on the production 576-chip system
+// (72 nodes): 16-way x 36 stages, 8 of three layers; every distinct stage
+// unit compiled and emulated, predicted == emulated, at the decode KV length
+// and at a one-token prompt's.
+TEST_F(ModelRunTest, Llama70bOn576Chips) {
+  Build(72);
   PartitionQuery query;
   query.config = *models::LoadModel("llama2_70b");
   query.context_tokens = 4096;
-  query.chips = 640;
+  query.chips = 576;
   TSP_ASSERT_OK_AND_ASSIGN(PartitionChoice choice, ChoosePartition(query, *chip_, *system_, *topology_));
   ModelRunOptions options;
   options.context_tokens = 4096;
-  options.prompt_tokens = 320;
+  options.prompt_tokens = 1;
   options.progress = [](const std::string& line) { std::cerr << line << "\n"; };
   TSP_ASSERT_OK_AND_ASSIGN(RunReport report, RunModel(query.config, *chip_, *system_, *topology_, choice, options));
   EXPECT_EQ(report.cycles_per_token_predicted(), report.cycles_per_token_emulated());
-  EXPECT_EQ(report.chips(), 640);
-  EXPECT_EQ(report.pipeline_stages(), 80);
+  EXPECT_EQ(report.chips(), 576);
+  EXPECT_EQ(report.tensor_parallel(), 16);
+  EXPECT_EQ(report.pipeline_stages(), 36);
   int stages = 0;
   for (const StageUnitReport& unit : report.units()) {
     EXPECT_EQ(unit.predicted_last_cycle(), unit.emulated_last_cycle());
     stages += unit.stages_size();
   }
-  EXPECT_EQ(stages, 2 * 80);  // Every stage at the decode KV length and at the prompt's.
+  EXPECT_EQ(stages, 2 * 36);  // Every stage at the decode KV length and at the prompt's.
   std::cout << "cycles per token " << report.cycles_per_token_emulated() << ", tokens/s per user "
             << report.tokens_per_s_per_user() << ", " << report.units_size() << " distinct units, compile "
             << report.compile_seconds() << " s, emulate " << report.emulate_seconds() << " s\n";

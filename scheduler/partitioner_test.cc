@@ -1,5 +1,6 @@
 #include "scheduler/partitioner.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "gtest/gtest.h"
@@ -19,6 +20,9 @@ class PartitionerTest : public SystemFixture<::testing::Test> {};
 // tiles; per layer and user, 2 KV heads of K (512 tokens: 2 tiles) and V^T
 // (2 tiles) = 8 tiles; embedding 4x3 and LM head 3x4 = 24 tiles. One user:
 // 4 x (160 + 8) + 24 = 696 tiles = 6,960 addresses over the two sides.
+// Room for matrices: the 32 weight slices a side and, once those are full,
+// the 12 activation slices above their low 3/8 (3,072 addresses): 8,192 +
+// 12 x 5,120 / 32 = 10,112 addresses of 32 slices a side.
 TEST_F(PartitionerTest, TinyModelFitsOneChipAsCountedByHand) {
   Build(2);
   PartitionQuery request;
@@ -31,10 +35,19 @@ TEST_F(PartitionerTest, TinyModelFitsOneChipAsCountedByHand) {
   EXPECT_EQ(f.weight_addresses[0] + f.weight_addresses[1], 6960);
   const int64_t fuller = std::max(f.weight_addresses[0], f.weight_addresses[1]);
   EXPECT_EQ(f.weight_bytes, 2 * fuller * 32 * 320);
-  EXPECT_EQ(f.weight_capacity, 2 * 8192 * 32 * 320);
+  EXPECT_EQ(f.weight_capacity, 2 * 10112 * 32 * 320);
+  EXPECT_FALSE(f.spread);
   // Each more user adds 4 layers x 2 heads x 2 tiles x 10 addresses = 160
   // addresses on each side (K west, V^T east).
-  EXPECT_EQ(choice.max_users, 1 + (8192 - fuller) / 160);
+  EXPECT_EQ(choice.max_users, 1 + (10112 - fuller) / 160);
+  // And that many do fit, spread over the activation slices; one more does not.
+  request.users = choice.max_users;
+  TSP_ASSERT_OK_AND_ASSIGN(PartitionChoice full, ChoosePartition(request, *chip_, *system_, *topology_));
+  EXPECT_TRUE(full.footprints[0].spread);
+  EXPECT_EQ(full.footprints[0].bytes_short(), 0);
+  request.users = choice.max_users + 1;
+  EXPECT_EQ(ChoosePartition(request, *chip_, *system_, *topology_).status().code(),
+            absl::StatusCode::kResourceExhausted);
 }
 
 TEST_F(PartitionerTest, TooManyUsersSaysByHowMuchAndTheFewestChips) {
@@ -42,7 +55,7 @@ TEST_F(PartitionerTest, TooManyUsersSaysByHowMuchAndTheFewestChips) {
   PartitionQuery request;
   request.config = *models::LoadModel("tiny_wide");
   request.chips = 1;
-  request.users = 40;
+  request.users = 60;
   TSP_ASSERT_OK_AND_ASSIGN(PartitionChoice one_user, [&] {
     PartitionQuery r = request;
     r.users = 1;
@@ -52,9 +65,9 @@ TEST_F(PartitionerTest, TooManyUsersSaysByHowMuchAndTheFewestChips) {
                                   one_user.footprints[0].weight_addresses[1]);
   absl::StatusOr<PartitionChoice> choice = ChoosePartition(request, *chip_, *system_, *topology_);
   ASSERT_EQ(choice.status().code(), absl::StatusCode::kResourceExhausted);
-  // 40 users: 39 x 160 more addresses on the fuller side.
-  const int64_t needed = 2 * (fuller + 39 * 160) * 32 * 320;
-  const int64_t capacity = 2 * 8192 * 32 * 320;
+  // 60 users: 59 x 160 more addresses on the fuller side.
+  const int64_t needed = 2 * (fuller + 59 * 160) * 32 * 320;
+  const int64_t capacity = 2 * 10112 * 32 * 320;
   EXPECT_NE(choice.status().message().find(absl::StrCat("needs ", needed, " bytes")), std::string::npos)
       << choice.status();
   EXPECT_NE(choice.status().message().find(absl::StrCat(needed - capacity, " more than its ", capacity)),
@@ -63,29 +76,52 @@ TEST_F(PartitionerTest, TooManyUsersSaysByHowMuchAndTheFewestChips) {
   EXPECT_NE(choice.status().message().find("the fewest chips that fit"), std::string::npos) << choice.status();
   request.chips = 16;
   TSP_ASSERT_OK_AND_ASSIGN(PartitionChoice wider, ChoosePartition(request, *chip_, *system_, *topology_));
-  EXPECT_GE(wider.max_users, 40);
+  EXPECT_GE(wider.max_users, 60);
 }
 
-// llama2_70b in int8 with a 4,096-token cache: one 8-way stage holds one
-// layer (a second would need more than the streamed-matrix slices), so 576
-// chips (72 stages) are too few and 640 (80 stages) fit.
-TEST_F(PartitionerTest, Llama70bNeeds640ChipsAtEightWay) {
+// llama2_70b in int8 with a 4,096-token cache. A 16-way chip holds per layer
+// 624 tiles of 102,400 bytes (q 2x26, k and v 1x26 each, o 26x2, gate and up
+// 6x26, down 26x6) = 63,897,600 bytes, and 26 tiles of KV cache: 3 layers
+// need 199,680,000 bytes, past the 167,772,160 of the weight slices but within
+// the 207,093,760 with the activation slices' upper addresses. So 576 chips
+// hold 16-way x 36 stages: the end stages (which also embed or decode the
+// vocabulary) take 2 layers, 8 middle ones 3. 8-way stages hold only one
+// layer (a second needs 284,876,800 bytes), so 8-way needs 640 chips; the
+// fewest chips are 448 (16-way x 28 stages: 26 middle stages x 3 + 2 x 2 >= 80).
+TEST_F(PartitionerTest, Llama70bFits576ChipsSpreadingMatricesAnd448AtFewest) {
   Build(80);
   PartitionQuery request;
   request.config = *models::LoadModel("llama2_70b");
   request.context_tokens = 4096;
-  request.chips = 576;
+  request.chips = 432;
   absl::StatusOr<PartitionChoice> too_few = ChoosePartition(request, *chip_, *system_, *topology_);
   ASSERT_EQ(too_few.status().code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_NE(too_few.status().message().find("the fewest chips that fit: 640 (8-way x 80 stages)"),
+  EXPECT_NE(too_few.status().message().find("the fewest chips that fit: 448 (16-way x 28 stages)"),
             std::string::npos)
       << too_few.status();
-  request.chips = 640;
+  EXPECT_NE(too_few.status().message().find("a stage of 2 layers needs 284876800 bytes"), std::string::npos)
+      << too_few.status();
+  request.chips = 576;
   TSP_ASSERT_OK_AND_ASSIGN(PartitionChoice choice, ChoosePartition(request, *chip_, *system_, *topology_));
-  EXPECT_EQ(choice.partition.tensor_parallel, 8);
-  EXPECT_EQ(choice.partition.stage_chips.size(), 80u);
-  for (const StageFootprint& f : choice.footprints) EXPECT_EQ(f.bytes_short(), 0) << "stage " << f.stage;
-  EXPECT_GE(choice.max_users, 1);
+  EXPECT_EQ(choice.partition.tensor_parallel, 16);
+  ASSERT_EQ(choice.partition.stage_chips.size(), 36u);
+  EXPECT_EQ(choice.partition.stage_layers.front(), 2);
+  EXPECT_EQ(choice.partition.stage_layers.back(), 2);
+  EXPECT_EQ(std::count(choice.partition.stage_layers.begin(), choice.partition.stage_layers.end(), 3), 8);
+  for (const StageFootprint& f : choice.footprints) {
+    EXPECT_EQ(f.bytes_short(), 0) << "stage " << f.stage;
+    EXPECT_EQ(f.weight_capacity, 207'093'760);
+    EXPECT_EQ(f.spread, f.layers == 3) << "stage " << f.stage;
+    if (f.layers == 3) EXPECT_EQ(f.weight_bytes, 3 * (624 + 26) * 102'400);
+  }
+  EXPECT_EQ(choice.max_users, 1);
+  request.chips = 640;
+  request.tensor_parallel = 8;
+  TSP_ASSERT_OK_AND_ASSIGN(PartitionChoice eight, ChoosePartition(request, *chip_, *system_, *topology_));
+  EXPECT_EQ(eight.partition.stage_chips.size(), 80u);
+  request.chips = 576;
+  EXPECT_EQ(ChoosePartition(request, *chip_, *system_, *topology_).status().code(),
+            absl::StatusCode::kResourceExhausted);
 }
 
 TEST_F(PartitionerTest, FixedPartitionsAreCheckedToo) {

@@ -32,6 +32,9 @@ class SystemScheduler {
   // The chip's scheduler and operations, created on first use.
   VectorOps& ops(int chip);
   ChipScheduler& chip(int chip) { return ops(chip).scheduler(); }
+  // Forgets everything placed on a chip (before any transfer touches it), to
+  // allocate it again another way.
+  void ResetChip(int chip) { chips_.erase(chip); }
 
   // Copies `value` on chip `from` into `into` on chip `to`.
   absl::Status Transfer(int from, const Vec& value, int to, const Vec& into);

@@ -17,6 +17,14 @@ using isa::Opcode;
 constexpr int kActivationSlicesPerSide = 12;
 constexpr int kWeightSlicesPerSide = 32;
 constexpr int kGroupSlices = 4;
+// ASSUMED (this compiler's layout): when matrices spread into the activation
+// slices, their low 3,072 addresses (of 8,192) stay for a step's vectors,
+// which are not reused within a step and so grow with the layers of a stage
+// and the attention tiles, not with the SRAM. Measured: a 3-layer llama2_70b stage (16-way, 4,096
+// tokens) uses 1,515; a 5-layer llama3_70b stage (32-way, 8,192 tokens) 3,193,
+// past the reserve but below its matrices. A step whose vectors reach the
+// matrices fails to compile, saying so; it never overwrites them.
+constexpr int64_t kActivationReserve = 3072;
 
 isa::Direction Toward(int from, int to) { return to >= from ? isa::EAST : isa::WEST; }
 
@@ -68,11 +76,17 @@ absl::StatusOr<Vec> VectorOps::NewVec(isa::ElementType type, Side side) {
   if (groups == 0) return absl::FailedPreconditionError("the chip has no activation slices");
   const int g = next_group_[s];
   next_group_[s] = (g + 1) % groups;
-  if (group_next_[s][g] >= chip().mem_addresses() && !allow_overflow_) {
+  int64_t ceiling = chip().mem_addresses();
+  for (int p = 0; p < kGroupSlices; ++p) ceiling = std::min(ceiling, WeightFloor(s, g * kGroupSlices + p));
+  if (group_next_[s][g] >= ceiling && !allow_overflow_) {
     return absl::ResourceExhaustedError(absl::StrCat(
-        "chip ", scheduler_.id(), ": activation SRAM full (", groups * kGroupSlices,
-        " slices x ", chip().mem_addresses(), " addresses on the ", s == 0 ? "west" : "east",
-        " side)"));
+        "chip ", scheduler_.id(), ": activation SRAM full (", groups * kGroupSlices, " slices x ", ceiling,
+        " addresses on the ", s == 0 ? "west" : "east", " side",
+        ceiling < chip().mem_addresses()
+            ? absl::StrCat("; matrices spread over the addresses above, as the ", activation_reserve(),
+                           " kept for vectors seemed enough: give the stage fewer layers or more chips")
+            : "",
+        ")"));
   }
   Vec v;
   v.type = type;
@@ -336,8 +350,33 @@ absl::StatusOr<StreamedMatrix> VectorOps::NewMatrix(Side side, isa::ElementType 
   m.row_tiles = static_cast<int>((rows + lanes() - 1) / lanes());
   m.column_tiles = static_cast<int>((columns + lanes() - 1) / lanes());
   m.loads = (lanes() + rows_per_load - 1) / rows_per_load;
+  const int64_t tiles = static_cast<int64_t>(m.row_tiles) * m.column_tiles;
+  if (spread_) {
+    absl::StatusOr<std::shared_ptr<const std::vector<StreamPlace>>> places =
+        SpreadTiles(s, tiles, rows_per_load * width, m.loads);
+    if (!places.ok()) {
+      return absl::ResourceExhaustedError(absl::StrCat("chip ", scheduler_.id(), ": a ", rows, " x ", columns, " ",
+                                                       isa::ElementTypeName(type), " matrix ",
+                                                       places.status().message()));
+    }
+    m.places = *std::move(places);
+    // Tiles that all lie where the fixed layout would put them need no places.
+    bool fixed = true;
+    const int64_t base = tiles > 0 ? (*m.places)[0].address : 0;
+    for (int64_t t = 0; t < tiles && fixed; ++t) {
+      for (int stream = 0; stream < rows_per_load * width && fixed; ++stream) {
+        const StreamPlace& place = (*m.places)[t * rows_per_load * width + stream];
+        fixed = place.slice == weight_slices_[s][stream] && place.address == base + t * m.loads;
+      }
+    }
+    if (fixed) {
+      m.places = nullptr;
+      m.base = base;
+    }
+    return m;
+  }
   m.base = weight_next_[s];
-  const int64_t addresses = static_cast<int64_t>(m.row_tiles) * m.column_tiles * m.loads;
+  const int64_t addresses = tiles * m.loads;
   if (m.base + addresses > chip().mem_addresses() && !allow_overflow_) {
     const int64_t bytes_short = (m.base + addresses - chip().mem_addresses()) *
                                 static_cast<int64_t>(rows_per_load * width) * lanes();
@@ -347,14 +386,105 @@ absl::StatusOr<StreamedMatrix> VectorOps::NewMatrix(Side side, isa::ElementType 
         " bytes short (", weight_slices_[s].size(), " slices x ", chip().mem_addresses(),
         " addresses, ", m.base, " in use)"));
   }
+  weight_overflow_ += std::max<int64_t>(0, m.base + addresses - std::max(m.base, chip().mem_addresses())) *
+                      rows_per_load * width;
   weight_next_[s] += addresses;
   return m;
+}
+
+void VectorOps::set_spread_weights(bool spread) {
+  spread_ = spread;
+  for (int s = 0; s < 2; ++s) {
+    slice_used_[s].assign(weight_slices_[s].size() + activation_slices_[s].size(), 0);
+    for (size_t i = 0; i < weight_slices_[s].size(); ++i) slice_used_[s][i] = weight_next_[s];
+  }
+}
+
+int64_t VectorOps::activation_reserve() const { return kActivationReserve; }
+
+int64_t VectorOps::weight_capacity_addresses() const {
+  const int64_t slices = static_cast<int64_t>(weight_slices_[0].size());
+  const int64_t spare = std::max<int64_t>(0, chip().mem_addresses() - activation_reserve()) *
+                        static_cast<int64_t>(activation_slices_[0].size());
+  return chip().mem_addresses() + spare / std::max<int64_t>(1, slices);
+}
+
+int64_t VectorOps::weight_addresses_used(Side side) const {
+  const int s = static_cast<int>(side);
+  if (!spread_) return weight_next_[s];
+  int64_t sum = 0;
+  for (int64_t used : slice_used_[s]) sum += used;
+  return sum / static_cast<int64_t>(weight_slices_[s].size());
+}
+
+int64_t VectorOps::WeightFloor(int side, int activation_index) const {
+  if (!spread_) return chip().mem_addresses();
+  return chip().mem_addresses() - slice_used_[side][weight_slices_[side].size() + activation_index];
+}
+
+absl::StatusOr<std::shared_ptr<const std::vector<StreamPlace>>> VectorOps::SpreadTiles(int s, int64_t tiles,
+                                                                                         int streams, int loads) {
+  const int weight_count = static_cast<int>(weight_slices_[s].size());
+  const int count = static_cast<int>(slice_used_[s].size());
+  const int64_t size = chip().mem_addresses();
+  auto room = [&](int i) -> int64_t {
+    if (i < weight_count) return size - slice_used_[s][i];
+    // An activation slice keeps its reserve and whatever vectors it holds.
+    const int a = i - weight_count;
+    const int64_t vectors = std::max(activation_reserve(), group_next_[s][a / kGroupSlices]);
+    return size - slice_used_[s][i] - vectors;
+  };
+  auto places = std::make_shared<std::vector<StreamPlace>>();
+  places->reserve(static_cast<size_t>(tiles * streams));
+  std::vector<int> order(count);
+  for (int64_t t = 0; t < tiles; ++t) {
+    for (int i = 0; i < count; ++i) order[i] = i;
+    // The roomiest slices; weight slices first among equals, in their order.
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return room(a) > room(b); });
+    std::sort(order.begin(), order.begin() + streams);
+    std::vector<int64_t> rooms(streams);
+    for (int k = 0; k < streams; ++k) rooms[k] = room(order[k]);
+    if (*std::min_element(rooms.begin(), rooms.end()) < loads) {
+      if (!allow_overflow_) {
+        int64_t left = 0;
+        for (int i = 0; i < count; ++i) left += std::max<int64_t>(0, room(i));
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "does not fit the ", s == 0 ? "west" : "east", " side's MEM slices: ", tiles - t, " of its ", tiles,
+            " tiles left, each ", loads, " addresses on ", streams, " slices, with ", left,
+            " slice-addresses free (", weight_count, " weight slices, ", count - weight_count,
+            " activation slices above address ", activation_reserve(), ")"));
+      }
+      for (int64_t r : rooms) weight_overflow_ += std::max<int64_t>(0, loads - std::max<int64_t>(0, r));
+    }
+    for (int k = 0; k < streams; ++k) {
+      const int i = order[k];
+      StreamPlace place;
+      if (i < weight_count) {
+        place.slice = weight_slices_[s][i];
+        place.address = slice_used_[s][i];
+        slice_used_[s][i] += loads;
+      } else {
+        slice_used_[s][i] += loads;
+        place.slice = activation_slices_[s][i - weight_count];
+        place.address = size - slice_used_[s][i];
+      }
+      places->push_back(place);
+    }
+  }
+  return std::shared_ptr<const std::vector<StreamPlace>>(std::move(places));
+}
+
+StreamPlace VectorOps::TileStream(const StreamedMatrix& m, int64_t tile, int stream) const {
+  if (m.places != nullptr) {
+    const int streams = static_cast<int>(m.places->size() / std::max<int64_t>(1, int64_t{m.row_tiles} * m.column_tiles));
+    return (*m.places)[tile * streams + stream];
+  }
+  return {weight_slices_[static_cast<int>(m.side)][stream], m.base + tile * m.loads};
 }
 
 void VectorOps::FillMatrix(const StreamedMatrix& m,
                            const std::function<uint16_t(int64_t, int64_t)>& bits) {
   if (!with_data_) return;
-  const int s = static_cast<int>(m.side);
   const int width = isa::ElementBytes(m.type);
   const int rows_per_load = (lanes() + m.loads - 1) / m.loads;
   const int64_t tiles = static_cast<int64_t>(m.row_tiles) * m.column_tiles;
@@ -375,7 +505,15 @@ void VectorOps::FillMatrix(const StreamedMatrix& m,
         }
       }
     }
-    scheduler_.SetMemory(weight_slices_[s][stream], m.base, std::move(data));
+    if (m.places == nullptr) {
+      scheduler_.SetMemory(TileStream(m, 0, stream).slice, m.base, std::move(data));
+      continue;
+    }
+    const size_t tile_bytes = static_cast<size_t>(m.loads) * lanes();
+    for (int64_t t = 0; t < tiles; ++t) {
+      const StreamPlace place = TileStream(m, t, stream);
+      scheduler_.SetMemory(place.slice, place.address, data.substr(t * tile_bytes, tile_bytes));
+    }
   }
 }
 
@@ -387,9 +525,11 @@ Vec VectorOps::MatrixRow(const StreamedMatrix& m, int64_t row) const {
   Vec v;
   v.type = m.type;
   v.side = m.side;
-  v.address = m.base + tile_row * m.column_tiles * m.loads + r / rows_per_load;
   for (int p = 0; p < width; ++p) {
-    v.slices[p] = weight_slices_[static_cast<int>(m.side)][(r % rows_per_load) * width + p];
+    const StreamPlace place = TileStream(m, tile_row * m.column_tiles, static_cast<int>((r % rows_per_load) * width + p));
+    v.slices[p] = place.slice;
+    // Planes of one row share an address in either layout.
+    v.address = place.address + r / rows_per_load;
   }
   return v;
 }
@@ -421,14 +561,13 @@ absl::StatusOr<std::vector<Vec>> VectorOps::MatVec(const StreamedMatrix& m, cons
     ASSIGN_OR_RETURN(Vec out, NewVec(out_type, m.side));
     for (int tile_column = 0; tile_column < column_tiles; ++tile_column) {
       const int64_t tile = static_cast<int64_t>(tile_row) * m.column_tiles + tile_column;
-      const int64_t address = m.base + tile * m.loads;
       // Rows stream in at cycles L .. L + loads - 1, after the previous install took the buffer.
       int64_t lower = plane.last_install;
       for (int stream = 0; stream < rows_per_load * width; ++stream) {
-        const int slice = weight_slices_[s][stream];
+        const StreamPlace place = TileStream(m, tile, stream);
         for (int i = 0; i < m.loads; ++i) {
-          lower = std::max(lower, scheduler_.ReadableAt(slice, address + i) + read_latency +
-                                      Distance(slice, plane.position) - i);
+          lower = std::max(lower, scheduler_.ReadableAt(place.slice, place.address + i) + read_latency +
+                                      Distance(place.slice, plane.position) - i);
         }
       }
       ASSIGN_OR_RETURN(
@@ -441,13 +580,14 @@ absl::StatusOr<std::vector<Vec>> VectorOps::MatVec(const StreamedMatrix& m, cons
               }
             }
             for (int stream = 0; stream < rows_per_load * width; ++stream) {
-              const int slice = weight_slices_[s][stream];
+              const StreamPlace place = TileStream(m, tile, stream);
+              const int slice = place.slice;
               const int64_t read = t - Distance(slice, plane.position) - read_latency;
               for (int i = 0; i < m.loads; ++i) {
-                if (!claim.Read(slice, address + i, read + i)) return false;
+                if (!claim.Read(slice, place.address + i, read + i)) return false;
               }
               isa::Instruction& instruction = claim.Emit(scheduler_.Queue(slice), read, "Read");
-              instruction.set_address(address);
+              instruction.set_address(place.address);
               *instruction.mutable_dst() = isa::Stream(in_direction, stream);
               if (m.loads > 1) {
                 isa::Instruction& repeat = claim.Emit(scheduler_.Queue(slice), read + 1, "Repeat");

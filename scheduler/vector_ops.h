@@ -9,9 +9,14 @@
 // side of the VXM. The 12 slices next to the VXM on each side hold
 // activations (3 groups of 4); the 32 outer slices on each side hold matrices
 // streamed into the MXM, one row per slice and address, 32 rows a cycle.
+// When a chip's matrices do not fit those (set_spread_weights), tiles also
+// take activation slices from their top down, above the low addresses kept
+// for activations: each tile then streams from the 32 slices of its side
+// with the most room, so all 44 fill evenly.
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -35,7 +40,13 @@ struct Vec {
 // A matrix streamed into the MXM: row_tiles x column_tiles tiles of
 // lanes x lanes, tile t's row r in weight slice (r % rows_per_load) * width +
 // plane at address base + t * loads + r / rows_per_load. Rows and columns
-// beyond the matrix are zero.
+// beyond the matrix are zero. A spread matrix says instead where each tile's
+// streams are.
+struct StreamPlace {
+  int slice = 0;
+  int64_t address = 0;  // Of the tile's first load; its loads follow.
+};
+
 struct StreamedMatrix {
   Side side = Side::kWest;
   isa::ElementType type = isa::INT8;
@@ -45,6 +56,8 @@ struct StreamedMatrix {
   int column_tiles = 0;
   int64_t base = 0;
   int loads = 0;  // LoadWeights per tile.
+  // Spread layout: tile-major, one place per stream; null for the fixed one.
+  std::shared_ptr<const std::vector<StreamPlace>> places;
 };
 
 class VectorOps {
@@ -105,10 +118,24 @@ class VectorOps {
   int64_t activation_addresses_used() const;
   // Addresses of the weight slices in use on a side (beyond the slice's size
   // when overflow is allowed).
-  int64_t weight_addresses_used(Side side) const { return weight_next_[static_cast<int>(side)]; }
+  // (Spread: the side's addresses over all its slices / 32, exact since a
+  // tile takes the same addresses on 32 slices.)
+  int64_t weight_addresses_used(Side side) const;
+  // Addresses of a side that matrices may take: all of the weight slices and,
+  // when spread, the activation slices above their low activation_reserve().
+  int64_t weight_capacity_addresses() const;
+  int64_t activation_reserve() const;
+  // Matrices placed past the SRAM (only when overflow is allowed), in
+  // addresses of one slice summed over slices.
+  int64_t weight_overflow() const { return weight_overflow_; }
   // Lets allocation run past the SRAM (no program can be built then): for
   // measuring how much a partition would need.
   void set_allow_overflow(bool allow) { allow_overflow_ = allow; }
+  bool allow_overflow() const { return allow_overflow_; }
+  // Matrices allocated from now on spread over activation slices too (set on
+  // a fresh chip, before anything is allocated).
+  void set_spread_weights(bool spread);
+  bool spread_weights() const { return spread_; }
   int weight_slices_per_side() const { return static_cast<int>(weight_slices_[0].size()); }
   int activation_slices_per_side() const { return static_cast<int>(activation_slices_[0].size()); }
 
@@ -132,6 +159,12 @@ class VectorOps {
   // Earliest cycle the operand may pass `position` (its planes readable).
   int64_t ArrivalLowerBound(const Vec& v, int position) const;
   int Distance(int a, int b) const { return a > b ? a - b : b - a; }
+  // Where stream `stream` of tile `tile` reads its first load.
+  StreamPlace TileStream(const StreamedMatrix& m, int64_t tile, int stream) const;
+  absl::StatusOr<std::shared_ptr<const std::vector<StreamPlace>>> SpreadTiles(int side, int64_t tiles,
+                                                                                int streams, int loads);
+  // Lowest address weights take in an activation slice (the slice's size if none).
+  int64_t WeightFloor(int side, int activation_index) const;
 
   ChipScheduler& scheduler_;
   bool with_data_;
@@ -145,6 +178,11 @@ class VectorOps {
   int next_group_[2] = {0, 0};
   int64_t weight_next_[2] = {0, 0};
   bool allow_overflow_ = false;
+  bool spread_ = false;
+  // Spread: addresses taken per slice of a side, weight slices first (from
+  // address 0 up), then activation slices (from the top down).
+  std::vector<int64_t> slice_used_[2];
+  int64_t weight_overflow_ = 0;
   int next_alu_ = 0;
   int next_sxm_queue_ = 0;
 };

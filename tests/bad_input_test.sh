@@ -46,7 +46,7 @@ expect_error "does not fit 16 chips" plan --model=llama2_70b --chips=8,16 --weig
 expect_error "sweep: --field=chip.<path> or system.<path> and --values=a,b,... are required" sweep --model=tiny_dense
 expect_error "--format=xml is not one of: table, csv, json" plan --model=tiny_dense --format=xml
 expect_error "tiny_dense: 4 heads, 2 KV heads and FFN size 640 do not split 3 ways" run --model=tiny_dense --tp=3 --stages=1
-expect_error "does not fit 576 chips: 8-way x 72 stages: a stage of 2 layers needs 284876800 bytes of streamed-matrix SRAM per chip, 117104640 more than its 167772160; the fewest chips that fit: 640 (8-way x 80 stages)" run --model=llama2_70b --context=4096
+expect_error "does not fit 432 chips: 8-way x 54 stages: a stage of 2 layers needs 284876800 bytes of streamed-matrix SRAM per chip, 77783040 more than its 207093760; the fewest chips that fit: 448 (16-way x 28 stages)" run --model=llama2_70b --context=4096 --chips=432
 expect_error "a prompt of 300 tokens must be at least 1 and shorter than the context of 256" run --model=tiny_dense --prompt_tokens=300
 expect_error "model_heads_not_dividing.textproto: model 'bad_heads': heads: 6 heads do not divide hidden_size 320" run --model=${data}/model_heads_not_dividing.textproto
 expect_error "model_heads_not_dividing.textproto: model 'bad_heads': heads: 6 heads do not divide hidden_size 320" fit --model=${data}/model_heads_not_dividing.textproto
