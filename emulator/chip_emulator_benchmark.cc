@@ -70,7 +70,7 @@ isa::Program StreamingReads(int64_t n, bool repeat) {
   auto add = [&](int64_t cycle, int64_t address) {
     isa::Instruction* read = queue->add_instructions();
     read->set_cycle(cycle);
-    read->set_opcode("Read");
+    isa::SetInstructionOpcode(isa::Opcode::kRead, read);
     read->set_address(address);
     read->mutable_dst()->set_direction(isa::EAST);
     read->mutable_dst()->set_index(0);
@@ -79,7 +79,7 @@ isa::Program StreamingReads(int64_t n, bool repeat) {
   if (repeat) {
     isa::Instruction* repeat_instruction = queue->add_instructions();
     repeat_instruction->set_cycle(1);
-    repeat_instruction->set_opcode("Repeat");
+    isa::SetInstructionOpcode(isa::Opcode::kRepeat, repeat_instruction);
     repeat_instruction->set_n(n - 1);
     repeat_instruction->set_every(1);
     repeat_instruction->set_stride(1);

@@ -50,7 +50,7 @@ class Decoder {
                                             const DecodedInstruction* previous) const {
     absl::Status signature = isa::CheckSignature(instruction);
     if (!signature.ok()) return Error(queue, instruction, signature.message());
-    const Opcode opcode = *isa::FindOpcode(instruction.opcode());
+    const Opcode opcode = *isa::InstructionOpcode(instruction);
     const OpcodeInfo& info = isa::GetOpcodeInfo(opcode);
     const isa::SliceInfo& slice = chip_.slices()[queue.slice];
     if (info.kind != isa::SLICE_ICU && info.kind != slice.kind) {

@@ -124,14 +124,22 @@ std::string PrintStreamRef(const StreamRef& stream) {
 }
 
 absl::Status CheckSignature(const Instruction& instruction) {
-  std::optional<Opcode> opcode = FindOpcode(instruction.opcode());
+  std::optional<Opcode> opcode = InstructionOpcode(instruction);
   if (!opcode.has_value()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown opcode '", instruction.opcode(), "' (isa/README.md lists them)"));
+    return absl::InvalidArgumentError(absl::StrCat("unknown opcode number ", instruction.opcode(),
+                                                   " (isa/README.md lists the opcodes)"));
   }
   const OpcodeInfo& info = GetOpcodeInfo(*opcode);
   const uint32_t present_operands = PresentOperands(instruction);
+  // The common case, checked without walking the operand table.
+  const bool operands_ok = (info.required_operands & ~present_operands) == 0 &&
+                           (present_operands & ~(info.required_operands | info.optional_operands)) == 0 &&
+                           (!instruction.has_a() || instruction.a().direction() != DIRECTION_UNSPECIFIED) &&
+                           (!instruction.has_b() || instruction.b().direction() != DIRECTION_UNSPECIFIED) &&
+                           (!instruction.has_c() || instruction.c().direction() != DIRECTION_UNSPECIFIED) &&
+                           (!instruction.has_dst() || instruction.dst().direction() != DIRECTION_UNSPECIFIED);
   for (const OperandInfo& operand : AllOperands()) {
+    if (operands_ok) break;
     const bool present = (present_operands & operand.bit) != 0;
     if ((info.required_operands & operand.bit) && !present) {
       return absl::InvalidArgumentError(
@@ -168,7 +176,10 @@ absl::Status CheckSignature(const Instruction& instruction) {
 }
 
 std::string PrintInstruction(const Instruction& instruction) {
-  std::string text = absl::StrCat("@", instruction.cycle(), " ", instruction.opcode());
+  std::optional<Opcode> opcode = InstructionOpcode(instruction);
+  std::string text = absl::StrCat("@", instruction.cycle(), " ",
+                                  opcode.has_value() ? absl::string_view(GetOpcodeInfo(*opcode).mnemonic)
+                                                     : absl::string_view("?"));
   if (instruction.type() != ELEMENT_TYPE_UNSPECIFIED) {
     absl::StrAppend(&text, ".", ElementTypeName(instruction.type()));
   }
@@ -202,7 +213,12 @@ absl::StatusOr<Instruction> ParseInstruction(absl::string_view line) {
   if (opcode_parts.size() > 2) {
     return absl::InvalidArgumentError(absl::StrCat("'", tokens[1], "' has more than one suffix"));
   }
-  instruction.set_opcode(std::string(opcode_parts[0]));
+  std::optional<Opcode> opcode = FindOpcode(opcode_parts[0]);
+  if (!opcode.has_value()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown opcode '", opcode_parts[0], "' (isa/README.md lists them)"));
+  }
+  SetInstructionOpcode(*opcode, &instruction);
   if (opcode_parts.size() == 2) {
     std::optional<ElementType> type = ParseElementType(opcode_parts[1]);
     if (!type.has_value()) {

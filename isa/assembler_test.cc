@@ -34,7 +34,7 @@ TEST(AssemblerTest, ProgramRoundTrips) {
   TSP_ASSERT_OK_AND_ASSIGN(Program program, ParseProgram(kProgram));
   ASSERT_EQ(program.queues_size(), 4);
   const Instruction& read = program.queues(0).instructions(0);
-  EXPECT_EQ(read.opcode(), "Read");
+  EXPECT_EQ(InstructionOpcode(read), Opcode::kRead);
   EXPECT_EQ(read.address(), 16);
   EXPECT_EQ(read.dst().direction(), EAST);
   EXPECT_EQ(read.dst().index(), 3);
@@ -57,7 +57,7 @@ TEST(AssemblerTest, EveryOpcodeRoundTrips) {
   for (const OpcodeInfo& info : AllOpcodes()) {
     Instruction instruction;
     instruction.set_cycle(7);
-    instruction.set_opcode(std::string(info.mnemonic));
+    SetInstructionOpcode(info.opcode, &instruction);
     if (info.allowed_types != kUntyped) {
       for (ElementType type : {INT8, UINT8, INT16, INT32, FP16, BF16, FP32}) {
         if (info.allowed_types & TypeBit(type)) {

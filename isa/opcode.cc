@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "absl/container/flat_hash_map.h"
+
 namespace tsp::isa {
 namespace {
 
@@ -27,10 +29,25 @@ absl::Span<const OpcodeInfo> AllOpcodes() { return kOpcodes; }
 const OpcodeInfo& GetOpcodeInfo(Opcode opcode) { return kOpcodes[static_cast<int>(opcode)]; }
 
 std::optional<Opcode> FindOpcode(absl::string_view mnemonic) {
-  for (const OpcodeInfo& info : kOpcodes) {
-    if (info.mnemonic == mnemonic) return info.opcode;
-  }
-  return std::nullopt;
+  // Looked up for every instruction compiled and decoded: hashed, not scanned.
+  static const auto* const by_mnemonic = [] {
+    auto* map = new absl::flat_hash_map<absl::string_view, Opcode>();
+    for (const OpcodeInfo& info : kOpcodes) map->emplace(info.mnemonic, info.opcode);
+    return map;
+  }();
+  auto it = by_mnemonic->find(mnemonic);
+  if (it == by_mnemonic->end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<Opcode> InstructionOpcode(const Instruction& instruction) {
+  const int32_t code = instruction.opcode() - 1;
+  if (code < 0 || code >= static_cast<int32_t>(std::size(kOpcodes))) return std::nullopt;
+  return static_cast<Opcode>(code);
+}
+
+void SetInstructionOpcode(Opcode opcode, Instruction* instruction) {
+  instruction->set_opcode(static_cast<int32_t>(opcode) + 1);
 }
 
 absl::Span<const OperandInfo> AllOperands() { return kOperands; }

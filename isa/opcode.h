@@ -111,6 +111,9 @@ struct OpcodeInfo {
 absl::Span<const OpcodeInfo> AllOpcodes();
 const OpcodeInfo& GetOpcodeInfo(Opcode opcode);
 std::optional<Opcode> FindOpcode(absl::string_view mnemonic);
+// The opcode an Instruction holds (none when unset or out of range).
+std::optional<Opcode> InstructionOpcode(const Instruction& instruction);
+void SetInstructionOpcode(Opcode opcode, Instruction* instruction);
 
 // The width in streams of the stream group operand `bit` of an instruction of
 // `opcode` with element type `type` (and result type `to_type` for Convert):

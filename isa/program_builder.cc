@@ -15,7 +15,8 @@ Instruction& ProgramBuilder::Add(const std::string& queue, int64_t cycle, absl::
   std::vector<Instruction>& list = queues_[queue];
   list.emplace_back();
   list.back().set_cycle(cycle);
-  list.back().set_opcode(std::string(opcode));
+  std::optional<Opcode> op = FindOpcode(opcode);
+  if (op.has_value()) SetInstructionOpcode(*op, &list.back());
   return list.back();
 }
 

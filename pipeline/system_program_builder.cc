@@ -83,18 +83,19 @@ absl::Status SystemProgramBuilder::AddProgram(int chip, const isa::Program& prog
       }
     };
     for (const isa::Instruction& instruction : queue_program.instructions()) {
-      std::optional<Opcode> opcode = isa::FindOpcode(instruction.opcode());
+      std::optional<Opcode> opcode = isa::InstructionOpcode(instruction);
       if (!opcode.has_value()) {
-        return absl::InvalidArgumentError(absl::StrCat("unknown opcode ", instruction.opcode()));
+        return absl::InvalidArgumentError(absl::StrCat("unknown opcode number ", instruction.opcode()));
       }
-      state.builder.Add(queue_program.queue(), instruction.cycle(), instruction.opcode()) = instruction;
+      state.builder.Add(queue_program.queue(), instruction.cycle(), isa::GetOpcodeInfo(*opcode).mnemonic) =
+          instruction;
       const int64_t free = isa::QueueFreeCycle(*opcode, instruction.cycle(), instruction.n(),
                                                instruction.every());
       int64_t busy_from = instruction.cycle();
       if (*opcode == Opcode::kRepeat && previous != nullptr) {
         // Nothing may come between the repeated instruction and its Repeat.
         busy_from = previous->cycle();
-        const Opcode repeated = *isa::FindOpcode(previous->opcode());
+        const Opcode repeated = *isa::InstructionOpcode(*previous);
         for (int64_t k = 0; k < instruction.n(); ++k) {
           effects(*previous, repeated, isa::RepetitionCycle(instruction.cycle(), instruction.every(), k),
                   instruction.stride() * (k + 1));

@@ -105,7 +105,7 @@ TraceWriter::Summary TraceWriter::Summarize(const isa::Program& program) const {
     std::vector<Block> blocks;
     for (const isa::Instruction& instruction : queue.instructions()) {
       const int64_t cycle = instruction.cycle();
-      const bool repeat = instruction.opcode() == "Repeat";
+      const bool repeat = isa::InstructionOpcode(instruction) == isa::Opcode::kRepeat;
       if (repeat && !blocks.empty()) {
         Block& b = blocks.back();
         b.end = cycle + (instruction.n() - 1) * std::max<int64_t>(1, instruction.every()) + 1;
@@ -115,12 +115,14 @@ TraceWriter::Summary TraceWriter::Summarize(const isa::Program& program) const {
       }
       // Link endpoints, each repetition its own transfer.
       const isa::Instruction& base = repeat && !blocks.empty() ? *blocks.back().instruction : instruction;
-      if ((base.opcode() == "Send" || base.opcode() == "Receive") && kind == isa::SLICE_C2C) {
+      const std::optional<isa::Opcode> base_opcode = isa::InstructionOpcode(base);
+      const bool send = base_opcode == isa::Opcode::kSend;
+      if ((send || base_opcode == isa::Opcode::kReceive) && kind == isa::SLICE_C2C) {
         auto c2c = c2c_index_.find(slice);
         if (c2c == c2c_index_.end()) continue;
         auto port = port_of_c2c_.find({c2c->second, static_cast<int>(base.port())});
         if (port == port_of_c2c_.end()) continue;
-        auto& list = base.opcode() == "Send" ? summary.sends : summary.receives;
+        auto& list = send ? summary.sends : summary.receives;
         const int64_t times = repeat ? instruction.n() : 1;
         for (int64_t k = 0; k < times; ++k) {
           const int64_t at = cycle + (repeat ? k * std::max<int64_t>(1, instruction.every()) : 0);
@@ -137,10 +139,9 @@ TraceWriter::Summary TraceWriter::Summarize(const isa::Program& program) const {
       }
       std::string text = isa::PrintInstruction(*b.instruction);
       text = text.substr(text.find(' ') + 1);  // Without "@cycle".
+      const std::string mnemonic = text.substr(0, text.find_first_of(". "));
       summary.slices.push_back({track, b.start, b.end, b.count, b.end - b.start,
-                                b.count > 1 ? absl::StrCat(b.instruction->opcode(), " x", b.count)
-                                            : std::string(b.instruction->opcode()),
-                                std::move(text)});
+                                b.count > 1 ? absl::StrCat(mnemonic, " x", b.count) : mnemonic, std::move(text)});
     }
   }
   for (auto& [kind, intervals] : busy) {

@@ -89,10 +89,12 @@ isa::Instruction& Claim::Emit(int queue, int64_t cycle, absl::string_view opcode
   if (pending.instruction == nullptr) pending.instruction = std::make_unique<isa::Instruction>();
   isa::Instruction& instruction = *pending.instruction;
   instruction.Clear();
-  instruction.set_opcode(opcode.data(), opcode.size());
   instruction.set_cycle(cycle);
   std::optional<isa::Opcode> op = isa::FindOpcode(opcode);
-  if (op.has_value()) Note(isa::ResultCycle(chip_.chip_, *op, cycle));
+  if (op.has_value()) {
+    isa::SetInstructionOpcode(*op, &instruction);
+    Note(isa::ResultCycle(chip_.chip_, *op, cycle));
+  }
   return instruction;
 }
 
@@ -178,7 +180,7 @@ isa::Instruction& ChipScheduler::AddInstruction(int queue, int64_t cycle, absl::
   std::vector<std::unique_ptr<isa::Instruction>>& list = queued_[queue];
   list.push_back(std::make_unique<isa::Instruction>());
   list.back()->set_cycle(cycle);
-  list.back()->set_opcode(opcode.data(), opcode.size());
+  if (op.has_value()) isa::SetInstructionOpcode(*op, list.back().get());
   return *list.back();
 }
 

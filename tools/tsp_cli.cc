@@ -189,7 +189,7 @@ absl::Status RunProgram(const TspRequest& request, std::ostream& out) {
     for (const isa::QueueProgram& queue : program.queues()) {
       instructions += queue.instructions_size();
       for (const isa::Instruction& instruction : queue.instructions()) {
-        if (instruction.opcode() == "Repeat") repetitions += std::max<int64_t>(instruction.n(), 0);
+        if (isa::InstructionOpcode(instruction) == isa::Opcode::kRepeat) repetitions += std::max<int64_t>(instruction.n(), 0);
       }
     }
     int64_t estimate = 200 * instructions + (request.trace().empty() ? 0 : 48 * 2 * (instructions + repetitions));

@@ -107,7 +107,7 @@ isa::Program RandomProgram(Bytes& in, std::vector<emulator::InboundVector>* inbo
     isa::Instruction& instruction = *queues[queue]->add_instructions();
     cycles[queue] += in.Range(0, 6);
     instruction.set_cycle(cycles[queue]);
-    instruction.set_opcode(std::string(info.mnemonic));
+    isa::SetInstructionOpcode(info.opcode, &instruction);
     if (info.allowed_types != isa::kUntyped) {
       for (int tries = 0; tries < 8; ++tries) {
         const auto type = static_cast<isa::ElementType>(in.Range(1, 7));
@@ -225,7 +225,8 @@ void FuzzEmulator(const uint8_t* data, size_t size) {
   bool data_dependent = false;
   for (const isa::QueueProgram& queue : program.queues()) {
     for (const isa::Instruction& instruction : queue.instructions()) {
-      if (instruction.opcode() == "Gather" || instruction.opcode() == "Scatter") data_dependent = true;
+      const std::optional<isa::Opcode> opcode = isa::InstructionOpcode(instruction);
+      if (opcode == isa::Opcode::kGather || opcode == isa::Opcode::kScatter) data_dependent = true;
     }
   }
   absl::StatusOr<emulator::RunResult> timing = RunOn(program, false, inbound, nullptr);
