@@ -7,8 +7,10 @@
 #include <queue>
 #include <set>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
 #include "emulator/matrix_plane.h"
 #include "emulator/sram.h"
 #include "emulator/stream_registers.h"
@@ -822,15 +824,13 @@ class ChipEmulator::Impl {
       }
       case ResultKind::kSram:
       case ResultKind::kScatter: {
-        std::vector<int64_t> single;
-        const std::vector<int64_t>* addresses = &pending.tile_addresses;
-        if (pending.kind == ResultKind::kSram) {
-          single.assign(1, pending.address);
-          addresses = &single;
-        }
-        if (addresses->empty()) return absl::OkStatus();  // Timing-only Scatter.
-        std::vector<bool> bank_written(chip_.mem_banks(), false);
-        for (int64_t address : *addresses) {
+        // A write lands once per bank it touches (no heap work: writes are frequent).
+        const absl::Span<const int64_t> addresses =
+            pending.kind == ResultKind::kSram ? absl::Span<const int64_t>(&pending.address, 1)
+                                              : absl::Span<const int64_t>(pending.tile_addresses);
+        if (addresses.empty()) return absl::OkStatus();  // Timing-only Scatter.
+        absl::InlinedVector<bool, 8> bank_written(chip_.mem_banks(), false);
+        for (int64_t address : addresses) {
           const int bank = isa::MemBank(chip_, address);
           if (bank_written[bank]) continue;
           bank_written[bank] = true;
@@ -885,13 +885,11 @@ class ChipEmulator::Impl {
         const int partner = chip_.slices()[pending.slice].kind_index % 2 == 0 ? pending.slice + 1
                                                                               : pending.slice - 1;
         PlaneState& partner_state = planes_.at(partner);
-        const std::string note =
-            absl::StrCat("weights replaced by InstallWeights on ", chip_.slices()[pending.slice].name,
-                         " at cycle ", now);
         if (state.staged_type == isa::FP16 || partner_state.installed_type == isa::FP16) {
           partner_state.installed_cycle = INT64_MIN;
           partner_state.installed_type = isa::ELEMENT_TYPE_UNSPECIFIED;
-          partner_state.lost_weights = note;
+          partner_state.lost_weights = absl::StrCat("weights replaced by InstallWeights on ",
+                                                    chip_.slices()[pending.slice].name, " at cycle ", now);
         }
         if (options_.functional) state.plane.CommitInstall();
         state.installed_cycle = now;
