@@ -48,11 +48,11 @@ double RelativeError(const std::vector<float>& a, const std::vector<float>& b) {
 }
 
 // Runs the prompt and `generated` greedy steps on the chips and on the
-// reference side by side; with SRAM kept for `users` users' caches; each
-// step's logits into `logits` if given.
+// reference side by side; with SRAM kept for `users` users' caches of
+// `context` tokens; each step's logits into `logits` if given.
 void RunAgainstReference(const Case& param, const isa::ChipModel& chip, const pipeline::SystemModel& system,
                          const pipeline::Topology& topology, int generated, int64_t users = 1,
-                         std::vector<std::vector<float>>* logits = nullptr);
+                         std::vector<std::vector<float>>* logits = nullptr, int64_t context = 24);
 
 // Predicted == emulated on every step; functional logits against the
 // independent reference within a tolerance relative to the largest logit, and
@@ -64,7 +64,7 @@ void RunAgainstReference(const Case& param, const isa::ChipModel& chip, const pi
 // layers), and its fp16 ones by under 0.1%. Hence 5% for int8, 0.5% for fp16.
 void RunAgainstReference(const Case& param, const isa::ChipModel& chip, const pipeline::SystemModel& system,
                          const pipeline::Topology& topology, int generated, int64_t users,
-                         std::vector<std::vector<float>>* logits) {
+                         std::vector<std::vector<float>>* logits, int64_t context) {
   const auto& [name, format, layout] = param;
   TSP_ASSERT_OK_AND_ASSIGN(models::ModelConfig config, models::LoadModel(name));
   const models::ModelWeights weights = models::SyntheticWeights(config, format, 11);
@@ -74,7 +74,7 @@ void RunAgainstReference(const Case& param, const isa::ChipModel& chip, const pi
   DecoderOptions options;
   options.format = format;
   options.weights = &weights;
-  options.context_tokens = 24;
+  options.context_tokens = context;
   options.users = users;
   TSP_ASSERT_OK_AND_ASSIGN(DecoderCompiler compiler,
                            DecoderCompiler::Create(config, chip, system, topology, partition, options));
@@ -218,6 +218,24 @@ TEST_F(DecoderInvariantTest, MatricesSpreadOverActivationSlicesComputeTheSameLog
   EXPECT_EQ(footprints[1][0].bytes_short(), 0);
   ASSERT_EQ(logits[0].size(), logits[1].size());
   for (size_t step = 0; step < logits[0].size(); ++step) EXPECT_EQ(logits[0][step], logits[1][step]) << step;
+  // One user's own caches spread: 20,480 tokens are 64 tiles a KV head, so 4
+  // layers x 2 heads x 640 addresses = 5,120 a side, past the 3,072 where the
+  // activation slices start to take tiles: the last layers' caches (written
+  // row by row, read by the attention's products, kept between steps) lie
+  // over both kinds of slices. Same logits again.
+  {
+    DecoderOptions options;
+    options.context_tokens = 20480;
+    TSP_ASSERT_OK_AND_ASSIGN(DecoderCompiler compiler,
+                             DecoderCompiler::Create(config, *chip_, *system_, *topology_, partition, options));
+    TSP_ASSERT_OK_AND_ASSIGN(std::vector<StageFootprint> footprints, compiler.Footprints());
+    EXPECT_TRUE(footprints[0].spread);
+    EXPECT_EQ(footprints[0].weight_addresses[0] + footprints[0].weight_addresses[1], 6640 + 2 * 5120);
+  }
+  std::vector<std::vector<float>> long_cache;
+  RunAgainstReference(one_chip, *chip_, *system_, *topology_, 3, 1, &long_cache, 20480);
+  ASSERT_EQ(long_cache.size(), logits[0].size());
+  for (size_t step = 0; step < logits[0].size(); ++step) EXPECT_EQ(long_cache[step], logits[0][step]) << step;
   // 200 users' caches fit nowhere: a clear error, no program.
   DecoderOptions options;
   options.context_tokens = 24;
