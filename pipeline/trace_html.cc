@@ -14,13 +14,6 @@ namespace {
 constexpr char kLevels[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";  // 62 levels.
 constexpr isa::SliceKind kKinds[] = {isa::SLICE_MXM, isa::SLICE_VXM, isa::SLICE_MEM, isa::SLICE_SXM,
                                      isa::SLICE_C2C};
-constexpr const char* kKindNames[] = {"MXM", "VXM", "MEM", "SXM", "links"};
-
-std::string JsonString(const std::string& text) {
-  return absl::StrCat("\"",
-                      absl::StrReplaceAll(text, {{"\\", "\\\\"}, {"\"", "\\\""}, {"\n", "\\n"}, {"<", "\\u003c"}}),
-                      "\"");
-}
 
 // The page's script and style; the data object comes before it.
 constexpr char kPage[] = R"HTML(
@@ -212,9 +205,9 @@ std::string TraceHtml(const isa::ChipModel& chip, const TraceHtmlInput& in) {
     }
   }
   std::string data = absl::StrFormat("{\"title\":%s,\"clock\":%d,\"cycles\":%d,\"tokensPerS\":%.6g,\"bins\":%d,",
-                                     JsonString(in.title), chip.clock_hz(), in.cycles, in.tokens_per_s_per_user, bins);
+                                     JsonQuoted(in.title), chip.clock_hz(), in.cycles, in.tokens_per_s_per_user, bins);
   absl::StrAppend(&data, "\"chips\":[", absl::StrJoin(chips, ","), "],\"kinds\":[");
-  for (size_t k = 0; k < std::size(kKinds); ++k) absl::StrAppend(&data, k ? "," : "", "\"", kKindNames[k], "\"");
+  for (size_t k = 0; k < std::size(kKinds); ++k) absl::StrAppend(&data, k ? "," : "", JsonQuoted(TraceUnitName(kKinds[k])));
   absl::StrAppend(&data, "],\"util\":[");
   for (size_t k = 0; k < std::size(kKinds); ++k) {
     const double capacity = static_cast<double>(in.cycles) * std::max(1, queues[k]) * std::max<size_t>(1, chips.size());
@@ -294,8 +287,8 @@ std::string TraceHtml(const isa::ChipModel& chip, const TraceHtmlInput& in) {
         }
       }
       std::vector<std::string> quoted_tracks, quoted_texts;
-      for (const std::string& n : track_names) quoted_tracks.push_back(JsonString(n));
-      for (const std::string& n : texts) quoted_texts.push_back(JsonString(n));
+      for (const std::string& n : track_names) quoted_tracks.push_back(JsonQuoted(n));
+      for (const std::string& n : texts) quoted_texts.push_back(JsonQuoted(n));
       absl::StrAppend(&data, first_chip ? "" : ",", "\"", id, "\":{\"tracks\":[", absl::StrJoin(quoted_tracks, ","),
                       "],\"texts\":[", absl::StrJoin(quoted_texts, ","), "],\"slices\":[", slices, "]}");
       first_chip = false;

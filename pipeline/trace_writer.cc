@@ -4,32 +4,31 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_replace.h"
 #include "isa/assembler.h"
 
 namespace tsp::pipeline {
-namespace {
 
-std::string Quoted(const std::string& text) {
-  return absl::StrCat("\"", absl::StrReplaceAll(text, {{"\\", "\\\\"}, {"\"", "\\\""}, {"\n", "\\n"}}), "\"");
+absl::string_view TraceUnitName(isa::SliceKind kind) {
+  return kind == isa::SLICE_C2C ? "links" : isa::SliceKindName(kind);
 }
 
-const char* KindName(isa::SliceKind kind) {
-  switch (kind) {
-    case isa::SLICE_MEM:
-      return "MEM";
-    case isa::SLICE_VXM:
-      return "VXM";
-    case isa::SLICE_MXM:
-      return "MXM";
-    case isa::SLICE_SXM:
-      return "SXM";
-    case isa::SLICE_C2C:
-      return "C2C links";
-    default:
-      return "ICU";
+std::string JsonQuoted(absl::string_view text) {
+  std::string quoted = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      quoted.push_back('\\');
+      quoted.push_back(c);
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == '<') {
+      absl::StrAppendFormat(&quoted, "\\u%04x", static_cast<unsigned char>(c));
+    } else {
+      quoted.push_back(c);
+    }
   }
+  quoted.push_back('"');
+  return quoted;
 }
+
+namespace {
 
 // An instruction, or one with its Repeat: queue cycles [start, end).
 struct Block {
@@ -68,7 +67,7 @@ void TraceWriter::Event(const std::string& json) {
 }
 
 std::string TraceWriter::TrackName(int track) const {
-  if (options_.detail == TraceOptions::Detail::kUnits) return KindName(static_cast<isa::SliceKind>(track));
+  if (options_.detail == TraceOptions::Detail::kUnits) return std::string(TraceUnitName(static_cast<isa::SliceKind>(track)));
   return track >= 0 && track < static_cast<int>(chip_.queues().size()) ? chip_.queues()[track].name : "?";
 }
 
@@ -80,11 +79,11 @@ void TraceWriter::NameProcess(int chip) {
                         chip, chip));
   auto thread = [&](int tid, const std::string& name) {
     Event(absl::StrFormat("{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":%d,\"args\":{\"name\":%s}}", chip,
-                          tid, Quoted(name)));
+                          tid, JsonQuoted(name)));
   };
   if (options_.detail == TraceOptions::Detail::kUnits) {
     for (isa::SliceKind kind : {isa::SLICE_MEM, isa::SLICE_VXM, isa::SLICE_MXM, isa::SLICE_SXM, isa::SLICE_C2C}) {
-      thread(kind, KindName(kind));
+      thread(kind, std::string(TraceUnitName(kind)));
     }
   } else {
     for (size_t q = 0; q < chip_.queues().size(); ++q) thread(static_cast<int>(q), chip_.queues()[q].name);
@@ -155,7 +154,7 @@ TraceWriter::Summary TraceWriter::Summarize(const isa::Program& program) const {
         ++count;
       }
       summary.slices.push_back({kind, start, end, count, busy_cycles,
-                                KindName(static_cast<isa::SliceKind>(kind)), ""});
+                                std::string(TraceUnitName(static_cast<isa::SliceKind>(kind))), ""});
     }
   }
   return summary;
@@ -184,7 +183,7 @@ void TraceWriter::AddProgram(int chip, const isa::Program& program, int64_t offs
       Event(absl::StrFormat(
           "{\"ph\":\"X\",\"cat\":\"instruction\",\"name\":%s,\"pid\":%d,\"tid\":%d,\"ts\":%.5f,\"dur\":%.5f,"
           "\"args\":{\"text\":%s,\"cycle\":%d,\"count\":%d}}",
-          Quoted(slice.name), chip, slice.track, Micros(start), Micros(slice.end - slice.start), Quoted(slice.text),
+          JsonQuoted(slice.name), chip, slice.track, Micros(start), Micros(slice.end - slice.start), JsonQuoted(slice.text),
           start, slice.count));
     }
   }
@@ -196,9 +195,9 @@ void TraceWriter::AddSpan(const std::string& name, const std::string& category, 
   NameProcess(chip);
   spans_.push_back({name, id, chip, first_cycle, end_cycle});
   Event(absl::StrFormat("{\"ph\":\"b\",\"cat\":%s,\"name\":%s,\"id\":%d,\"pid\":%d,\"tid\":0,\"ts\":%.5f}",
-                        Quoted(category), Quoted(name), id, chip, Micros(first_cycle)));
+                        JsonQuoted(category), JsonQuoted(name), id, chip, Micros(first_cycle)));
   Event(absl::StrFormat("{\"ph\":\"e\",\"cat\":%s,\"name\":%s,\"id\":%d,\"pid\":%d,\"tid\":0,\"ts\":%.5f}",
-                        Quoted(category), Quoted(name), id, chip, Micros(end_cycle)));
+                        JsonQuoted(category), JsonQuoted(name), id, chip, Micros(end_cycle)));
 }
 
 absl::Status TraceWriter::Finish() {

@@ -19,11 +19,18 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "isa/chip_model.h"
 #include "isa/program.pb.h"
 #include "pipeline/topology.h"
 
 namespace tsp::pipeline {
+
+// A unit's name in traces: the slice kind's, "links" for the C2C slices.
+absl::string_view TraceUnitName(isa::SliceKind kind);
+// `text` as a JSON string literal, also safe inside an HTML <script> (every
+// control character and "<" escaped).
+std::string JsonQuoted(absl::string_view text);
 
 struct TraceOptions {
   enum class Detail { kInstructions, kUnits };
