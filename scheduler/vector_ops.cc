@@ -437,24 +437,29 @@ absl::StatusOr<std::shared_ptr<const std::vector<StreamPlace>>> VectorOps::Sprea
   auto places = std::make_shared<std::vector<StreamPlace>>();
   places->reserve(static_cast<size_t>(tiles * streams));
   std::vector<int> order(count);
+  std::vector<int64_t> rooms(count);
   for (int64_t t = 0; t < tiles; ++t) {
-    for (int i = 0; i < count; ++i) order[i] = i;
+    for (int i = 0; i < count; ++i) {
+      order[i] = i;
+      rooms[i] = room(i);
+    }
     // The roomiest slices; weight slices first among equals, in their order.
-    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return room(a) > room(b); });
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return rooms[a] > rooms[b]; });
+    const int64_t least = rooms[order[streams - 1]];
     std::sort(order.begin(), order.begin() + streams);
-    std::vector<int64_t> rooms(streams);
-    for (int k = 0; k < streams; ++k) rooms[k] = room(order[k]);
-    if (*std::min_element(rooms.begin(), rooms.end()) < loads) {
+    if (least < loads) {
       if (!allow_overflow_) {
         int64_t left = 0;
-        for (int i = 0; i < count; ++i) left += std::max<int64_t>(0, room(i));
+        for (int i = 0; i < count; ++i) left += std::max<int64_t>(0, rooms[i]);
         return absl::ResourceExhaustedError(absl::StrCat(
             "does not fit the ", s == 0 ? "west" : "east", " side's MEM slices: ", tiles - t, " of its ", tiles,
             " tiles left, each ", loads, " addresses on ", streams, " slices, with ", left,
             " slice-addresses free (", weight_count, " weight slices, ", count - weight_count,
             " activation slices above address ", activation_reserve(), ")"));
       }
-      for (int64_t r : rooms) weight_overflow_ += std::max<int64_t>(0, loads - std::max<int64_t>(0, r));
+      for (int k = 0; k < streams; ++k) {
+        weight_overflow_ += std::max<int64_t>(0, loads - std::max<int64_t>(0, rooms[order[k]]));
+      }
     }
     for (int k = 0; k < streams; ++k) {
       const int i = order[k];
