@@ -262,19 +262,11 @@ absl::StatusOr<Linear> StepLowering::MakeLinear(ChipState& c, int64_t rows, int6
 absl::Status StepLowering::Allocate(ChipState& c) {
   // Matrices take the weight slices alone when they fit there; otherwise the
   // chip starts again with them spread over the activation slices too.
-  const bool allow_overflow = Ops(c).allow_overflow();
-  Ops(c).set_allow_overflow(true);
+  Ops(c).set_allow_weight_overflow(true);
   RETURN_IF_ERROR(AllocateOnce(c));
-  if (Ops(c).weight_overflow() == 0) {
-    Ops(c).set_allow_overflow(allow_overflow);
-    if (!allow_overflow && Ops(c).activation_addresses_used() > chip_.mem_addresses()) {
-      return absl::ResourceExhaustedError(absl::StrCat("chip ", c.chip, ": its constants need ",
-                                                       Ops(c).activation_addresses_used(),
-                                                       " addresses of the activation slices, more than ",
-                                                       chip_.mem_addresses()));
-    }
-    return absl::OkStatus();
-  }
+  Ops(c).set_allow_weight_overflow(false);
+  if (Ops(c).weight_overflow() == 0) return absl::OkStatus();
+  const bool allow_overflow = Ops(c).allow_overflow();  // Measuring a footprint.
   system_.ResetChip(c.chip);
   ChipState fresh;
   fresh.chip = c.chip;
@@ -1154,7 +1146,7 @@ absl::StatusOr<CompiledStep> StepLowering::Run(int64_t position, int unit) {
           for (const StreamedMatrix* m : {&cache.keys, &cache.values}) {
             const int64_t addresses = static_cast<int64_t>(m->row_tiles) * m->column_tiles * m->loads;
             if (m->places != nullptr) {
-              // Caches come first, so they spread only on a chip full of them.
+              // A spread cache: each tile's streams where they lie.
               for (const StreamPlace& place : *m->places) {
                 step.persistent.push_back({c.chip, place.slice, place.address, m->loads});
               }

@@ -377,7 +377,7 @@ absl::StatusOr<StreamedMatrix> VectorOps::NewMatrix(Side side, isa::ElementType 
   }
   m.base = weight_next_[s];
   const int64_t addresses = tiles * m.loads;
-  if (m.base + addresses > chip().mem_addresses() && !allow_overflow_) {
+  if (m.base + addresses > chip().mem_addresses() && !allow_overflow_ && !allow_weight_overflow_) {
     const int64_t bytes_short = (m.base + addresses - chip().mem_addresses()) *
                                 static_cast<int64_t>(rows_per_load * width) * lanes();
     return absl::ResourceExhaustedError(absl::StrCat(
@@ -448,7 +448,7 @@ absl::StatusOr<std::shared_ptr<const std::vector<StreamPlace>>> VectorOps::Sprea
     const int64_t least = rooms[order[streams - 1]];
     std::sort(order.begin(), order.begin() + streams);
     if (least < loads) {
-      if (!allow_overflow_) {
+      if (!allow_overflow_ && !allow_weight_overflow_) {
         int64_t left = 0;
         for (int i = 0; i < count; ++i) left += std::max<int64_t>(0, rooms[i]);
         return absl::ResourceExhaustedError(absl::StrCat(

@@ -132,6 +132,8 @@ class VectorOps {
   // measuring how much a partition would need.
   void set_allow_overflow(bool allow) { allow_overflow_ = allow; }
   bool allow_overflow() const { return allow_overflow_; }
+  // The same for matrices alone (vectors keep their check): to try a layout.
+  void set_allow_weight_overflow(bool allow) { allow_weight_overflow_ = allow; }
   // Matrices allocated from now on spread over activation slices too (set on
   // a fresh chip, before anything is allocated).
   void set_spread_weights(bool spread);
@@ -178,6 +180,7 @@ class VectorOps {
   int next_group_[2] = {0, 0};
   int64_t weight_next_[2] = {0, 0};
   bool allow_overflow_ = false;
+  bool allow_weight_overflow_ = false;
   bool spread_ = false;
   // Spread: addresses taken per slice of a side, weight slices first (from
   // address 0 up), then activation slices (from the top down).
