@@ -56,6 +56,16 @@ struct ResultKey {
   }
 };
 
+// How far ahead of the current cycle a batch of repeated reads may at least
+// put values on the streams (its Read latency plus repetitions; the rings'
+// power-of-two size usually allows more); longer Repeats run one repetition
+// at a time. Small, so the rings stay small.
+constexpr int kBatchLookahead = 16;
+
+bool BatchesReads(const RunOptions& options) {
+  return !options.functional && !options.record_trace && options.batch_repeated_reads;
+}
+
 struct QueueRuntime {
   const DecodedQueue* queue;
   size_t next = 0;                 // Next instruction to issue.
@@ -95,7 +105,9 @@ class ChipEmulator::Impl {
         program_(program),
         options_(std::move(options)),
         lanes_(chip.lanes()),
-        streams_(chip.positions(), chip.streams_per_direction(), chip.lanes(), options_.functional),
+        batch_reads_(BatchesReads(options_)),
+        streams_(chip.positions(), chip.streams_per_direction(), chip.lanes(), options_.functional,
+                 batch_reads_ ? kBatchLookahead : 0),
         sram_(static_cast<int>(chip.SlicesOfKind(isa::SLICE_MEM).size()), chip.mem_addresses(),
               chip.lanes(), chip.mem_banks(), options_.functional) {}
 
@@ -115,7 +127,7 @@ class ChipEmulator::Impl {
     runtimes_.reserve(decoded_.queues.size());
     for (const DecodedQueue& queue : decoded_.queues) runtimes_.push_back(QueueRuntime{&queue});
     result_.busy_cycles.assign(chip_.slices().size(), 0);
-    last_busy_cycle_.assign(chip_.slices().size(), -1);
+    busy_through_.assign(chip_.slices().size(), -1);
     return absl::OkStatus();
   }
 
@@ -210,6 +222,7 @@ class ChipEmulator::Impl {
             "buffering beyond the link: every arrival needs its Receive)"));
       }
     }
+    result_.last_event_cycle = std::max(result_.last_event_cycle, batched_last_cycle_);
     if (result_.last_event_cycle >= 0) {
       result_.completion_cycle = isa::LastSuperlaneCycle(chip_, result_.last_event_cycle) + 1;
     }
@@ -220,6 +233,11 @@ class ChipEmulator::Impl {
     RETURN_IF_ERROR(AdvanceTo(INT64_MAX));
     return Finish();
   }
+
+  bool batches_reads() const { return batch_reads_; }
+  const RunOptions& options() const { return options_; }
+  const ChipModel& chip() const { return chip_; }
+  const isa::Program& program() const { return program_; }
 
   absl::StatusOr<std::string> ReadMemory(absl::string_view slice_name, int64_t address,
                                          int64_t vectors) const {
@@ -379,6 +397,10 @@ class ChipEmulator::Impl {
       // Issues the queue's previous instruction again (the decoder checks it
       // is not an ICU one); each repetition is traced as that instruction.
       const DecodedInstruction* repeated = &instruction - 1;
+      if (batch_reads_ && repeated->opcode == Opcode::kRead) {
+        ASSIGN_OR_RETURN(const bool batched, BatchRepeatedRead(q, *repeated, instruction, now));
+        if (batched) return absl::OkStatus();
+      }
       runtime.repeat = &instruction;
       runtime.repeated = repeated;
       runtime.repetition = 1;
@@ -394,6 +416,70 @@ class ChipEmulator::Impl {
       notifies_.push_back({now, isa::ResultCycle(chip_, Opcode::kNotify, now)});
     }
     return absl::OkStatus();  // Nop: the queue just waits (free_cycle above).
+  }
+
+  // Counts the cycles first..last (first is the current cycle) in which the
+  // slice issues work, each once. Cycles counted ahead of time come only from
+  // batches, which start at the current cycle, so those still ahead always
+  // run from now to busy_through_.
+  void CountBusy(int slice, int64_t first, int64_t last) {
+    int64_t& through = busy_through_[slice];
+    if (last <= through) return;
+    result_.busy_cycles[slice] += last - std::max(through, first - 1);
+    through = last;
+  }
+
+  // A Repeat of a Read, one repetition a cycle, done at once in timing-only
+  // mode: each repetition's bank read and stream value are recorded now. This
+  // is exact because a stream value can only be read at or after the cycle
+  // it lands (values move away from where they land) and the ring keeps
+  // every reachable diagonal (StreamRegisters' lookahead); the bank's reads
+  // through the last repetition are checked by each write when it lands.
+  // Returns false, doing nothing, where that does not hold (a bank boundary,
+  // an address outside the SRAM, a write landing in the bank now, a batch
+  // past the lookahead or the cycle limit): the caller then runs the
+  // repetitions one by one.
+  absl::StatusOr<bool> BatchRepeatedRead(int q, const DecodedInstruction& read,
+                                         const DecodedInstruction& repeat, int64_t now) {
+    const int64_t n = repeat.n;
+    const int64_t latency = chip_.latency_cycles(Opcode::kRead);
+    const int64_t last_landing = now + (n - 1) + latency;
+    if (repeat.every != 1 || n < 1 || (n - 1) + latency > streams_.lookahead() ||
+        last_landing > options_.cycle_limit) {
+      return false;
+    }
+    const int64_t first_address = read.address + repeat.stride;
+    const int64_t last_address = read.address + repeat.stride * n;
+    const int64_t addresses = chip_.mem_addresses();
+    if (std::min(first_address, last_address) < 0 || std::max(first_address, last_address) >= addresses) {
+      return false;
+    }
+    const int bank = isa::MemBank(chip_, first_address);
+    const int slice = runtimes_[q].queue->slice;
+    const int mem_index = chip_.slices()[slice].kind_index;
+    if (isa::MemBank(chip_, last_address) != bank || sram_.last_write(mem_index, bank).cycle == now) {
+      return false;
+    }
+    int64_t& reads_through = sram_.reads_through(mem_index, bank);
+    reads_through = std::max(reads_through, now + n - 1);
+    CountBusy(slice, now, now + n - 1);
+    result_.instructions_issued += n;
+    batched_last_cycle_ = std::max(batched_last_cycle_, last_landing);
+    for (int64_t k = 0; k < n; ++k) {
+      const Producer producer{q, read.index, now + k};
+      for (int w = 0; w < read.dst.width; ++w) {
+        const int stream = read.dst.first + w;
+        StreamRegisters::WriteOutcome outcome =
+            streams_.Write(read.dst.direction, stream, slice, now + k + latency, nullptr, producer);
+        if (outcome.collided) {
+          return Hazard(q, read, now + k + latency, k,
+                        absl::StrCat("two values in one stream-register slot: its result on ",
+                                     StreamName(read.dst.direction, stream), " meets the value from ",
+                                     DescribeProducer(outcome.other)));
+        }
+      }
+    }
+    return true;
   }
 
   void Trace(int64_t cycle, TraceKind kind, int q, const DecodedInstruction& instruction,
@@ -499,10 +585,7 @@ class ChipEmulator::Impl {
                        int64_t repetition) {
     Trace(now, TraceKind::kIssue, q, instruction, repetition);
     const int slice = runtimes_[q].queue->slice;
-    if (last_busy_cycle_[slice] != now) {
-      last_busy_cycle_[slice] = now;
-      ++result_.busy_cycles[slice];
-    }
+    CountBusy(slice, now, now);
     const int mem_index = chip_.slices()[slice].kind_index;
     const bool functional = options_.functional;
     switch (instruction.opcode) {
@@ -835,6 +918,11 @@ class ChipEmulator::Impl {
           if (bank_written[bank]) continue;
           bank_written[bank] = true;
           const Sram::Access& read = sram_.last_read(mem_index, bank);
+          if (sram_.reads_through(mem_index, bank) >= now) {
+            return Hazard(q, instruction, now, pending.repetition,
+                          absl::StrCat("its write lands in bank ", bank, " in a cycle a batch of "
+                                       "repeated reads reads it"));
+          }
           if (read.cycle == now) {
             return Hazard(q, instruction, now, pending.repetition,
                           absl::StrCat("its write lands in bank ", bank, " in the cycle ",
@@ -923,6 +1011,7 @@ class ChipEmulator::Impl {
   const isa::Program& program_;
   RunOptions options_;
   int lanes_;
+  bool batch_reads_;  // BatchRepeatedRead in use.
   DecodedProgram decoded_;
   StreamRegisters streams_;
   Sram sram_;
@@ -944,7 +1033,8 @@ class ChipEmulator::Impl {
   std::vector<int> free_buffers_;
   std::vector<uint8_t> scratch_;
   std::vector<uint8_t> activation_;
-  std::vector<int64_t> last_busy_cycle_;
+  std::vector<int64_t> busy_through_;  // Per slice: the last cycle counted busy.
+  int64_t batched_last_cycle_ = -1;    // The last landing of a batch of reads.
   int64_t ignored_ = 0;
   RunResult result_;
 };
@@ -968,7 +1058,16 @@ absl::StatusOr<std::unique_ptr<ChipEmulator>> ChipEmulator::Create(const ChipMod
   return emulator;
 }
 
-absl::StatusOr<RunResult> ChipEmulator::Run() { return impl_->Run(); }
+absl::StatusOr<RunResult> ChipEmulator::Run() {
+  absl::StatusOr<RunResult> result = impl_->Run();
+  if (result.ok() || !impl_->batches_reads()) return result;
+  // Report the error as the run without batches does.
+  RunOptions exact = impl_->options();
+  exact.batch_repeated_reads = false;
+  impl_ = std::make_unique<Impl>(impl_->chip(), impl_->program(), std::move(exact));
+  RETURN_IF_ERROR(impl_->Load());
+  return impl_->Run();
+}
 
 absl::StatusOr<std::string> ChipEmulator::ReadMemory(absl::string_view slice, int64_t address,
                                                      int64_t vectors) const {

@@ -62,6 +62,14 @@ struct RunOptions {
   std::string chip_label = "chip 0";
   int64_t cycle_limit = int64_t{1} << 40;  // A run past this cycle is an error.
   std::vector<InboundVector> inbound;
+  // Timing-only runs without a trace take a Read's Repeat (one repetition a
+  // cycle, within one bank) as one batch: its reads and stream values are
+  // recorded when the Repeat issues instead of one event each, which is most
+  // of a weight-streaming program's events. Results are the same; a run that
+  // fails with batches is run again one repetition at a time (Run, or
+  // pipeline::SystemEmulator), so its error is exactly that run's. false: one
+  // event per repetition always (tests compare the two).
+  bool batch_repeated_reads = true;
 };
 
 struct RunResult {

@@ -11,6 +11,7 @@ Sram::Sram(int slices, int64_t addresses, int lanes, int banks, bool keep_values
       keep_values_(keep_values),
       reads_(static_cast<size_t>(slices) * banks),
       writes_(static_cast<size_t>(slices) * banks),
+      reads_through_(static_cast<size_t>(slices) * banks, INT64_MIN),
       zeros_(lanes, 0) {
   if (keep_values_) {
     pages_.resize(slices);

@@ -32,6 +32,9 @@ class Sram {
   };
   Access& last_read(int slice, int bank) { return reads_[slice * banks_ + bank]; }
   Access& last_write(int slice, int bank) { return writes_[slice * banks_ + bank]; }
+  // A batch of reads (one per cycle from the cycle it is recorded in) reads
+  // the bank in every cycle up to this one; INT64_MIN if none.
+  int64_t& reads_through(int slice, int bank) { return reads_through_[slice * banks_ + bank]; }
 
  private:
   static constexpr int64_t kPageVectors = 64;
@@ -42,6 +45,7 @@ class Sram {
   std::vector<std::vector<std::unique_ptr<uint8_t[]>>> pages_;  // [slice][page]
   std::vector<Access> reads_;
   std::vector<Access> writes_;
+  std::vector<int64_t> reads_through_;
   std::vector<uint8_t> zeros_;
 };
 

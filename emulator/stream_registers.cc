@@ -2,23 +2,20 @@
 
 #include <cstring>
 
+#include "absl/numeric/bits.h"
+
 #include "isa/timing.h"
 
 namespace tsp::emulator {
 
 StreamRegisters::StreamRegisters(int positions, int streams_per_direction, int lanes,
-                                 bool keep_values)
+                                 bool keep_values, int lookahead)
     : positions_(positions),
+      slots_per_ring_(static_cast<int>(absl::bit_ceil(static_cast<uint32_t>(positions + lookahead)))),
       streams_(streams_per_direction),
       lanes_(lanes),
       keep_values_(keep_values),
       rings_(static_cast<size_t>(2) * streams_per_direction) {}
-
-int StreamRegisters::SlotIndex(int64_t diagonal) const {
-  int64_t ring = diagonal % positions_;
-  if (ring < 0) ring += positions_;
-  return static_cast<int>(ring);
-}
 
 StreamRegisters::WriteOutcome StreamRegisters::Write(isa::Direction direction, int stream,
                                                      int position, int64_t cycle,
@@ -27,8 +24,8 @@ StreamRegisters::WriteOutcome StreamRegisters::Write(isa::Direction direction, i
   const int64_t diagonal = isa::StreamDiagonal(direction, position, cycle);
   Ring& ring = rings_[RingIndex(direction, stream)];
   if (ring.slots.empty()) {
-    ring.slots.resize(positions_);
-    if (keep_values_) ring.values.resize(static_cast<size_t>(positions_) * lanes_);
+    ring.slots.resize(slots_per_ring_);
+    if (keep_values_) ring.values.resize(static_cast<size_t>(slots_per_ring_) * lanes_);
   }
   const int index = SlotIndex(diagonal);
   Slot& slot = ring.slots[index];

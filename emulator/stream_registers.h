@@ -6,10 +6,13 @@
 // position per cycle in its direction until it falls off the edge; it is
 // never consumed. Two values meet in one slot exactly when they share a
 // diagonal (isa::StreamDiagonal), and at most as many diagonals as there are
-// positions are on the chip at once, so each (direction, stream) needs only
-// `positions` slots: a ring indexed by diagonal, allocated when the stream is
-// first written (memory grows with the streams a program uses). Reads and
-// writes must come in non-decreasing cycle order.
+// positions are on the chip at once, so each (direction, stream) needs a ring
+// of slots indexed by diagonal, allocated when the stream is first written
+// (memory grows with the streams a program uses). Reads come in
+// non-decreasing cycle order; a write may land up to `lookahead` cycles after
+// the latest cycle read or written so far (a batch of reads puts its values
+// on the streams ahead of time), so the ring holds positions + lookahead
+// diagonals: every value still reachable keeps its slot.
 
 #include <cstdint>
 #include <vector>
@@ -28,7 +31,12 @@ struct Producer {
 class StreamRegisters {
  public:
   // `keep_values` false is timing-only: occupancy is tracked, bytes are not.
-  StreamRegisters(int positions, int streams_per_direction, int lanes, bool keep_values);
+  StreamRegisters(int positions, int streams_per_direction, int lanes, bool keep_values,
+                  int lookahead = 0);
+
+  // How far ahead of the latest cycle so far a write may land: at least the
+  // `lookahead` asked for, more where the ring's power-of-two size allows.
+  int lookahead() const { return slots_per_ring_ - positions_; }
 
   struct WriteOutcome {
     bool collided = false;
@@ -61,9 +69,12 @@ class StreamRegisters {
   int RingIndex(isa::Direction direction, int stream) const {
     return (direction == isa::EAST ? 0 : streams_) + stream;
   }
-  int SlotIndex(int64_t diagonal) const;
+  int SlotIndex(int64_t diagonal) const {
+    return static_cast<int>(static_cast<uint64_t>(diagonal) & (slots_per_ring_ - 1));
+  }
 
   int positions_;
+  int slots_per_ring_;  // A power of two of at least positions + lookahead.
   int streams_;
   int lanes_;
   bool keep_values_;

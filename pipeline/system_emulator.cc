@@ -49,26 +49,34 @@ absl::StatusOr<std::unique_ptr<SystemEmulator>> SystemEmulator::Create(
     emulator->index_of_chip_[id] = static_cast<int>(emulator->chip_ids_.size());
     emulator->chip_ids_.push_back(id);
   }
+  emulator->programs_ = &programs;
+  RETURN_IF_ERROR(emulator->CreateChipEmulators(options.batch_repeated_reads));
+  return emulator;
+}
+
+absl::Status SystemEmulator::CreateChipEmulators(bool batch_repeated_reads) {
   // Decoding is independent per chip: done on the worker threads.
   std::vector<const isa::Program*> sources;
-  for (const auto& [id, program] : programs) sources.push_back(&program);
+  for (const auto& [id, program] : *programs_) sources.push_back(&program);
   std::vector<absl::StatusOr<std::unique_ptr<emulator::ChipEmulator>>> created(sources.size());
-  WorkerPool pool(options.threads);
+  WorkerPool pool(options_.threads);
   pool.Run(static_cast<int>(sources.size()), [&](int i) {
     emulator::RunOptions chip_options;
-    chip_options.functional = options.functional;
-    chip_options.record_trace = options.record_trace;
-    chip_options.chip_label = absl::StrCat("chip ", emulator->chip_ids_[i]);
-    chip_options.cycle_limit = options.cycle_limit;
-    created[i] = emulator::ChipEmulator::Create(chip, *sources[i], chip_options);
+    chip_options.functional = options_.functional;
+    chip_options.record_trace = options_.record_trace;
+    chip_options.chip_label = absl::StrCat("chip ", chip_ids_[i]);
+    chip_options.cycle_limit = options_.cycle_limit;
+    chip_options.batch_repeated_reads = batch_repeated_reads;
+    created[i] = emulator::ChipEmulator::Create(*chip_, *sources[i], chip_options);
   });
+  emulators_.clear();
   for (auto& chip_emulator : created) {
     if (!chip_emulator.ok()) return chip_emulator.status();
-    emulator->emulators_.push_back(*std::move(chip_emulator));
+    emulators_.push_back(*std::move(chip_emulator));
   }
-  emulator->link_free_.assign(topology.links().size(), {INT64_MIN, INT64_MIN});
-  emulator->link_last_departure_.assign(topology.links().size(), {INT64_MIN, INT64_MIN});
-  return emulator;
+  link_free_.assign(topology_->links().size(), {INT64_MIN, INT64_MIN});
+  link_last_departure_.assign(topology_->links().size(), {INT64_MIN, INT64_MIN});
+  return absl::OkStatus();
 }
 
 absl::Status SystemEmulator::Deliver(int chip, std::vector<emulator::OutboundVector> sent,
@@ -120,6 +128,16 @@ absl::Status SystemEmulator::Deliver(int chip, std::vector<emulator::OutboundVec
 }
 
 absl::StatusOr<SystemRunResult> SystemEmulator::Run() {
+  absl::StatusOr<SystemRunResult> result = RunOnce();
+  if (result.ok() || options_.functional || options_.record_trace || !options_.batch_repeated_reads) {
+    return result;
+  }
+  // Report the error as the run without batches of repeated reads does.
+  RETURN_IF_ERROR(CreateChipEmulators(/*batch_repeated_reads=*/false));
+  return RunOnce();
+}
+
+absl::StatusOr<SystemRunResult> SystemEmulator::RunOnce() {
   SystemRunResult result;
   std::map<int, isa::Program> ids;  // Only the keys matter for the alignment.
   for (int id : chip_ids_) ids[id];

@@ -41,6 +41,9 @@ struct SystemRunOptions {
   int threads = 1;
   bool record_trace = false;
   int64_t cycle_limit = int64_t{1} << 40;
+  // emulator::RunOptions::batch_repeated_reads for every chip; a run that
+  // fails with batches is run again without them, so errors are exact.
+  bool batch_repeated_reads = true;
 };
 
 struct Transfer {
@@ -86,11 +89,15 @@ class SystemEmulator {
   SystemEmulator() = default;
   absl::Status Deliver(int chip, std::vector<emulator::OutboundVector> sent,
                        SystemRunResult* result);
+  // (Re)creates every chip's emulator and the links' state.
+  absl::Status CreateChipEmulators(bool batch_repeated_reads);
+  absl::StatusOr<SystemRunResult> RunOnce();
 
   const isa::ChipModel* chip_ = nullptr;
   const SystemModel* system_ = nullptr;
   const Topology* topology_ = nullptr;
   SystemRunOptions options_;
+  const std::map<int, isa::Program>* programs_ = nullptr;
   std::vector<int> chip_ids_;
   std::vector<std::unique_ptr<emulator::ChipEmulator>> emulators_;  // Parallel to chip_ids_.
   std::map<int, int> index_of_chip_;

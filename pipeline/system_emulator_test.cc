@@ -363,5 +363,40 @@ TEST_F(SystemTest, ReceiveBeforeArrivalAndUnreceivedArrivalAreErrors) {
                                            HasSubstr("a Send departs on a port that no link connects")));
 }
 
+// Timing-only runs batch a Read's Repeat; a system run that fails that way is
+// run again one repetition at a time, so its error is that run's, word for
+// word, and a run that succeeds has that run's results. MEM_W1's read at 4
+// meets the value of MEM_W0's repetition 4 (emulator/read_batch_test.cc).
+TEST_F(SystemTest, BatchedRepeatedReadsEndAsOneRepetitionAtATime) {
+  Build(1);
+  const std::string batch = "queue MEM_W0\n  @0 Read address=0 dst=E0\n  @1 Repeat n=9 every=1 stride=1\n";
+  for (int w1_cycle : {4, 10}) {
+    std::map<int, isa::Program> programs;
+    programs[0] = *isa::ParseProgram(batch);
+    programs[1] = *isa::ParseProgram(absl::StrCat(batch, "queue MEM_W1\n  @", w1_cycle, " Read address=0 dst=E0\n"));
+    absl::StatusOr<SystemRunResult> runs[2];
+    for (bool batched : {true, false}) {
+      SystemRunOptions options;
+      options.functional = false;
+      options.batch_repeated_reads = batched;
+      TSP_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SystemEmulator> emulator,
+                               SystemEmulator::Create(*chip_, *system_, *topology_, programs, options));
+      runs[batched] = emulator->Run();
+    }
+    ASSERT_EQ(runs[0].status(), runs[1].status()) << "MEM_W1 at " << w1_cycle;
+    if (w1_cycle == 4) {
+      EXPECT_THAT(runs[1], StatusIs(absl::StatusCode::kFailedPrecondition,
+                                    HasSubstr("chip 1, queue MEM_W0, cycle 10, `@0 Read address=0 dst=E0` "
+                                              "(repetition 4 of a Repeat): two values in one "
+                                              "stream-register slot")));
+    } else {
+      TSP_ASSERT_OK(runs[1].status());
+      EXPECT_EQ(runs[1]->last_event_cycle, 15);  // MEM_W1's value lands in cycle 15.
+      EXPECT_EQ(runs[1]->instructions_issued, runs[0]->instructions_issued);
+      EXPECT_EQ(runs[1]->chips.at(1).busy_cycles, runs[0]->chips.at(1).busy_cycles);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tsp::pipeline

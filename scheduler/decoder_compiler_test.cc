@@ -128,6 +128,23 @@ TEST_F(DecoderInvariantTest, TimingOnlyStepsAtLongKvLengths) {
                                  pipeline::SystemEmulator::Create(*chip_, *system_, *topology_, step.programs, run));
         TSP_ASSERT_OK_AND_ASSIGN(pipeline::SystemRunResult result, emulator->Run());
         EXPECT_EQ(step.predicted_last_cycle, result.last_event_cycle) << name << " at " << position;
+        // Batched repeated reads (the weight streams) change nothing: every
+        // chip's cycles, issues and busy slices and every transfer are those
+        // of the run one repetition at a time.
+        run.batch_repeated_reads = false;
+        TSP_ASSERT_OK_AND_ASSIGN(emulator,
+                                 pipeline::SystemEmulator::Create(*chip_, *system_, *topology_, step.programs, run));
+        TSP_ASSERT_OK_AND_ASSIGN(pipeline::SystemRunResult one_by_one, emulator->Run());
+        EXPECT_EQ(result.windows, one_by_one.windows);
+        EXPECT_EQ(result.instructions_issued, one_by_one.instructions_issued);
+        ASSERT_EQ(result.transfers.size(), one_by_one.transfers.size());
+        for (size_t i = 0; i < result.transfers.size(); ++i) {
+          EXPECT_EQ(result.transfers[i].arrival_cycle, one_by_one.transfers[i].arrival_cycle);
+        }
+        for (const auto& [id, chip_run] : one_by_one.chips) {
+          EXPECT_EQ(result.chips.at(id).last_event_cycle, chip_run.last_event_cycle) << "chip " << id;
+          EXPECT_EQ(result.chips.at(id).busy_cycles, chip_run.busy_cycles) << "chip " << id;
+        }
         std::cout << name << " " << models::NumberFormatName(format) << " timing-only at position " << position
                   << ": predicted " << step.predicted_last_cycle << ", emulated " << result.last_event_cycle
                   << "\n";

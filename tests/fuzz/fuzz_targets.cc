@@ -138,10 +138,12 @@ isa::Program RandomProgram(Bytes& in, std::vector<emulator::InboundVector>* inbo
 
 absl::StatusOr<emulator::RunResult> RunOn(const isa::Program& program, bool functional,
                                           const std::vector<emulator::InboundVector>& inbound,
-                                          std::string* memory) {
+                                          std::string* memory, bool record_trace = true,
+                                          bool batch_repeated_reads = true) {
   emulator::RunOptions options;
   options.functional = functional;
-  options.record_trace = true;
+  options.record_trace = record_trace;
+  options.batch_repeated_reads = batch_repeated_reads;
   options.cycle_limit = 20'000;
   options.inbound = inbound;
   absl::StatusOr<std::unique_ptr<emulator::ChipEmulator>> emulator =
@@ -231,6 +233,18 @@ void FuzzEmulator(const uint8_t* data, size_t size) {
   }
   absl::StatusOr<emulator::RunResult> timing = RunOn(program, false, inbound, nullptr);
   if (!data_dependent) Require(timing.ok() && SameTrace(*first, *timing), "timing-only matches functional");
+  // Without a trace, timing-only runs batch a Read's Repeat: same results,
+  // same errors as one repetition at a time.
+  absl::StatusOr<emulator::RunResult> batched = RunOn(program, false, inbound, nullptr, false, true);
+  absl::StatusOr<emulator::RunResult> single = RunOn(program, false, inbound, nullptr, false, false);
+  Require(batched.status() == single.status(), "batched reads fail as one repetition at a time does");
+  if (batched.ok()) {
+    Require(batched->last_event_cycle == single->last_event_cycle &&
+                batched->completion_cycle == single->completion_cycle &&
+                batched->busy_cycles == single->busy_cycles &&
+                batched->instructions_issued == single->instructions_issued,
+            "batched reads give the results of one repetition at a time");
+  }
 }
 
 }  // namespace tsp::fuzz
