@@ -389,6 +389,22 @@ class ChipEmulator::Impl {
     runtime.last_issue_cycle = now;
     runtime.free_cycle = isa::QueueFreeCycle(instruction.opcode, now, instruction.n,
                                              instruction.every);
+    if (batch_reads_ && instruction.opcode == Opcode::kRead &&
+        runtime.next < runtime.queue->instructions.size()) {
+      // A Read with its Repeat right behind it: one batch for both.
+      const DecodedInstruction& repeat = runtime.queue->instructions[runtime.next];
+      if (repeat.opcode == Opcode::kRepeat && repeat.cycle == now + 1) {
+        ASSIGN_OR_RETURN(const bool batched,
+                         BatchReads(q, instruction, repeat, now, instruction.address, repeat.n + 1));
+        if (batched) {  // The queue as it is once the Repeat has issued.
+          ++runtime.next;
+          runtime.last_issued = &repeat;
+          runtime.last_issue_cycle = repeat.cycle;
+          runtime.free_cycle = isa::QueueFreeCycle(Opcode::kRepeat, repeat.cycle, repeat.n, repeat.every);
+          return absl::OkStatus();
+        }
+      }
+    }
     // Everything but the ICU's own instructions executes on the queue's slice.
     if (isa::GetOpcodeInfo(instruction.opcode).kind != isa::SLICE_ICU) {
       return Execute(q, instruction, now, 0, -1);
@@ -398,7 +414,9 @@ class ChipEmulator::Impl {
       // is not an ICU one); each repetition is traced as that instruction.
       const DecodedInstruction* repeated = &instruction - 1;
       if (batch_reads_ && repeated->opcode == Opcode::kRead) {
-        ASSIGN_OR_RETURN(const bool batched, BatchRepeatedRead(q, *repeated, instruction, now));
+        ASSIGN_OR_RETURN(const bool batched, BatchReads(q, *repeated, instruction, now,
+                                                        repeated->address + instruction.stride,
+                                                        instruction.n));
         if (batched) return absl::OkStatus();
       }
       runtime.repeat = &instruction;
@@ -429,27 +447,28 @@ class ChipEmulator::Impl {
     through = last;
   }
 
-  // A Repeat of a Read, one repetition a cycle, done at once in timing-only
-  // mode: each repetition's bank read and stream value are recorded now. This
-  // is exact because a stream value can only be read at or after the cycle
-  // it lands (values move away from where they land) and the ring keeps
-  // every reachable diagonal (StreamRegisters' lookahead); the bank's reads
-  // through the last repetition are checked by each write when it lands.
+  // `count` reads of a Read's Repeat, one a cycle from `now` (the Repeat's
+  // repetitions, or the Read and its repetitions), from `first_address` on,
+  // done at once in timing-only mode: each one's bank read and stream value
+  // are recorded now. This is exact because a stream value can only be read
+  // at or after the cycle it lands (values move away from where they land)
+  // and the ring keeps every reachable diagonal (StreamRegisters'
+  // lookahead); the bank's reads through the last one are checked by each
+  // write when it lands.
   // Returns false, doing nothing, where that does not hold (a bank boundary,
   // an address outside the SRAM, a write landing in the bank now, a batch
   // past the lookahead or the cycle limit): the caller then runs the
   // repetitions one by one.
-  absl::StatusOr<bool> BatchRepeatedRead(int q, const DecodedInstruction& read,
-                                         const DecodedInstruction& repeat, int64_t now) {
-    const int64_t n = repeat.n;
+  absl::StatusOr<bool> BatchReads(int q, const DecodedInstruction& read, const DecodedInstruction& repeat,
+                                  int64_t now, int64_t first_address, int64_t count) {
+    const int64_t n = count;
     const int64_t latency = chip_.latency_cycles(Opcode::kRead);
     const int64_t last_landing = now + (n - 1) + latency;
     if (repeat.every != 1 || n < 1 || (n - 1) + latency > streams_.lookahead() ||
         last_landing > options_.cycle_limit) {
       return false;
     }
-    const int64_t first_address = read.address + repeat.stride;
-    const int64_t last_address = read.address + repeat.stride * n;
+    const int64_t last_address = first_address + repeat.stride * (n - 1);
     const int64_t addresses = chip_.mem_addresses();
     if (std::min(first_address, last_address) < 0 || std::max(first_address, last_address) >= addresses) {
       return false;
@@ -472,7 +491,7 @@ class ChipEmulator::Impl {
         StreamRegisters::WriteOutcome outcome =
             streams_.Write(read.dst.direction, stream, slice, now + k + latency, nullptr, producer);
         if (outcome.collided) {
-          return Hazard(q, read, now + k + latency, k,
+          return Hazard(q, read, now + k + latency, k - (n - repeat.n),
                         absl::StrCat("two values in one stream-register slot: its result on ",
                                      StreamName(read.dst.direction, stream), " meets the value from ",
                                      DescribeProducer(outcome.other)));

@@ -63,6 +63,17 @@ TEST(ReadBatchTest, SameResultsAsOneRepetitionAtATime) {
   const isa::ChipModel& chip = runner.chip();
   EXPECT_EQ(result.busy_cycles[*chip.FindSlice("MEM_W0")], 10);
   EXPECT_EQ(result.busy_cycles[*chip.FindSlice("VXM")], 10);
+  // The Repeat two cycles after its Read: the Read alone, then the batch.
+  TSP_ASSERT_OK_AND_ASSIGN(result, RunBothWays("queue MEM_W0\n  @0 Read address=0 dst=E0\n"
+                                               "  @2 Repeat n=9 every=1 stride=1\n"
+                                               "queue VXM.0\n  @6 Relu.int8 a=E0 dst=E2\n"
+                                               "  @8 Repeat n=9 every=1\n"));
+  EXPECT_EQ(result.last_event_cycle, 19);
+  EXPECT_EQ(result.busy_cycles[*chip.FindSlice("MEM_W0")], 10);
+  EXPECT_THAT(RunBothWays("queue MEM_W0\n  @0 Read address=0 dst=E0\n  @2 Repeat n=9 every=1 stride=1\n"
+                          "queue MEM_W1\n  @6 Read address=0 dst=E0\n"),
+              StatusIs(kHazard, HasSubstr("queue MEM_W0, cycle 12, `@0 Read address=0 dst=E0` "
+                                          "(repetition 5 of a Repeat): two values")));
   // The batch's last value is read where it lands plus one: a cycle later
   // the VXM finds nothing.
   EXPECT_THAT(RunBothWays("queue MEM_W0\n  @0 Read address=0 dst=E0\n  @1 Repeat n=9 every=1 stride=1\n"
