@@ -82,7 +82,7 @@ bool Claim::FixedStreams(isa::Direction direction, int first, int width, int pos
   return true;
 }
 
-isa::Instruction& Claim::Emit(int queue, int64_t cycle, absl::string_view opcode) {
+isa::Instruction& Claim::Emit(int queue, int64_t cycle, isa::Opcode opcode) {
   if (used_ == instructions_.size()) instructions_.emplace_back();
   Pending& pending = instructions_[used_++];
   pending.queue = queue;
@@ -90,11 +90,8 @@ isa::Instruction& Claim::Emit(int queue, int64_t cycle, absl::string_view opcode
   isa::Instruction& instruction = *pending.instruction;
   instruction.Clear();
   instruction.set_cycle(cycle);
-  std::optional<isa::Opcode> op = isa::FindOpcode(opcode);
-  if (op.has_value()) {
-    isa::SetInstructionOpcode(*op, &instruction);
-    Note(isa::ResultCycle(chip_.chip_, *op, cycle));
-  }
+  isa::SetInstructionOpcode(opcode, &instruction);
+  Note(isa::ResultCycle(chip_.chip_, opcode, cycle));
   return instruction;
 }
 
@@ -172,15 +169,14 @@ int ChipScheduler::AddLaneMap(const std::vector<int>& lanes) {
   return it->second;
 }
 
-isa::Instruction& ChipScheduler::AddInstruction(int queue, int64_t cycle, absl::string_view opcode) {
+isa::Instruction& ChipScheduler::AddInstruction(int queue, int64_t cycle, isa::Opcode opcode) {
   queue_cycles_[queue].insert(cycle);
-  std::optional<isa::Opcode> op = isa::FindOpcode(opcode);
-  if (op.has_value()) last_cycle_ = std::max(last_cycle_, isa::ResultCycle(chip_, *op, cycle));
+  last_cycle_ = std::max(last_cycle_, isa::ResultCycle(chip_, opcode, cycle));
   ++instruction_count_;
   std::vector<std::unique_ptr<isa::Instruction>>& list = queued_[queue];
   list.push_back(std::make_unique<isa::Instruction>());
   list.back()->set_cycle(cycle);
-  if (op.has_value()) isa::SetInstructionOpcode(*op, list.back().get());
+  isa::SetInstructionOpcode(opcode, list.back().get());
   return *list.back();
 }
 
@@ -195,8 +191,9 @@ isa::Program ChipScheduler::Build() {
   for (size_t q = 0; q < queued_.size(); ++q) {
     std::vector<std::unique_ptr<isa::Instruction>>& list = queued_[q];
     if (list.empty()) continue;
-    std::stable_sort(list.begin(), list.end(),
-                     [](const auto& x, const auto& y) { return x->cycle() < y->cycle(); });
+    auto by_cycle = [](const auto& x, const auto& y) { return x->cycle() < y->cycle(); };
+    // Mostly placed in order already; sorting anyway costs a buffer per queue.
+    if (!std::is_sorted(list.begin(), list.end(), by_cycle)) std::stable_sort(list.begin(), list.end(), by_cycle);
     isa::QueueProgram* queue = program.add_queues();
     queue->set_queue(chip_.queues()[q].name);
     queue->mutable_instructions()->Reserve(static_cast<int>(list.size()));

@@ -88,7 +88,7 @@ class Claim {
   // Streams [first, first + width) fixed by the caller.
   bool FixedStreams(isa::Direction direction, int first, int width, int position, int64_t cycle);
 
-  isa::Instruction& Emit(int queue, int64_t cycle, absl::string_view opcode);
+  isa::Instruction& Emit(int queue, int64_t cycle, isa::Opcode opcode);
   void Note(int64_t cycle) { last_cycle_ = std::max(last_cycle_, cycle); }
 
  private:
@@ -162,7 +162,7 @@ class ChipScheduler {
   // A lane map, shared with any identical one already added; returns its index.
   int AddLaneMap(const std::vector<int>& lanes);
   // Instructions outside any claim (Deskews), with their result cycle noted.
-  isa::Instruction& AddInstruction(int queue, int64_t cycle, absl::string_view opcode);
+  isa::Instruction& AddInstruction(int queue, int64_t cycle, isa::Opcode opcode);
 
   // The latest cycle an instruction issues or delivers a result.
   int64_t last_cycle() const { return last_cycle_; }

@@ -70,12 +70,12 @@ absl::Status SystemScheduler::TransferPlane(int from, int from_slice, int64_t fr
     auto it = last_departure_.find({hop.link, link_direction(hop)});
     return it == last_departure_.end() ? int64_t{0} : it->second + serialization;
   };
-  auto c2c_instruction = [&](Claim& claim, absl::string_view opcode, int port, int64_t cycle,
+  auto c2c_instruction = [&](Claim& claim, Opcode opcode, int port, int64_t cycle,
                              const isa::StreamRef& stream) {
     isa::Instruction& instruction =
         claim.Emit(chip_.slices()[C2cPosition(port)].first_queue, cycle, opcode);
     instruction.set_port(topology_.PortInSlice(port));
-    *(opcode == "Send" ? instruction.mutable_a() : instruction.mutable_dst()) = stream;
+    *(opcode == Opcode::kSend ? instruction.mutable_a() : instruction.mutable_dst()) = stream;
   };
   auto use_port = [&](int chip_id, int port) {
     chips_[chip_id].used_ports.insert({topology_.PortSlice(port), topology_.PortInSlice(port)});
@@ -101,10 +101,10 @@ absl::Status SystemScheduler::TransferPlane(int from, int from_slice, int64_t fr
       if (!claim.UseQueue(scheduler.Queue(out), t)) return false;
       const int stream = claim.Streams(direction, 1, from_slice, read + read_latency);
       if (stream < 0 || !claim.Read(from_slice, from_address, read)) return false;
-      isa::Instruction& instruction = claim.Emit(scheduler.Queue(from_slice), read, "Read");
+      isa::Instruction& instruction = claim.Emit(scheduler.Queue(from_slice), read, Opcode::kRead);
       instruction.set_address(from_address);
       *instruction.mutable_dst() = isa::Stream(direction, stream);
-      c2c_instruction(claim, "Send", hop.from_port, t, isa::Stream(direction, stream));
+      c2c_instruction(claim, Opcode::kSend, hop.from_port, t, isa::Stream(direction, stream));
       return true;
     }));
     use_port(from, hop.from_port);
@@ -130,8 +130,8 @@ absl::Status SystemScheduler::TransferPlane(int from, int from_slice, int64_t fr
       }
       const int stream = claim.Streams(direction, 1, in, land);
       if (stream < 0) return false;
-      c2c_instruction(claim, "Receive", in_hop.to_port, t, isa::Stream(direction, stream));
-      c2c_instruction(claim, "Send", out_hop.from_port, send, isa::Stream(direction, stream));
+      c2c_instruction(claim, Opcode::kReceive, in_hop.to_port, t, isa::Stream(direction, stream));
+      c2c_instruction(claim, Opcode::kSend, out_hop.from_port, send, isa::Stream(direction, stream));
       return true;
     }));
     use_port(out_hop.from, in_hop.to_port);
@@ -156,10 +156,10 @@ absl::Status SystemScheduler::TransferPlane(int from, int from_slice, int64_t fr
                                      if (stream < 0 || !claim.Write(to_slice, to_address, write)) {
                                        return false;
                                      }
-                                     c2c_instruction(claim, "Receive", last.to_port, t,
+                                     c2c_instruction(claim, Opcode::kReceive, last.to_port, t,
                                                      isa::Stream(direction, stream));
                                      isa::Instruction& instruction =
-                                         claim.Emit(scheduler.Queue(to_slice), write, "Write");
+                                         claim.Emit(scheduler.Queue(to_slice), write, Opcode::kWrite);
                                      instruction.set_address(to_address);
                                      *instruction.mutable_a() = isa::Stream(direction, stream);
                                      return true;
@@ -177,7 +177,7 @@ std::map<int, isa::Program> SystemScheduler::Build() {
     for (const auto& [slice_index, port] : state.used_ports) {
       state.scheduler
           ->AddInstruction(state.scheduler->Queue(c2c_slices_[slice_index]),
-                           next_deskew_cycle[slice_index]++, "Deskew")
+                           next_deskew_cycle[slice_index]++, Opcode::kDeskew)
           .set_port(port);
     }
     programs[id] = state.scheduler->Build();

@@ -165,7 +165,7 @@ int VectorOps::ReadTo(Claim& claim, const Vec& v, int position, int64_t cycle) {
     if (Toward(v.slices[p], position) != direction) return -1;
     const int64_t read = cycle - Distance(v.slices[p], position) - read_latency;
     if (!claim.Read(v.slices[p], v.address, read)) return -1;
-    isa::Instruction& instruction = claim.Emit(scheduler_.Queue(v.slices[p]), read, "Read");
+    isa::Instruction& instruction = claim.Emit(scheduler_.Queue(v.slices[p]), read, Opcode::kRead);
     instruction.set_address(v.address);
     *instruction.mutable_dst() = isa::Stream(direction, first + p);
   }
@@ -178,7 +178,7 @@ bool VectorOps::WriteFrom(Claim& claim, const Vec& v, int position, int64_t cycl
     if (Toward(position, v.slices[p]) != direction) return false;
     const int64_t write = cycle + Distance(position, v.slices[p]);
     if (!claim.Write(v.slices[p], v.address, write)) return false;
-    isa::Instruction& instruction = claim.Emit(scheduler_.Queue(v.slices[p]), write, "Write");
+    isa::Instruction& instruction = claim.Emit(scheduler_.Queue(v.slices[p]), write, Opcode::kWrite);
     instruction.set_address(v.address);
     *instruction.mutable_a() = isa::Stream(direction, first + p);
   }
@@ -258,7 +258,7 @@ absl::Status VectorOps::VxmInto(Opcode opcode, isa::ElementType type, const std:
     const int first = claim.Streams(out_direction, out.planes(), vxm_, t + latency);
     if (first < 0) return false;
     if (!WriteFrom(claim, out, vxm_, t + latency, out_direction, first)) return false;
-    isa::Instruction& instruction = claim.Emit(vxm.first_queue + alu, t, info.mnemonic);
+    isa::Instruction& instruction = claim.Emit(vxm.first_queue + alu, t, info.opcode);
     instruction.set_type(type);
     auto stream_of = [&](size_t i) {
       return isa::Stream(Toward(inputs[i].slices[0], vxm_), streams[i]);
@@ -314,7 +314,7 @@ absl::Status VectorOps::SxmInto(Opcode opcode, const Vec& a, int amount_or_map, 
                const int first = claim.Streams(out_direction, out.planes(), sxm, t + latency);
                if (first < 0) return false;
                if (!WriteFrom(claim, out, sxm, t + latency, out_direction, first)) return false;
-               isa::Instruction& instruction = claim.Emit(unit.first_queue + queue, t, mnemonic);
+               isa::Instruction& instruction = claim.Emit(unit.first_queue + queue, t, opcode);
                instruction.set_type(a.type);
                *instruction.mutable_a() = isa::Stream(Toward(a.slices[0], sxm), in);
                if (opcode == Opcode::kPermute) {
@@ -591,24 +591,24 @@ absl::StatusOr<std::vector<Vec>> VectorOps::MatVec(const StreamedMatrix& m, cons
               for (int i = 0; i < m.loads; ++i) {
                 if (!claim.Read(slice, place.address + i, read + i)) return false;
               }
-              isa::Instruction& instruction = claim.Emit(scheduler_.Queue(slice), read, "Read");
+              isa::Instruction& instruction = claim.Emit(scheduler_.Queue(slice), read, Opcode::kRead);
               instruction.set_address(place.address);
               *instruction.mutable_dst() = isa::Stream(in_direction, stream);
               if (m.loads > 1) {
-                isa::Instruction& repeat = claim.Emit(scheduler_.Queue(slice), read + 1, "Repeat");
+                isa::Instruction& repeat = claim.Emit(scheduler_.Queue(slice), read + 1, Opcode::kRepeat);
                 repeat.set_n(m.loads - 1);
                 repeat.set_every(1);
                 repeat.set_stride(1);
                 claim.Note(read + m.loads - 1 + read_latency);
               }
             }
-            isa::Instruction& load = claim.Emit(unit.first_queue, t, "LoadWeights");
+            isa::Instruction& load = claim.Emit(unit.first_queue, t, Opcode::kLoadWeights);
             load.set_type(m.type);
             load.set_row(0);
             load.set_rows(rows_per_load);
             *load.mutable_a() = isa::Stream(in_direction, 0);
             if (m.loads > 1) {
-              isa::Instruction& repeat = claim.Emit(unit.first_queue, t + 1, "Repeat");
+              isa::Instruction& repeat = claim.Emit(unit.first_queue, t + 1, Opcode::kRepeat);
               repeat.set_n(m.loads - 1);
               repeat.set_every(1);
               repeat.set_stride(rows_per_load);
@@ -623,7 +623,7 @@ absl::StatusOr<std::vector<Vec>> VectorOps::MatVec(const StreamedMatrix& m, cons
       ASSIGN_OR_RETURN(const int64_t install,
                        scheduler_.Place(install_lower, "InstallWeights", [&](int64_t t, Claim& claim) {
                          if (!claim.UseQueue(unit.first_queue + 1, t)) return false;
-                         claim.Emit(unit.first_queue + 1, t, "InstallWeights");
+                         claim.Emit(unit.first_queue + 1, t, Opcode::kInstallWeights);
                          return true;
                        }));
       plane.last_install = install;
@@ -643,7 +643,7 @@ absl::StatusOr<std::vector<Vec>> VectorOps::MatVec(const StreamedMatrix& m, cons
                          const int stream = ReadTo(claim, input, plane.position, t);
                          if (stream < 0) return false;
                          isa::Instruction& instruction =
-                             claim.Emit(unit.first_queue + 1, t, "Multiply");
+                             claim.Emit(unit.first_queue + 1, t, Opcode::kMultiply);
                          instruction.set_type(m.type);
                          *instruction.mutable_a() = isa::Stream(in_direction, stream);
                          return true;
@@ -663,7 +663,7 @@ absl::StatusOr<std::vector<Vec>> VectorOps::MatVec(const StreamedMatrix& m, cons
                              return false;
                            }
                            isa::Instruction& instruction =
-                               claim.Emit(unit.first_queue + 2, t, "Accumulate");
+                               claim.Emit(unit.first_queue + 2, t, Opcode::kAccumulate);
                            *instruction.mutable_dst() = isa::Stream(out_direction, first);
                            return true;
                          }));
