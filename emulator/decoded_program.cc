@@ -17,6 +17,9 @@ using isa::ElementType;
 using isa::Opcode;
 using isa::OpcodeInfo;
 
+// How many instructions ahead of decoding each one is fetched from memory.
+constexpr int kFetchAhead = 16;
+
 StreamGroup ToGroup(const isa::StreamRef& ref, int width) {
   return StreamGroup{ref.direction(), ref.index(), width};
 }
@@ -247,7 +250,16 @@ absl::StatusOr<DecodedProgram> DecodeProgram(const ChipModel& chip, const isa::P
     queue.slice = chip.queues()[*queue_index].slice;
     queue.source = &queue_program;
     queue.instructions.reserve(queue_program.instructions_size());
-    for (int i = 0; i < queue_program.instructions_size(); ++i) {
+    const int size = queue_program.instructions_size();
+    for (int i = 0; i < size; ++i) {
+      // Each instruction and its operands are separate heap objects, visited
+      // once: fetching them ahead hides most of the memory latency.
+      if (i + kFetchAhead < size) __builtin_prefetch(&queue_program.instructions(i + kFetchAhead));
+      if (i + kFetchAhead / 2 < size) {
+        const isa::Instruction& ahead = queue_program.instructions(i + kFetchAhead / 2);
+        if (ahead.has_a()) __builtin_prefetch(&ahead.a());
+        if (ahead.has_dst()) __builtin_prefetch(&ahead.dst());
+      }
       const DecodedInstruction* previous = nullptr;
       if (!queue.instructions.empty()) previous = &queue.instructions.back();
       ASSIGN_OR_RETURN(DecodedInstruction instruction,
