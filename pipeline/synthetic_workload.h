@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "isa/chip_model.h"
+#include "isa/chip_programs.h"
 #include "isa/program.pb.h"
 #include "pipeline/system_model.h"
 #include "pipeline/topology.h"
@@ -18,7 +19,7 @@
 namespace tsp::pipeline {
 
 struct SyntheticWorkload {
-  std::map<int, isa::Program> programs;
+  isa::ChipPrograms programs;
   int64_t predicted_last_event_cycle = 0;
 };
 

@@ -12,17 +12,17 @@
 namespace tsp::pipeline {
 
 int64_t SystemEmulator::AlignmentCycles(const SystemModel& system, const Topology& topology,
-                                        const std::map<int, isa::Program>& programs) {
-  if (programs.size() <= 1) return 0;
-  const std::vector<int> hops = topology.HopsFrom(programs.begin()->first);
+                                        const std::vector<int>& chips) {
+  if (chips.size() <= 1) return 0;
+  const std::vector<int> hops = topology.HopsFrom(chips.front());
   int depth = 0;
-  for (const auto& [chip, program] : programs) depth = std::max(depth, hops[chip]);
+  for (int chip : chips) depth = std::max(depth, hops[chip]);
   return depth * (system.spec().link_latency_cycles().value() + system.link_serialization_cycles());
 }
 
 absl::StatusOr<std::unique_ptr<SystemEmulator>> SystemEmulator::Create(
     const isa::ChipModel& chip, const SystemModel& system, const Topology& topology,
-    const std::map<int, isa::Program>& programs, SystemRunOptions options) {
+    const isa::ChipPrograms& programs, SystemRunOptions options) {
   std::unique_ptr<SystemEmulator> emulator(new SystemEmulator());
   emulator->chip_ = &chip;
   emulator->system_ = &system;
@@ -34,7 +34,7 @@ absl::StatusOr<std::unique_ptr<SystemEmulator>> SystemEmulator::Create(
     emulator->c2c_slice_index_[chip.slices()[c2c[i]].name] = static_cast<int>(i);
   }
   const std::vector<int> hops =
-      programs.empty() ? std::vector<int>() : topology.HopsFrom(programs.begin()->first);
+      programs.empty() ? std::vector<int>() : topology.HopsFrom((*programs.begin()).first);
   for (const auto& [id, program] : programs) {
     if (id < 0 || id >= topology.chips()) {
       return absl::InvalidArgumentError(absl::StrCat("a program is given for chip ", id,
@@ -43,7 +43,7 @@ absl::StatusOr<std::unique_ptr<SystemEmulator>> SystemEmulator::Create(
     }
     if (hops[id] < 0) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "chip ", id, " is not linked to chip ", programs.begin()->first,
+          "chip ", id, " is not linked to chip ", (*programs.begin()).first,
           ", so the chips cannot align to one time base"));
     }
     emulator->index_of_chip_[id] = static_cast<int>(emulator->chip_ids_.size());
@@ -139,9 +139,7 @@ absl::StatusOr<SystemRunResult> SystemEmulator::Run() {
 
 absl::StatusOr<SystemRunResult> SystemEmulator::RunOnce() {
   SystemRunResult result;
-  std::map<int, isa::Program> ids;  // Only the keys matter for the alignment.
-  for (int id : chip_ids_) ids[id];
-  result.alignment_cycles = AlignmentCycles(*system_, *topology_, ids);
+  result.alignment_cycles = AlignmentCycles(*system_, *topology_, chip_ids_);
   const int64_t window =
       system_->link_serialization_cycles() + system_->spec().link_latency_cycles().value();
   WorkerPool pool(options_.threads);

@@ -30,6 +30,7 @@
 #include "absl/status/statusor.h"
 #include "emulator/chip_emulator.h"
 #include "isa/chip_model.h"
+#include "isa/chip_programs.h"
 #include "isa/program.pb.h"
 #include "pipeline/system_model.h"
 #include "pipeline/topology.h"
@@ -72,7 +73,7 @@ class SystemEmulator {
   // nothing. Everything passed must outlive the emulator.
   static absl::StatusOr<std::unique_ptr<SystemEmulator>> Create(
       const isa::ChipModel& chip, const SystemModel& system, const Topology& topology,
-      const std::map<int, isa::Program>& programs, SystemRunOptions options);
+      const isa::ChipPrograms& programs, SystemRunOptions options);
 
   absl::StatusOr<SystemRunResult> Run();
 
@@ -83,7 +84,7 @@ class SystemEmulator {
   // Cycles of the one-time alignment over a breadth-first spanning tree from
   // chip 0 of the chips in `programs`.
   static int64_t AlignmentCycles(const SystemModel& system, const Topology& topology,
-                                 const std::map<int, isa::Program>& programs);
+                                 const std::vector<int>& chips);
 
  private:
   SystemEmulator() = default;
@@ -97,7 +98,7 @@ class SystemEmulator {
   const SystemModel* system_ = nullptr;
   const Topology* topology_ = nullptr;
   SystemRunOptions options_;
-  const std::map<int, isa::Program>* programs_ = nullptr;
+  const isa::ChipPrograms* programs_ = nullptr;
   std::vector<int> chip_ids_;
   std::vector<std::unique_ptr<emulator::ChipEmulator>> emulators_;  // Parallel to chip_ids_.
   std::map<int, int> index_of_chip_;

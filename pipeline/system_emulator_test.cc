@@ -87,7 +87,7 @@ class SystemTest : public ::testing::Test {
   std::unique_ptr<SystemModel> system_;
   std::unique_ptr<Topology> topology_;
   std::unique_ptr<SystemProgramBuilder> builder_;
-  std::map<int, isa::Program> programs_;
+  isa::ChipPrograms programs_;
   std::unique_ptr<SystemEmulator> emulator_;
 };
 
@@ -371,7 +371,7 @@ TEST_F(SystemTest, BatchedRepeatedReadsEndAsOneRepetitionAtATime) {
   Build(1);
   const std::string batch = "queue MEM_W0\n  @0 Read address=0 dst=E0\n  @1 Repeat n=9 every=1 stride=1\n";
   for (int w1_cycle : {4, 10}) {
-    std::map<int, isa::Program> programs;
+    isa::ChipPrograms programs;
     programs[0] = *isa::ParseProgram(batch);
     programs[1] = *isa::ParseProgram(absl::StrCat(batch, "queue MEM_W1\n  @", w1_cycle, " Read address=0 dst=E0\n"));
     absl::StatusOr<SystemRunResult> runs[2];

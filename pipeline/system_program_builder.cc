@@ -374,8 +374,8 @@ absl::StatusOr<int64_t> SystemProgramBuilder::AddInt8(int chip, const Location& 
   return absl::ResourceExhaustedError(absl::StrCat("no cycle found for an add on chip ", chip));
 }
 
-std::map<int, isa::Program> SystemProgramBuilder::Build() {
-  std::map<int, isa::Program> programs;
+isa::ChipPrograms SystemProgramBuilder::Build() {
+  isa::ChipPrograms programs;
   for (auto& [id, state] : chips_) {
     std::map<int, int64_t> next_deskew_cycle;
     for (const auto& [slice_index, port] : state.used_ports) {
@@ -384,8 +384,9 @@ std::map<int, isa::Program> SystemProgramBuilder::Build() {
     }
     isa::Program& program = programs[id];
     program.set_chip(chip_.name());
-    for (isa::MemoryImage& image : state.memory) *program.add_memory() = std::move(image);
-    for (isa::LaneMap& map : state.lane_maps) *program.add_lane_maps() = std::move(map);
+    // Heap messages join the arena's program without a copy.
+    for (isa::MemoryImage& image : state.memory) program.mutable_memory()->AddAllocated(new isa::MemoryImage(std::move(image)));
+    for (isa::LaneMap& map : state.lane_maps) program.mutable_lane_maps()->AddAllocated(new isa::LaneMap(std::move(map)));
     state.builder.Emit(chip_, &program);
   }
   chips_.clear();

@@ -18,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "isa/chip_model.h"
+#include "isa/chip_programs.h"
 #include "isa/program.pb.h"
 #include "isa/program_builder.h"
 #include "pipeline/system_model.h"
@@ -56,7 +57,7 @@ class SystemProgramBuilder {
                                   const Location& out, int64_t ready);
 
   // The programs, each starting with a Deskew of every port it uses.
-  std::map<int, isa::Program> Build();
+  isa::ChipPrograms Build();
 
   // The latest cycle any scheduled instruction issues or delivers a result:
   // the run's predicted last event cycle.

@@ -86,7 +86,9 @@ isa::Instruction& Claim::Emit(int queue, int64_t cycle, isa::Opcode opcode) {
   if (used_ == instructions_.size()) instructions_.emplace_back();
   Pending& pending = instructions_[used_++];
   pending.queue = queue;
-  if (pending.instruction == nullptr) pending.instruction = std::make_unique<isa::Instruction>();
+  if (pending.instruction == nullptr) {
+    pending.instruction = google::protobuf::Arena::CreateMessage<isa::Instruction>(chip_.arena_);
+  }
   isa::Instruction& instruction = *pending.instruction;
   instruction.Clear();
   instruction.set_cycle(cycle);
@@ -95,7 +97,7 @@ isa::Instruction& Claim::Emit(int queue, int64_t cycle, isa::Opcode opcode) {
   return instruction;
 }
 
-ChipScheduler::ChipScheduler(const isa::ChipModel& chip, int chip_id)
+ChipScheduler::ChipScheduler(const isa::ChipModel& chip, int chip_id, google::protobuf::Arena* arena)
     : chip_(chip),
       id_(chip_id),
       read_latency_(chip.latency_cycles(isa::Opcode::kRead)),
@@ -105,6 +107,8 @@ ChipScheduler::ChipScheduler(const isa::ChipModel& chip, int chip_id)
       bank_reads_(chip.slices().size() * chip.mem_banks()),
       bank_writes_(chip.slices().size() * chip.mem_banks()),
       address_states_(chip.slices().size()),
+      own_arena_(arena == nullptr ? std::make_unique<google::protobuf::Arena>() : nullptr),
+      arena_(arena == nullptr ? own_arena_.get() : arena),
       queued_(chip.queues().size()) {}
 
 int64_t ChipScheduler::ReadableAt(int slice, int64_t address) const {
@@ -143,7 +147,8 @@ void ChipScheduler::Commit(Claim& claim) {
   }
   for (size_t i = 0; i < claim.used_; ++i) {
     Claim::Pending& pending = claim.instructions_[i];
-    queued_[pending.queue].push_back(std::move(pending.instruction));  // Leaves the slot empty.
+    queued_[pending.queue].push_back(pending.instruction);
+    pending.instruction = nullptr;
     ++instruction_count_;
   }
   claim.used_ = 0;
@@ -173,36 +178,40 @@ isa::Instruction& ChipScheduler::AddInstruction(int queue, int64_t cycle, isa::O
   queue_cycles_[queue].insert(cycle);
   last_cycle_ = std::max(last_cycle_, isa::ResultCycle(chip_, opcode, cycle));
   ++instruction_count_;
-  std::vector<std::unique_ptr<isa::Instruction>>& list = queued_[queue];
-  list.push_back(std::make_unique<isa::Instruction>());
-  list.back()->set_cycle(cycle);
-  isa::SetInstructionOpcode(opcode, list.back().get());
-  return *list.back();
+  isa::Instruction* instruction = google::protobuf::Arena::CreateMessage<isa::Instruction>(arena_);
+  queued_[queue].push_back(instruction);
+  instruction->set_cycle(cycle);
+  isa::SetInstructionOpcode(opcode, instruction);
+  return *instruction;
 }
 
 isa::Program ChipScheduler::Build() {
   isa::Program program;
-  program.set_chip(chip_.name());
-  for (isa::MemoryImage& image : memory_) *program.add_memory() = std::move(image);
-  for (isa::LaneMap& map : lane_maps_) *program.add_lane_maps() = std::move(map);
+  BuildInto(&program);
+  return program;
+}
+
+void ChipScheduler::BuildInto(isa::Program* program) {
+  program->set_chip(chip_.name());
+  // Heap messages join an arena's program without a copy (the arena owns them).
+  for (isa::MemoryImage& image : memory_) program->mutable_memory()->AddAllocated(new isa::MemoryImage(std::move(image)));
+  for (isa::LaneMap& map : lane_maps_) program->mutable_lane_maps()->AddAllocated(new isa::LaneMap(std::move(map)));
   memory_.clear();
   lane_maps_.clear();
   // Each queue's instructions in cycle order (ties in the order placed).
   for (size_t q = 0; q < queued_.size(); ++q) {
-    std::vector<std::unique_ptr<isa::Instruction>>& list = queued_[q];
+    std::vector<isa::Instruction*>& list = queued_[q];
     if (list.empty()) continue;
     auto by_cycle = [](const auto& x, const auto& y) { return x->cycle() < y->cycle(); };
     // Mostly placed in order already; sorting anyway costs a buffer per queue.
     if (!std::is_sorted(list.begin(), list.end(), by_cycle)) std::stable_sort(list.begin(), list.end(), by_cycle);
-    isa::QueueProgram* queue = program.add_queues();
+    isa::QueueProgram* queue = program->add_queues();
     queue->set_queue(chip_.queues()[q].name);
     queue->mutable_instructions()->Reserve(static_cast<int>(list.size()));
-    for (std::unique_ptr<isa::Instruction>& instruction : list) {
-      queue->mutable_instructions()->AddAllocated(instruction.release());
-    }
+    // From the same arena: added as is; otherwise copied.
+    for (isa::Instruction* instruction : list) queue->mutable_instructions()->AddAllocated(instruction);
     list.clear();
   }
-  return program;
 }
 
 }  // namespace tsp::scheduler

@@ -25,6 +25,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "google/protobuf/arena.h"
 #include "isa/chip_model.h"
 #include "isa/program.pb.h"
 #include "isa/program_builder.h"
@@ -114,9 +115,9 @@ class Claim {
   }
   struct Pending {
     int queue = 0;
-    // Handed to the program as is when committed (protobuf messages are
-    // costly to move), allocated again when next needed.
-    std::unique_ptr<isa::Instruction> instruction;
+    // On the scheduler's arena; handed to the program as is when committed,
+    // made again when next needed.
+    isa::Instruction* instruction = nullptr;
   };
   ChipScheduler& chip_;
   std::vector<std::pair<CycleSet*, int64_t>> taken_;
@@ -129,7 +130,9 @@ class Claim {
 
 class ChipScheduler {
  public:
-  ChipScheduler(const isa::ChipModel& chip, int chip_id);
+  // Instructions are made on `arena` (one of the scheduler's own when null),
+  // which must outlive the scheduler and the programs it builds.
+  ChipScheduler(const isa::ChipModel& chip, int chip_id, google::protobuf::Arena* arena = nullptr);
 
   const isa::ChipModel& chip() const { return chip_; }
   int id() const { return id_; }
@@ -168,6 +171,9 @@ class ChipScheduler {
   int64_t last_cycle() const { return last_cycle_; }
   int64_t instruction_count() const { return instruction_count_; }
 
+  // The program placed so far, into `program` (best on the scheduler's
+  // arena: then the instructions are not copied), or as a new program.
+  void BuildInto(isa::Program* program);
   isa::Program Build();
 
   // Queue indexes by slice position.
@@ -215,8 +221,10 @@ class ChipScheduler {
   // of its addresses is first read or written (dense: these lookups are the
   // scheduler's innermost loop).
   std::vector<std::vector<AddressState>> address_states_;
-  // Per queue, in the order placed.
-  std::vector<std::vector<std::unique_ptr<isa::Instruction>>> queued_;
+  std::unique_ptr<google::protobuf::Arena> own_arena_;  // When none is given.
+  google::protobuf::Arena* arena_;
+  // Per queue, in the order placed; on the arena.
+  std::vector<std::vector<isa::Instruction*>> queued_;
   std::vector<isa::MemoryImage> memory_;
   std::vector<isa::LaneMap> lane_maps_;
   absl::flat_hash_map<std::string, int> lane_map_index_;

@@ -18,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "isa/chip_model.h"
+#include "isa/chip_programs.h"
 #include "isa/program.pb.h"
 #include "models/model_config.pb.h"
 #include "models/reference_decoder.h"
@@ -93,7 +94,7 @@ struct LogitsShard {
 };
 
 struct CompiledStep {
-  std::map<int, isa::Program> programs;
+  isa::ChipPrograms programs;
   int64_t predicted_last_cycle = 0;
   int64_t instructions = 0;  // Scheduled instructions (a Repeat counts once).
   std::vector<MemoryRegion> persistent;    // KV caches and token slots.

@@ -31,7 +31,7 @@ SystemScheduler::SystemScheduler(const isa::ChipModel& chip, const pipeline::Sys
 VectorOps& SystemScheduler::ops(int chip) {
   ChipState& state = chips_[chip];
   if (state.ops == nullptr) {
-    state.scheduler = std::make_unique<ChipScheduler>(chip_, chip);
+    state.scheduler = std::make_unique<ChipScheduler>(chip_, chip, programs_.arena());
     state.ops = std::make_unique<VectorOps>(*state.scheduler, with_data_);
   }
   return *state.ops;
@@ -169,8 +169,7 @@ absl::Status SystemScheduler::TransferPlane(int from, int from_slice, int64_t fr
   return absl::OkStatus();
 }
 
-std::map<int, isa::Program> SystemScheduler::Build() {
-  std::map<int, isa::Program> programs;
+isa::ChipPrograms SystemScheduler::Build() {
   for (auto& [id, state] : chips_) {
     if (state.scheduler == nullptr) continue;
     std::map<int, int64_t> next_deskew_cycle;
@@ -180,9 +179,9 @@ std::map<int, isa::Program> SystemScheduler::Build() {
                            next_deskew_cycle[slice_index]++, Opcode::kDeskew)
           .set_port(port);
     }
-    programs[id] = state.scheduler->Build();
+    state.scheduler->BuildInto(&programs_[id]);
   }
-  return programs;
+  return std::move(programs_);
 }
 
 int64_t SystemScheduler::last_cycle() const {

@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "isa/chip_model.h"
+#include "isa/chip_programs.h"
 #include "isa/program.pb.h"
 #include "pipeline/system_model.h"
 #include "pipeline/topology.h"
@@ -42,7 +43,8 @@ class SystemScheduler {
   absl::StatusOr<Vec> Transfer(int from, const Vec& value, int to, Side side);
 
   // Every chip's program, each starting with a Deskew of every port it uses.
-  std::map<int, isa::Program> Build();
+  // Call once, at the end.
+  isa::ChipPrograms Build();
   // The latest cycle any chip issues or delivers a result: the prediction of
   // the system run's last event.
   int64_t last_cycle() const;
@@ -68,6 +70,7 @@ class SystemScheduler {
   int64_t first_link_cycle_;
   std::map<int, ChipState> chips_;
   std::map<std::pair<int, int>, int64_t> last_departure_;  // (link, direction)
+  isa::ChipPrograms programs_;  // Its arena holds every chip's instructions.
 };
 
 }  // namespace tsp::scheduler

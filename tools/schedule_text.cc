@@ -72,7 +72,7 @@ absl::StatusOr<isa::SystemProgram> Build() {
   ASSIGN_OR_RETURN(scheduler::DecoderCompiler compiler,
                    scheduler::DecoderCompiler::Create(query.config, chip, system, topology, choice.partition, options));
   ASSIGN_OR_RETURN(scheduler::CompiledStep step, compiler.CompileStep(absl::GetFlag(FLAGS_position)));
-  for (auto& [id, program] : step.programs) (*out.mutable_chips())[id] = std::move(program);
+  for (const auto& [id, program] : step.programs) (*out.mutable_chips())[id] = program;  // Off the arena.
   out.set_predicted_last_event_cycle(step.predicted_last_cycle);
   return out;
 }
