@@ -126,7 +126,10 @@ absl::StatusOr<int64_t> ChipScheduler::Place(int64_t lower, absl::string_view wh
   Claim claim(*this);
   for (int64_t t = lower; t < lower + kSearchWindow; ++t) {
     claim.Reset();
-    if (!attempt(t, claim)) continue;
+    if (!attempt(t, claim)) {
+      t = std::max(t, claim.fail_below_ - 1);
+      continue;
+    }
     Commit(claim);
     return t;
   }

@@ -91,6 +91,10 @@ class Claim {
 
   isa::Instruction& Emit(int queue, int64_t cycle, isa::Opcode opcode);
   void Note(int64_t cycle) { last_cycle_ = std::max(last_cycle_, cycle); }
+  // After a conflict that every anchor cycle below `anchor` would meet too
+  // (the caller knows which), Place tries `anchor` next instead of the next
+  // cycle: the same cycle is chosen, sooner.
+  void FailBelow(int64_t anchor) { fail_below_ = std::max(fail_below_, anchor); }
 
  private:
   friend class ChipScheduler;
@@ -112,6 +116,7 @@ class Claim {
     writes_.clear();
     used_ = 0;
     last_cycle_ = 0;
+    fail_below_ = 0;
   }
   struct Pending {
     int queue = 0;
@@ -126,6 +131,7 @@ class Claim {
   std::vector<Pending> instructions_;  // The first used_ belong to this candidate.
   size_t used_ = 0;
   int64_t last_cycle_ = 0;
+  int64_t fail_below_ = 0;
 };
 
 class ChipScheduler {

@@ -8,6 +8,8 @@
 #include <thread>
 #include <vector>
 
+#include <sys/resource.h>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -211,9 +213,14 @@ absl::StatusOr<RunReport> RunModel(const models::ModelConfig& config, const isa:
     const int64_t tiles = Tiles(p, chip.lanes());
     bucket_position.emplace(tiles, std::min(tiles * chip.lanes() - 1, options.prompt_tokens - 1));
   }
-  std::vector<int64_t> positions = {position};
-  for (const auto& [tiles, p] : bucket_position) positions.push_back(p);
-  RETURN_IF_ERROR(prepare(positions));
+  // The decode step first, timed on its own.
+  const absl::Time start = absl::Now();
+  RETURN_IF_ERROR(prepare({position}));
+  const absl::Time decode_prepared = absl::Now();
+  std::vector<int64_t> prompt_positions;
+  for (const auto& [tiles, p] : bucket_position) prompt_positions.push_back(p);
+  RETURN_IF_ERROR(prepare(prompt_positions));
+  const absl::Time prompt_prepared = absl::Now();
 
   RunReport report;
   report.set_model(config.name());
@@ -296,6 +303,11 @@ absl::StatusOr<RunReport> RunModel(const models::ModelConfig& config, const isa:
   }
   report.set_compile_seconds(compile_seconds);
   report.set_emulate_seconds(emulate_seconds);
+  report.set_decode_step_wall_seconds(absl::ToDoubleSeconds(decode_prepared - start));
+  report.set_threads(std::max(1, options.threads));
+  report.set_prompt_wall_seconds(absl::ToDoubleSeconds(prompt_prepared - decode_prepared));
+  rusage usage;
+  if (getrusage(RUSAGE_SELF, &usage) == 0) report.set_peak_memory_bytes(int64_t{usage.ru_maxrss} * 1024);  // KiB.
   return report;
 }
 

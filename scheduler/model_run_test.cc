@@ -40,6 +40,13 @@ TEST_F(ModelRunTest, Llama70bOn576Chips) {
     stages += unit.stages_size();
   }
   EXPECT_EQ(stages, 2 * 36);  // Every stage at the decode KV length and at the prompt's.
+  // The timing line's figures are filled in (their values are the machine's).
+  EXPECT_GT(report.decode_step_wall_seconds(), 0);
+  EXPECT_GT(report.prompt_wall_seconds(), 0);
+  EXPECT_GT(report.peak_memory_bytes(), 0);
+  EXPECT_EQ(report.threads(), options.threads);
+  std::cout << "decode step " << report.decode_step_wall_seconds() << " s wall, prompt units "
+            << report.prompt_wall_seconds() << " s, peak " << report.peak_memory_bytes() << " bytes\n";
   std::cout << "cycles per token " << report.cycles_per_token_emulated() << ", tokens/s per user "
             << report.tokens_per_s_per_user() << ", " << report.units_size() << " distinct units, compile "
             << report.compile_seconds() << " s, emulate " << report.emulate_seconds() << " s\n";

@@ -579,8 +579,11 @@ absl::StatusOr<std::vector<Vec>> VectorOps::MatVec(const StreamedMatrix& m, cons
           const int64_t first_load,
           scheduler_.Place(std::max<int64_t>(lower, 0), "LoadWeights", [&](int64_t t, Claim& claim) {
             for (int i = 0; i < m.loads; ++i) {
-              if (!claim.UseQueue(unit.first_queue, t + i)) return false;
-              if (!claim.FixedStreams(in_direction, 0, rows_per_load * width, plane.position, t + i)) {
+              // A load queue cycle or stream slot taken at t + i is one every
+              // anchor up to t + i would need too.
+              if (!claim.UseQueue(unit.first_queue, t + i) ||
+                  !claim.FixedStreams(in_direction, 0, rows_per_load * width, plane.position, t + i)) {
+                claim.FailBelow(t + i + 1);
                 return false;
               }
             }

@@ -177,6 +177,10 @@ absl::Status RunModelCommand(const TspRequest& request, std::ostream& out, std::
   out << absl::StrFormat("  checked                : %d distinct stage units compiled (%.1f s) and emulated (%.1f s), "
                          "predicted == emulated in each\n",
                          report.units_size(), report.compile_seconds(), report.emulate_seconds());
+  out << absl::StrFormat("  wall time              : decode step %.1f s (its distinct units compiled and emulated on %d "
+                         "threads), the prompt's other units %.1f s; peak memory %.2f GiB\n",
+                         report.decode_step_wall_seconds(), report.threads(),
+                         report.prompt_wall_seconds(), report.peak_memory_bytes() / 1073741824.0);
   return absl::OkStatus();
 }
 
