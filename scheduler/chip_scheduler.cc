@@ -23,6 +23,17 @@ bool Claim::UseQueue(int queue, int64_t cycle) {
   return Take(chip_.queue_cycles_[queue], cycle);
 }
 
+void Claim::SkipQueueBusyRun(int queue, int64_t cycle) {
+  const CycleSet& cycles = chip_.queue_cycles_[queue];
+  if (!cycles.contains(cycle)) return;
+  int64_t end = cycles.FirstClearFrom(cycle);
+  // This claim's own cycles are free for the next candidate.
+  for (const auto& [set, i] : taken_) {
+    if (set == &cycles && i >= cycle && i < end) end = i;
+  }
+  if (end > cycle) FailBelow(anchor_ + (end - cycle));
+}
+
 bool Claim::Read(int slice, int64_t address, int64_t cycle) {
   if (cycle < chip_.ReadableAt(slice, address)) return false;
   for (const auto& [s, a, landing] : writes_) {
@@ -126,6 +137,7 @@ absl::StatusOr<int64_t> ChipScheduler::Place(int64_t lower, absl::string_view wh
   Claim claim(*this);
   for (int64_t t = lower; t < lower + kSearchWindow; ++t) {
     claim.Reset();
+    claim.anchor_ = t;
     if (!attempt(t, claim)) {
       t = std::max(t, claim.fail_below_ - 1);
       continue;

@@ -23,6 +23,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/numeric/bits.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "google/protobuf/arena.h"
@@ -55,6 +56,16 @@ class CycleSet {
   void erase(int64_t i) {
     const uint64_t k = static_cast<uint64_t>(i + kOffset);
     words_[k >> 6] &= ~(uint64_t{1} << (k & 63));
+  }
+  // The first i' >= i not in the set.
+  int64_t FirstClearFrom(int64_t i) const {
+    uint64_t k = static_cast<uint64_t>(i + kOffset);
+    while ((k >> 6) < words_.size()) {
+      const uint64_t clear = ~words_[k >> 6] >> (k & 63);
+      if (clear != 0) return static_cast<int64_t>(k + absl::countr_zero(clear)) - kOffset;
+      k = (k | 63) + 1;
+    }
+    return static_cast<int64_t>(k) - kOffset;
   }
 
  private:
@@ -95,6 +106,10 @@ class Claim {
   // (the caller knows which), Place tries `anchor` next instead of the next
   // cycle: the same cycle is chosen, sooner.
   void FailBelow(int64_t anchor) { fail_below_ = std::max(fail_below_, anchor); }
+  // For an access at `cycle` that moves one for one with the anchor: when
+  // placed work (not this claim) holds the queue at `cycle`, every anchor
+  // until the queue's busy run ends fails the same way, so Place skips them.
+  void SkipQueueBusyRun(int queue, int64_t cycle);
 
  private:
   friend class ChipScheduler;
@@ -132,6 +147,7 @@ class Claim {
   size_t used_ = 0;
   int64_t last_cycle_ = 0;
   int64_t fail_below_ = 0;
+  int64_t anchor_ = 0;  // The candidate cycle being tried.
 };
 
 class ChipScheduler {

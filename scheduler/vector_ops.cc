@@ -164,7 +164,10 @@ int VectorOps::ReadTo(Claim& claim, const Vec& v, int position, int64_t cycle) {
   for (int p = 0; p < v.planes(); ++p) {
     if (Toward(v.slices[p], position) != direction) return -1;
     const int64_t read = cycle - Distance(v.slices[p], position) - read_latency;
-    if (!claim.Read(v.slices[p], v.address, read)) return -1;
+    if (!claim.Read(v.slices[p], v.address, read)) {
+      claim.SkipQueueBusyRun(scheduler_.Queue(v.slices[p]), read);
+      return -1;
+    }
     isa::Instruction& instruction = claim.Emit(scheduler_.Queue(v.slices[p]), read, Opcode::kRead);
     instruction.set_address(v.address);
     *instruction.mutable_dst() = isa::Stream(direction, first + p);

@@ -150,7 +150,8 @@ class VectorOps {
     int64_t last_load = -1'000'000;
   };
   // Reads the planes of `v` so that they pass `position` in `cycle`, on a
-  // free stream group; returns its first stream or -1.
+  // free stream group; returns its first stream or -1. `cycle` is the
+  // claim's anchor plus a constant (a busy read queue skips anchors).
   int ReadTo(Claim& claim, const Vec& v, int position, int64_t cycle);
   // Writes the value on streams [first, first + planes) leaving `position`
   // in `cycle` into `v`.
