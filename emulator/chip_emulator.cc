@@ -56,14 +56,15 @@ struct ResultKey {
   }
 };
 
-// How far ahead of the current cycle a batch of repeated reads may at least
-// put values on the streams (its Read latency plus repetitions; the rings'
-// power-of-two size usually allows more); longer Repeats run one repetition
-// at a time. Small, so the rings stay small.
-constexpr int kBatchLookahead = 16;
+// How far ahead of the current cycle a value may at least go on the streams
+// early (a result's latency; a batch's Read latency plus repetitions; the
+// rings' power-of-two size usually allows more); beyond it results land as
+// events and Repeats run one repetition at a time. Small, so the rings stay
+// small.
+constexpr int kEarlyLookahead = 16;
 
-bool BatchesReads(const RunOptions& options) {
-  return !options.functional && !options.record_trace && options.batch_repeated_reads;
+bool PutsStreamValuesEarly(const RunOptions& options) {
+  return !options.functional && !options.record_trace && options.early_stream_values;
 }
 
 struct QueueRuntime {
@@ -105,9 +106,9 @@ class ChipEmulator::Impl {
         program_(program),
         options_(std::move(options)),
         lanes_(chip.lanes()),
-        batch_reads_(BatchesReads(options_)),
+        early_streams_(PutsStreamValuesEarly(options_)),
         streams_(chip.positions(), chip.streams_per_direction(), chip.lanes(), options_.functional,
-                 batch_reads_ ? kBatchLookahead : 0),
+                 early_streams_ ? kEarlyLookahead : 0),
         sram_(static_cast<int>(chip.SlicesOfKind(isa::SLICE_MEM).size()), chip.mem_addresses(),
               chip.lanes(), chip.mem_banks(), options_.functional) {}
 
@@ -222,7 +223,7 @@ class ChipEmulator::Impl {
             "buffering beyond the link: every arrival needs its Receive)"));
       }
     }
-    result_.last_event_cycle = std::max(result_.last_event_cycle, batched_last_cycle_);
+    result_.last_event_cycle = std::max(result_.last_event_cycle, early_last_cycle_);
     if (result_.last_event_cycle >= 0) {
       result_.completion_cycle = isa::LastSuperlaneCycle(chip_, result_.last_event_cycle) + 1;
     }
@@ -234,7 +235,7 @@ class ChipEmulator::Impl {
     return Finish();
   }
 
-  bool batches_reads() const { return batch_reads_; }
+  bool early_stream_values() const { return early_streams_; }
   const RunOptions& options() const { return options_; }
   const ChipModel& chip() const { return chip_; }
   const isa::Program& program() const { return program_; }
@@ -335,7 +336,10 @@ class ChipEmulator::Impl {
       cycle = isa::RepetitionCycle(runtime.repeat->cycle, runtime.repeat->every,
                                    runtime.repetition);
     } else if (runtime.next < runtime.queue->instructions.size()) {
-      cycle = runtime.queue->instructions[runtime.next].cycle;
+      const DecodedInstruction* next = &runtime.queue->instructions[runtime.next];
+      cycle = next->cycle;
+      // Its follower too: a Read looks at it when it issues.
+      if (runtime.next + 1 < runtime.queue->instructions.size()) __builtin_prefetch(next + 1);
     } else {
       return;
     }
@@ -389,7 +393,7 @@ class ChipEmulator::Impl {
     runtime.last_issue_cycle = now;
     runtime.free_cycle = isa::QueueFreeCycle(instruction.opcode, now, instruction.n,
                                              instruction.every);
-    if (batch_reads_ && instruction.opcode == Opcode::kRead &&
+    if (early_streams_ && instruction.opcode == Opcode::kRead &&
         runtime.next < runtime.queue->instructions.size()) {
       // A Read with its Repeat right behind it: one batch for both.
       const DecodedInstruction& repeat = runtime.queue->instructions[runtime.next];
@@ -413,7 +417,7 @@ class ChipEmulator::Impl {
       // Issues the queue's previous instruction again (the decoder checks it
       // is not an ICU one); each repetition is traced as that instruction.
       const DecodedInstruction* repeated = &instruction - 1;
-      if (batch_reads_ && repeated->opcode == Opcode::kRead) {
+      if (early_streams_ && repeated->opcode == Opcode::kRead) {
         ASSIGN_OR_RETURN(const bool batched, BatchReads(q, *repeated, instruction, now,
                                                         repeated->address + instruction.stride,
                                                         instruction.n));
@@ -483,20 +487,17 @@ class ChipEmulator::Impl {
     reads_through = std::max(reads_through, now + n - 1);
     CountBusy(slice, now, now + n - 1);
     result_.instructions_issued += n;
-    batched_last_cycle_ = std::max(batched_last_cycle_, last_landing);
+    early_last_cycle_ = std::max(early_last_cycle_, last_landing);
     for (int64_t k = 0; k < n; ++k) {
-      const Producer producer{q, read.index, now + k};
-      for (int w = 0; w < read.dst.width; ++w) {
-        const int stream = read.dst.first + w;
-        StreamRegisters::WriteOutcome outcome =
-            streams_.Write(read.dst.direction, stream, slice, now + k + latency, nullptr, producer);
-        if (outcome.collided) {
-          return Hazard(q, read, now + k + latency, k - (n - repeat.n),
-                        absl::StrCat("two values in one stream-register slot: its result on ",
-                                     StreamName(read.dst.direction, stream), " meets the value from ",
-                                     DescribeProducer(outcome.other)));
-        }
-      }
+      PendingResult result;
+      result.cycle = now + k + latency;
+      result.kind = ResultKind::kStream;
+      result.queue = q;
+      result.instruction = &read;
+      result.repetition = k - (n - repeat.n);  // The Read itself is -1.
+      result.slice = slice;
+      result.group = read.dst;
+      RETURN_IF_ERROR(Land(result));
     }
     return true;
   }
@@ -571,7 +572,14 @@ class ChipEmulator::Impl {
     return absl::OkStatus();
   }
 
-  void PushResult(PendingResult result) {
+  absl::Status PushResult(PendingResult result) {
+    if (early_streams_ && result.kind == ResultKind::kStream &&
+        chip_.latency_cycles(result.instruction->opcode) <= streams_.lookahead() &&
+        result.cycle <= options_.cycle_limit) {
+      // On the streams now (PutsStreamValuesEarly): no event.
+      early_last_cycle_ = std::max(early_last_cycle_, result.cycle);
+      return Land(result);
+    }
     result.sequence = next_sequence_++;
     int slot;
     if (free_result_slots_.empty()) {
@@ -584,6 +592,7 @@ class ChipEmulator::Impl {
     }
     const PendingResult& stored = result_slab_[slot];
     results_.push({stored.cycle, stored.sequence, slot});
+    return absl::OkStatus();
   }
 
   PendingResult MakeResult(ResultKind kind, int q, const DecodedInstruction& instruction,
@@ -617,7 +626,7 @@ class ChipEmulator::Impl {
         result.group = instruction.dst;
         result.buffer = AcquireBuffer(lanes_);
         if (functional) std::memcpy(BufferData(result.buffer), sram_.Vector(mem_index, address), lanes_);
-        PushResult(std::move(result));
+        RETURN_IF_ERROR(PushResult(std::move(result)));
         return absl::OkStatus();
       }
       case Opcode::kWrite: {
@@ -628,7 +637,7 @@ class ChipEmulator::Impl {
         result.buffer = AcquireBuffer(lanes_);
         RETURN_IF_ERROR(
             ReadGroup(q, instruction, now, repetition, "a", instruction.a, BufferData(result.buffer)));
-        PushResult(std::move(result));
+        RETURN_IF_ERROR(PushResult(std::move(result)));
         return absl::OkStatus();
       }
       case Opcode::kGather:
@@ -646,7 +655,7 @@ class ChipEmulator::Impl {
           if (instruction.opcode == Opcode::kScatter) {
             RETURN_IF_ERROR(ReadGroup(q, instruction, now, repetition, "b", instruction.b, nullptr));
           }
-          PushResult(std::move(result));
+          RETURN_IF_ERROR(PushResult(std::move(result)));
           return absl::OkStatus();
         }
         const int tile_lanes = chip_.lanes_per_superlane();
@@ -670,14 +679,14 @@ class ChipEmulator::Impl {
             std::memcpy(BufferData(result.buffer) + tile * tile_lanes,
                         sram_.Vector(mem_index, addresses[tile]) + tile * tile_lanes, tile_lanes);
           }
-          PushResult(std::move(result));
+          RETURN_IF_ERROR(PushResult(std::move(result)));
         } else {
           PendingResult result = MakeResult(ResultKind::kScatter, q, instruction, now, repetition);
           result.buffer = AcquireBuffer(lanes_);
           RETURN_IF_ERROR(ReadGroup(q, instruction, now, repetition, "b", instruction.b,
                                     BufferData(result.buffer)));
           result.tile_addresses = std::move(addresses);
-          PushResult(std::move(result));
+          RETURN_IF_ERROR(PushResult(std::move(result)));
         }
         return absl::OkStatus();
       }
@@ -716,7 +725,7 @@ class ChipEmulator::Impl {
                           instruction.c.width > 0 ? &scratch_[2 * group_bytes] : nullptr, lanes_,
                           BufferData(result.buffer));
         }
-        PushResult(std::move(result));
+        RETURN_IF_ERROR(PushResult(std::move(result)));
         return absl::OkStatus();
       }
       case Opcode::kLoadWeights: {
@@ -732,7 +741,7 @@ class ChipEmulator::Impl {
         result.buffer = AcquireBuffer(static_cast<size_t>(instruction.a.width) * lanes_);
         RETURN_IF_ERROR(
             ReadGroup(q, instruction, now, repetition, "a", instruction.a, BufferData(result.buffer)));
-        PushResult(std::move(result));
+        RETURN_IF_ERROR(PushResult(std::move(result)));
         return absl::OkStatus();
       }
       case Opcode::kInstallWeights: {
@@ -759,7 +768,7 @@ class ChipEmulator::Impl {
         // The buffer is taken now; the weights become usable when the result lands.
         if (options_.functional) state.plane.StageInstall();
         state.staged_type = state.buffer_type;
-        PushResult(MakeResult(ResultKind::kInstall, q, instruction, now, repetition));
+        RETURN_IF_ERROR(PushResult(MakeResult(ResultKind::kInstall, q, instruction, now, repetition)));
         return absl::OkStatus();
       }
       case Opcode::kMultiply: {
@@ -790,7 +799,7 @@ class ChipEmulator::Impl {
           RETURN_IF_ERROR(ReadGroup(q, instruction, now, repetition, "a", instruction.a, nullptr));
         }
         ++state.products_in_flight;
-        PushResult(std::move(result));
+        RETURN_IF_ERROR(PushResult(std::move(result)));
         return absl::OkStatus();
       }
       case Opcode::kAccumulate: {
@@ -812,7 +821,7 @@ class ChipEmulator::Impl {
         result.group = instruction.dst;
         result.buffer = AcquireBuffer(static_cast<size_t>(4) * lanes_);
         if (functional) state.plane.ReadOutAndClear(BufferData(result.buffer));
-        PushResult(std::move(result));
+        RETURN_IF_ERROR(PushResult(std::move(result)));
         return absl::OkStatus();
       }
       case Opcode::kShift:
@@ -844,7 +853,7 @@ class ChipEmulator::Impl {
                        instruction.opcode == Opcode::kRotate, out);
           }
         }
-        PushResult(std::move(result));
+        RETURN_IF_ERROR(PushResult(std::move(result)));
         return absl::OkStatus();
       }
       case Opcode::kSend: {
@@ -853,7 +862,7 @@ class ChipEmulator::Impl {
         result.buffer = AcquireBuffer(lanes_);
         RETURN_IF_ERROR(
             ReadGroup(q, instruction, now, repetition, "a", instruction.a, BufferData(result.buffer)));
-        PushResult(std::move(result));
+        RETURN_IF_ERROR(PushResult(std::move(result)));
         return absl::OkStatus();
       }
       case Opcode::kReceive: {
@@ -879,7 +888,7 @@ class ChipEmulator::Impl {
           std::memcpy(BufferData(result.buffer), it->second.front().data.data(), lanes_);
         }
         it->second.pop_front();
-        PushResult(std::move(result));
+        RETURN_IF_ERROR(PushResult(std::move(result)));
         return absl::OkStatus();
       }
       case Opcode::kDeskew:
@@ -1030,7 +1039,7 @@ class ChipEmulator::Impl {
   const isa::Program& program_;
   RunOptions options_;
   int lanes_;
-  bool batch_reads_;  // BatchRepeatedRead in use.
+  bool early_streams_;  // PutsStreamValuesEarly: results and batches go on the streams at issue.
   DecodedProgram decoded_;
   StreamRegisters streams_;
   Sram sram_;
@@ -1053,7 +1062,7 @@ class ChipEmulator::Impl {
   std::vector<uint8_t> scratch_;
   std::vector<uint8_t> activation_;
   std::vector<int64_t> busy_through_;  // Per slice: the last cycle counted busy.
-  int64_t batched_last_cycle_ = -1;    // The last landing of a batch of reads.
+  int64_t early_last_cycle_ = -1;     // The last landing put on the streams early.
   int64_t ignored_ = 0;
   RunResult result_;
 };
@@ -1079,10 +1088,10 @@ absl::StatusOr<std::unique_ptr<ChipEmulator>> ChipEmulator::Create(const ChipMod
 
 absl::StatusOr<RunResult> ChipEmulator::Run() {
   absl::StatusOr<RunResult> result = impl_->Run();
-  if (result.ok() || !impl_->batches_reads()) return result;
+  if (result.ok() || !impl_->early_stream_values()) return result;
   // Report the error as the run without batches does.
   RunOptions exact = impl_->options();
-  exact.batch_repeated_reads = false;
+  exact.early_stream_values = false;
   impl_ = std::make_unique<Impl>(impl_->chip(), impl_->program(), std::move(exact));
   RETURN_IF_ERROR(impl_->Load());
   return impl_->Run();

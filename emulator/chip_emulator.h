@@ -62,14 +62,16 @@ struct RunOptions {
   std::string chip_label = "chip 0";
   int64_t cycle_limit = int64_t{1} << 40;  // A run past this cycle is an error.
   std::vector<InboundVector> inbound;
-  // Timing-only runs without a trace take a Read's Repeat (one repetition a
-  // cycle, within one bank) as one batch: its reads and stream values are
-  // recorded when the Repeat issues instead of one event each, which is most
-  // of a weight-streaming program's events. Results are the same; a run that
-  // fails with batches is run again one repetition at a time (Run, or
-  // pipeline::SystemEmulator), so its error is exactly that run's. false: one
-  // event per repetition always (tests compare the two).
-  bool batch_repeated_reads = true;
+  // Timing-only runs without a trace put a result on the streams when its
+  // instruction issues rather than as an event when it lands, and take a
+  // Read's Repeat (one repetition a cycle, within one bank) as one batch whose
+  // bank reads and stream values are all recorded when it issues: most of a
+  // weight-streaming program's events. Results are the same (a stream value
+  // is only ever read at or after its landing cycle); a run that fails this
+  // way is run again event by event (Run, or pipeline::SystemEmulator), so
+  // its error is exactly that run's. false: always event by event (tests
+  // compare the two).
+  bool early_stream_values = true;
 };
 
 struct RunResult {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <deque>
+#include <tuple>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -50,11 +51,11 @@ absl::StatusOr<std::unique_ptr<SystemEmulator>> SystemEmulator::Create(
     emulator->chip_ids_.push_back(id);
   }
   emulator->programs_ = &programs;
-  RETURN_IF_ERROR(emulator->CreateChipEmulators(options.batch_repeated_reads));
+  RETURN_IF_ERROR(emulator->CreateChipEmulators(options.early_stream_values));
   return emulator;
 }
 
-absl::Status SystemEmulator::CreateChipEmulators(bool batch_repeated_reads) {
+absl::Status SystemEmulator::CreateChipEmulators(bool early_stream_values) {
   // Decoding is independent per chip: done on the worker threads.
   std::vector<const isa::Program*> sources;
   for (const auto& [id, program] : *programs_) sources.push_back(&program);
@@ -66,7 +67,7 @@ absl::Status SystemEmulator::CreateChipEmulators(bool batch_repeated_reads) {
     chip_options.record_trace = options_.record_trace;
     chip_options.chip_label = absl::StrCat("chip ", chip_ids_[i]);
     chip_options.cycle_limit = options_.cycle_limit;
-    chip_options.batch_repeated_reads = batch_repeated_reads;
+    chip_options.early_stream_values = early_stream_values;
     created[i] = emulator::ChipEmulator::Create(*chip_, *sources[i], chip_options);
   });
   emulators_.clear();
@@ -129,11 +130,11 @@ absl::Status SystemEmulator::Deliver(int chip, std::vector<emulator::OutboundVec
 
 absl::StatusOr<SystemRunResult> SystemEmulator::Run() {
   absl::StatusOr<SystemRunResult> result = RunOnce();
-  if (result.ok() || options_.functional || options_.record_trace || !options_.batch_repeated_reads) {
+  if (result.ok() || options_.functional || options_.record_trace || !options_.early_stream_values) {
     return result;
   }
   // Report the error as the run without batches of repeated reads does.
-  RETURN_IF_ERROR(CreateChipEmulators(/*batch_repeated_reads=*/false));
+  RETURN_IF_ERROR(CreateChipEmulators(/*early_stream_values=*/false));
   return RunOnce();
 }
 
@@ -167,6 +168,11 @@ absl::StatusOr<SystemRunResult> SystemEmulator::RunOnce() {
     result.instructions_issued += chip_result.instructions_issued;
     result.chips.emplace(chip_ids_[i], std::move(chip_result));
   }
+  // Delivery order follows the windows, which depend on how many events a
+  // chip has (early stream values have fewer); departure order does not.
+  std::stable_sort(result.transfers.begin(), result.transfers.end(), [](const Transfer& a, const Transfer& b) {
+    return std::tie(a.departure_cycle, a.from_chip, a.from_port) < std::tie(b.departure_cycle, b.from_chip, b.from_port);
+  });
   return result;
 }
 

@@ -42,9 +42,9 @@ struct SystemRunOptions {
   int threads = 1;
   bool record_trace = false;
   int64_t cycle_limit = int64_t{1} << 40;
-  // emulator::RunOptions::batch_repeated_reads for every chip; a run that
-  // fails with batches is run again without them, so errors are exact.
-  bool batch_repeated_reads = true;
+  // emulator::RunOptions::early_stream_values for every chip; a run that
+  // fails with them is run again without, so errors are exact.
+  bool early_stream_values = true;
 };
 
 struct Transfer {
@@ -64,7 +64,7 @@ struct SystemRunResult {
   int64_t instructions_issued = 0;
   int64_t windows = 0;            // Lockstep windows run.
   std::map<int, emulator::RunResult> chips;  // By chip id.
-  std::vector<Transfer> transfers;           // In delivery order.
+  std::vector<Transfer> transfers;           // By departure cycle, chip and port.
 };
 
 class SystemEmulator {
@@ -91,7 +91,7 @@ class SystemEmulator {
   absl::Status Deliver(int chip, std::vector<emulator::OutboundVector> sent,
                        SystemRunResult* result);
   // (Re)creates every chip's emulator and the links' state.
-  absl::Status CreateChipEmulators(bool batch_repeated_reads);
+  absl::Status CreateChipEmulators(bool early_stream_values);
   absl::StatusOr<SystemRunResult> RunOnce();
 
   const isa::ChipModel* chip_ = nullptr;

@@ -366,7 +366,7 @@ TEST_F(SystemTest, ReceiveBeforeArrivalAndUnreceivedArrivalAreErrors) {
 // Timing-only runs batch a Read's Repeat; a system run that fails that way is
 // run again one repetition at a time, so its error is that run's, word for
 // word, and a run that succeeds has that run's results. MEM_W1's read at 4
-// meets the value of MEM_W0's repetition 4 (emulator/read_batch_test.cc).
+// meets the value of MEM_W0's repetition 4 (emulator/early_stream_values_test.cc).
 TEST_F(SystemTest, BatchedRepeatedReadsEndAsOneRepetitionAtATime) {
   Build(1);
   const std::string batch = "queue MEM_W0\n  @0 Read address=0 dst=E0\n  @1 Repeat n=9 every=1 stride=1\n";
@@ -378,7 +378,7 @@ TEST_F(SystemTest, BatchedRepeatedReadsEndAsOneRepetitionAtATime) {
     for (bool batched : {true, false}) {
       SystemRunOptions options;
       options.functional = false;
-      options.batch_repeated_reads = batched;
+      options.early_stream_values = batched;
       TSP_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SystemEmulator> emulator,
                                SystemEmulator::Create(*chip_, *system_, *topology_, programs, options));
       runs[batched] = emulator->Run();

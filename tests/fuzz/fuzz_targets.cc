@@ -139,11 +139,11 @@ isa::Program RandomProgram(Bytes& in, std::vector<emulator::InboundVector>* inbo
 absl::StatusOr<emulator::RunResult> RunOn(const isa::Program& program, bool functional,
                                           const std::vector<emulator::InboundVector>& inbound,
                                           std::string* memory, bool record_trace = true,
-                                          bool batch_repeated_reads = true) {
+                                          bool early_stream_values = true) {
   emulator::RunOptions options;
   options.functional = functional;
   options.record_trace = record_trace;
-  options.batch_repeated_reads = batch_repeated_reads;
+  options.early_stream_values = early_stream_values;
   options.cycle_limit = 20'000;
   options.inbound = inbound;
   absl::StatusOr<std::unique_ptr<emulator::ChipEmulator>> emulator =

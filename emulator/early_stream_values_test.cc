@@ -1,10 +1,12 @@
-// Timing-only runs take a Read's Repeat as one batch
-// (RunOptions::batch_repeated_reads); these programs put a batch next to
-// everything it can meet - stream values of other reads, writes landing in
-// its bank in a later repetition's cycle, busy cycles counted twice, a bank
-// boundary, the cycle limit - and check that the batched run and the run one
-// repetition at a time agree on every result and every error, word for word.
-// Positions and latencies of the default chip are in chip_emulator_test.cc.
+// Timing-only runs put stream values on the streams when their instruction
+// issues and take a Read's Repeat as one batch
+// (RunOptions::early_stream_values); these programs put such values next to
+// everything they can meet - values of other reads and results, writes
+// landing in a batch's bank in a later repetition's cycle, busy cycles
+// counted twice, a bank boundary, the cycle limit - and check that the early
+// run and the run event by event agree on every result and every error, word
+// for word. Positions and latencies of the default chip are in
+// chip_emulator_test.cc.
 
 #include <string>
 
@@ -22,10 +24,10 @@ using ::tsp::testing::StatusIs;
 
 constexpr auto kHazard = absl::StatusCode::kFailedPrecondition;
 
-RunOptions Timing(bool batch) {
+RunOptions Timing(bool early) {
   RunOptions options;
   options.functional = false;
-  options.batch_repeated_reads = batch;
+  options.early_stream_values = early;
   return options;
 }
 
@@ -34,9 +36,9 @@ RunOptions Timing(bool batch) {
 absl::StatusOr<RunResult> RunBothWays(const std::string& text, RunOptions options = Timing(true)) {
   ProgramRunner runner;
   RunOptions single = options;
-  single.batch_repeated_reads = false;
+  single.early_stream_values = false;
   absl::StatusOr<RunResult> one_by_one = runner.Run(text, single);
-  options.batch_repeated_reads = true;
+  options.early_stream_values = true;
   absl::StatusOr<RunResult> batched = runner.Run(text, options);
   EXPECT_EQ(batched.status(), one_by_one.status());
   if (batched.ok() && one_by_one.ok()) {
@@ -54,7 +56,7 @@ constexpr char kStreamedRows[] =
     "queue MEM_W0\n  @0 Read address=0 dst=E0\n  @1 Repeat n=9 every=1 stride=1\n"
     "queue VXM.0\n  @6 Relu.int8 a=E0 dst=E2\n  @7 Repeat n=9 every=1\n";
 
-TEST(ReadBatchTest, SameResultsAsOneRepetitionAtATime) {
+TEST(EarlyStreamValuesTest, SameResultsAsOneRepetitionAtATime) {
   TSP_ASSERT_OK_AND_ASSIGN(RunResult result, RunBothWays(kStreamedRows));
   // The last Relu (cycle 15) lands its result in cycle 18.
   EXPECT_EQ(result.last_event_cycle, 18);
@@ -81,7 +83,7 @@ TEST(ReadBatchTest, SameResultsAsOneRepetitionAtATime) {
               StatusIs(kHazard, HasSubstr("stream E0 holds no value at position 48 (VXM) in cycle 16")));
 }
 
-TEST(ReadBatchTest, AValueOfAnotherReadOnALaterRepetitionsSlot) {
+TEST(EarlyStreamValuesTest, AValueOfAnotherReadOnALaterRepetitionsSlot) {
   // MEM_W1 (46) reading at cycle 4 puts a value on diagonal 46 - 9 = 37,
   // the diagonal of MEM_W0's read at cycle 5 (47 - 10): they meet at 47 in
   // cycle 10. The batch recorded its value at cycle 1; the error is still
@@ -108,7 +110,7 @@ std::string WriteIntoABatch(int address) {
                       " dst=E9\n  @11 Repeat n=9 every=1 stride=1\n");
 }
 
-TEST(ReadBatchTest, AWriteLandingInTheBankOfALaterRepetition) {
+TEST(EarlyStreamValuesTest, AWriteLandingInTheBankOfALaterRepetition) {
   EXPECT_THAT(RunBothWays(WriteIntoABatch(20)),
               StatusIs(kHazard, HasSubstr("chip 0, queue MEM_E0, cycle 13, `@10 Read address=20 "
                                           "dst=E9` (repetition 2 of a Repeat): reads bank 0 in the "
@@ -122,7 +124,26 @@ TEST(ReadBatchTest, AWriteLandingInTheBankOfALaterRepetition) {
   TSP_EXPECT_OK(RunBothWays(WriteIntoABatch(4093)));
 }
 
-TEST(ReadBatchTest, TheCycleLimitAndTheSramEnd) {
+// MEM_W1 (46) reads at 0: E1 at the VXM (48) in cycle 7, where an Add puts
+// its result on E0 in cycle 10 (diagonal 38), the diagonal of MEM_W0's read
+// at 4 (47 - 9): they meet at the VXM in cycle 10. Early, the Add's result is
+// on the stream from cycle 7, before the read's value lands; the error is
+// still the event-by-event run's.
+TEST(EarlyStreamValuesTest, AResultMeetsAValueThatLandsBeforeIt) {
+  auto program = [](int read_cycle) {
+    return absl::StrCat("queue MEM_W1\n  @0 Read address=0 dst=E1\nqueue VXM.0\n  @7 Add.int8 a=E1 b=E1 dst=E0\n",
+                        "queue MEM_W0\n  @", read_cycle, " Read address=0 dst=E0\n");
+  };
+  EXPECT_THAT(RunBothWays(program(4)),
+              StatusIs(kHazard, HasSubstr("chip 0, queue VXM.0, cycle 10, `@7 Add.int8 a=E1 b=E1 dst=E0`: "
+                                          "two values in one stream-register slot: its result on E0 meets "
+                                          "the value from queue MEM_W0's `@4 Read address=0 dst=E0` (issued "
+                                          "at cycle 4) at position 48 (VXM) in cycle 10")));
+  TSP_ASSERT_OK_AND_ASSIGN(RunResult result, RunBothWays(program(5)));
+  EXPECT_EQ(result.last_event_cycle, 10);
+}
+
+TEST(EarlyStreamValuesTest, TheCycleLimitAndTheSramEnd) {
   RunOptions limited = Timing(true);
   limited.cycle_limit = 12;
   EXPECT_THAT(RunBothWays(kStreamedRows, limited),
