@@ -74,23 +74,72 @@ int64_t DiagonalKey(isa::Direction direction, int position, int64_t cycle) {
 
 int Claim::Streams(isa::Direction direction, int width, int position, int64_t cycle) {
   const int64_t key = DiagonalKey(direction, position, cycle);
-  const int streams = chip_.chip_.streams_per_direction();
-  for (int first = 0; first + width <= streams; ++first) {
-    bool free = true;
-    for (int k = 0; k < width && free; ++k) free = !chip_.StreamSet(direction, first + k).contains(key);
-    if (!free) continue;
-    for (int k = 0; k < width; ++k) Take(chip_.StreamSet(direction, first + k), key);
-    return first;
-  }
-  return -1;
+  StreamTable& table = chip_.Streams(direction);
+  const int first = table.FirstFree(key, width);
+  if (first < 0) return -1;
+  table.Set(key, first, width);
+  stream_takes_.push_back({&table, key, first, width});
+  return first;
 }
 
 bool Claim::FixedStreams(isa::Direction direction, int first, int width, int position, int64_t cycle) {
   const int64_t key = DiagonalKey(direction, position, cycle);
-  for (int k = 0; k < width; ++k) {
-    if (!Take(chip_.StreamSet(direction, first + k), key)) return false;
-  }
+  StreamTable& table = chip_.Streams(direction);
+  if (!table.Free(key, first, width)) return false;
+  table.Set(key, first, width);
+  stream_takes_.push_back({&table, key, first, width});
   return true;
+}
+
+namespace {
+// Calls `visit(word, mask)` for the words holding bits [first, first + width).
+template <typename Visit>
+void ForEachWord(int first, int width, Visit visit) {
+  while (width > 0) {
+    const int bit = first & 63;
+    const int n = std::min(width, 64 - bit);
+    visit(first >> 6, (n == 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1) << bit);
+    first += n;
+    width -= n;
+  }
+}
+}  // namespace
+
+bool StreamTable::Free(int64_t key, int first, int width) const {
+  const uint64_t* words = Words(key);
+  if (words == nullptr) return true;
+  bool free = true;
+  ForEachWord(first, width, [&](int w, uint64_t mask) { free &= (words[w] & mask) == 0; });
+  return free;
+}
+
+int StreamTable::FirstFree(int64_t key, int width) const {
+  if (width > streams_) return -1;
+  const uint64_t* words = Words(key);
+  if (words == nullptr) return 0;
+  if (words_per_key_ == 1) {
+    // Bit i of `runs`: streams i .. i + width - 1 are all free.
+    const uint64_t free = ~words[0];
+    uint64_t runs = streams_ - width + 1 == 64 ? ~uint64_t{0} : (uint64_t{1} << (streams_ - width + 1)) - 1;
+    for (int k = 0; k < width && runs != 0; ++k) runs &= free >> k;
+    return runs == 0 ? -1 : absl::countr_zero(runs);
+  }
+  for (int first = 0; first + width <= streams_; ++first) {
+    if (Free(key, first, width)) return first;
+  }
+  return -1;
+}
+
+void StreamTable::Set(int64_t key, int first, int width) {
+  const uint64_t k = static_cast<uint64_t>(key + kOffset) * words_per_key_;
+  if (k >= words_.size()) words_.resize(std::max<size_t>(2 * words_.size(), k + words_per_key_), 0);
+  uint64_t* words = &words_[k];
+  ForEachWord(first, width, [&](int w, uint64_t mask) { words[w] |= mask; });
+}
+
+void StreamTable::Clear(int64_t key, int first, int width) {
+  uint64_t* words = &words_[static_cast<uint64_t>(key + kOffset) * words_per_key_];
+  ForEachWord(first, width, [&](int w, uint64_t mask) { words[w] &= ~mask; });
 }
 
 isa::Instruction& Claim::Emit(int queue, int64_t cycle, isa::Opcode opcode) {
@@ -114,7 +163,7 @@ ChipScheduler::ChipScheduler(const isa::ChipModel& chip, int chip_id, google::pr
       read_latency_(chip.latency_cycles(isa::Opcode::kRead)),
       write_latency_(chip.latency_cycles(isa::Opcode::kWrite)),
       queue_cycles_(chip.queues().size()),
-      streams_(2 * chip.streams_per_direction()),
+      streams_(2, StreamTable(chip.streams_per_direction())),
       bank_reads_(chip.slices().size() * chip.mem_banks()),
       bank_writes_(chip.slices().size() * chip.mem_banks()),
       address_states_(chip.slices().size()),
@@ -152,6 +201,7 @@ absl::StatusOr<int64_t> ChipScheduler::Place(int64_t lower, absl::string_view wh
 
 void ChipScheduler::Commit(Claim& claim) {
   claim.taken_.clear();  // Kept: the tables already hold them.
+  claim.stream_takes_.clear();
   for (const auto& [slice, address, cycle] : claim.reads_) {
     AddressState& state = MutableStateOf(slice, address);
     state.last_read = std::max(state.last_read, cycle);

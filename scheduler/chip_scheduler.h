@@ -75,6 +75,31 @@ class CycleSet {
   std::vector<uint64_t> words_;
 };
 
+// Which streams of one direction are taken at each diagonal: a bit per
+// stream, a diagonal's streams in adjacent words, so that finding a free
+// group of streams (the scheduler's most frequent question) is a few word
+// operations rather than a lookup per stream.
+class StreamTable {
+ public:
+  explicit StreamTable(int streams) : streams_(streams), words_per_key_((streams + 63) / 64) {}
+  // The first of `width` consecutive streams free at `key`, or -1.
+  int FirstFree(int64_t key, int width) const;
+  bool Free(int64_t key, int first, int width) const;
+  void Set(int64_t key, int first, int width);
+  void Clear(int64_t key, int first, int width);
+
+ private:
+  // As CycleSet: keys start a little below zero.
+  static constexpr int64_t kOffset = 4096;
+  const uint64_t* Words(int64_t key) const {
+    const uint64_t k = static_cast<uint64_t>(key + kOffset) * words_per_key_;
+    return k < words_.size() ? &words_[k] : nullptr;
+  }
+  int streams_;
+  int words_per_key_;
+  std::vector<uint64_t> words_;
+};
+
 // What one operation would claim at one candidate cycle. Every method checks
 // against the chip's tables (which already hold what this claim took),
 // records the use and returns false (or -1) on a conflict; the candidate is
@@ -122,6 +147,8 @@ class Claim {
   void Release() {
     for (auto& [set, i] : taken_) set->erase(i);
     taken_.clear();
+    for (const StreamTake& take : stream_takes_) take.table->Clear(take.key, take.first, take.width);
+    stream_takes_.clear();
   }
   // Gives back what the candidate took and forgets it, keeping the
   // instructions' storage for the next candidate (Place tries many).
@@ -141,6 +168,13 @@ class Claim {
   };
   ChipScheduler& chip_;
   std::vector<std::pair<CycleSet*, int64_t>> taken_;
+  struct StreamTake {
+    StreamTable* table;
+    int64_t key;
+    int first;
+    int width;
+  };
+  std::vector<StreamTake> stream_takes_;
   std::vector<std::tuple<int, int64_t, int64_t>> reads_;   // (slice, address, cycle)
   std::vector<std::tuple<int, int64_t, int64_t>> writes_;  // (slice, address, landing)
   std::vector<Pending> instructions_;  // The first used_ belong to this candidate.
@@ -229,14 +263,12 @@ class ChipScheduler {
   int id_;
   int64_t read_latency_;
   int64_t write_latency_;
-  CycleSet& StreamSet(isa::Direction direction, int stream) {
-    return streams_[(direction == isa::EAST ? 0 : 1) * chip_.streams_per_direction() + stream];
-  }
+  StreamTable& Streams(isa::Direction direction) { return streams_[direction == isa::EAST ? 0 : 1]; }
   CycleSet& BankSet(std::vector<CycleSet>& sets, int slice, int64_t address) {
     return sets[slice * chip_.mem_banks() + isa::MemBank(chip_, address)];
   }
   std::vector<CycleSet> queue_cycles_;  // Per queue.
-  std::vector<CycleSet> streams_;       // Per direction and stream: diagonals.
+  std::vector<StreamTable> streams_;    // Per direction: streams taken per diagonal.
   std::vector<CycleSet> bank_reads_;    // Per slice and bank.
   std::vector<CycleSet> bank_writes_;   // Landing cycles.
   // Per slice position, per address; a slice's table is allocated when one
