@@ -4,8 +4,10 @@
 // Runs one chip's program cycle-deterministically (isa/README.md describes the
 // semantics and timing rules this implements). Event-driven: time jumps from
 // one issue or result to the next, so idle cycles cost nothing, and a Repeat
-// is expanded one repetition at a time. Within a cycle, results land first
-// (in the order their instructions issued), then queues issue in queue order;
+// is expanded one repetition at a time (timing-only runs put stream values
+// on early and take a Read's Repeat as one batch: see
+// RunOptions::early_stream_values). Within a cycle, results land first (in
+// the order their instructions issued), then queues issue in queue order;
 // hence an instruction may read a value that lands in its own issue cycle.
 //
 // Every hazard stops the run with an error naming chip, queue, cycle,
