@@ -626,8 +626,7 @@ class ChipEmulator::Impl {
         result.group = instruction.dst;
         result.buffer = AcquireBuffer(lanes_);
         if (functional) std::memcpy(BufferData(result.buffer), sram_.Vector(mem_index, address), lanes_);
-        RETURN_IF_ERROR(PushResult(std::move(result)));
-        return absl::OkStatus();
+        return PushResult(std::move(result));
       }
       case Opcode::kWrite: {
         const int64_t address = instruction.address + offset;
@@ -637,8 +636,7 @@ class ChipEmulator::Impl {
         result.buffer = AcquireBuffer(lanes_);
         RETURN_IF_ERROR(
             ReadGroup(q, instruction, now, repetition, "a", instruction.a, BufferData(result.buffer)));
-        RETURN_IF_ERROR(PushResult(std::move(result)));
-        return absl::OkStatus();
+        return PushResult(std::move(result));
       }
       case Opcode::kGather:
       case Opcode::kScatter: {
@@ -655,8 +653,7 @@ class ChipEmulator::Impl {
           if (instruction.opcode == Opcode::kScatter) {
             RETURN_IF_ERROR(ReadGroup(q, instruction, now, repetition, "b", instruction.b, nullptr));
           }
-          RETURN_IF_ERROR(PushResult(std::move(result)));
-          return absl::OkStatus();
+          return PushResult(std::move(result));
         }
         const int tile_lanes = chip_.lanes_per_superlane();
         std::vector<int64_t> addresses(chip_.superlanes());
@@ -725,8 +722,7 @@ class ChipEmulator::Impl {
                           instruction.c.width > 0 ? &scratch_[2 * group_bytes] : nullptr, lanes_,
                           BufferData(result.buffer));
         }
-        RETURN_IF_ERROR(PushResult(std::move(result)));
-        return absl::OkStatus();
+        return PushResult(std::move(result));
       }
       case Opcode::kLoadWeights: {
         const int64_t row = instruction.row + offset;
@@ -741,8 +737,7 @@ class ChipEmulator::Impl {
         result.buffer = AcquireBuffer(static_cast<size_t>(instruction.a.width) * lanes_);
         RETURN_IF_ERROR(
             ReadGroup(q, instruction, now, repetition, "a", instruction.a, BufferData(result.buffer)));
-        RETURN_IF_ERROR(PushResult(std::move(result)));
-        return absl::OkStatus();
+        return PushResult(std::move(result));
       }
       case Opcode::kInstallWeights: {
         PlaneState& state = planes_.at(slice);
@@ -768,8 +763,7 @@ class ChipEmulator::Impl {
         // The buffer is taken now; the weights become usable when the result lands.
         if (options_.functional) state.plane.StageInstall();
         state.staged_type = state.buffer_type;
-        RETURN_IF_ERROR(PushResult(MakeResult(ResultKind::kInstall, q, instruction, now, repetition)));
-        return absl::OkStatus();
+        return PushResult(MakeResult(ResultKind::kInstall, q, instruction, now, repetition));
       }
       case Opcode::kMultiply: {
         PlaneState& state = planes_.at(slice);
@@ -799,8 +793,7 @@ class ChipEmulator::Impl {
           RETURN_IF_ERROR(ReadGroup(q, instruction, now, repetition, "a", instruction.a, nullptr));
         }
         ++state.products_in_flight;
-        RETURN_IF_ERROR(PushResult(std::move(result)));
-        return absl::OkStatus();
+        return PushResult(std::move(result));
       }
       case Opcode::kAccumulate: {
         PlaneState& state = planes_.at(slice);
@@ -821,8 +814,7 @@ class ChipEmulator::Impl {
         result.group = instruction.dst;
         result.buffer = AcquireBuffer(static_cast<size_t>(4) * lanes_);
         if (functional) state.plane.ReadOutAndClear(BufferData(result.buffer));
-        RETURN_IF_ERROR(PushResult(std::move(result)));
-        return absl::OkStatus();
+        return PushResult(std::move(result));
       }
       case Opcode::kShift:
       case Opcode::kRotate:
@@ -853,8 +845,7 @@ class ChipEmulator::Impl {
                        instruction.opcode == Opcode::kRotate, out);
           }
         }
-        RETURN_IF_ERROR(PushResult(std::move(result)));
-        return absl::OkStatus();
+        return PushResult(std::move(result));
       }
       case Opcode::kSend: {
         RETURN_IF_ERROR(CheckDeskewed(q, instruction, now, repetition, slice));
@@ -862,8 +853,7 @@ class ChipEmulator::Impl {
         result.buffer = AcquireBuffer(lanes_);
         RETURN_IF_ERROR(
             ReadGroup(q, instruction, now, repetition, "a", instruction.a, BufferData(result.buffer)));
-        RETURN_IF_ERROR(PushResult(std::move(result)));
-        return absl::OkStatus();
+        return PushResult(std::move(result));
       }
       case Opcode::kReceive: {
         RETURN_IF_ERROR(CheckDeskewed(q, instruction, now, repetition, slice));
@@ -888,8 +878,7 @@ class ChipEmulator::Impl {
           std::memcpy(BufferData(result.buffer), it->second.front().data.data(), lanes_);
         }
         it->second.pop_front();
-        RETURN_IF_ERROR(PushResult(std::move(result)));
-        return absl::OkStatus();
+        return PushResult(std::move(result));
       }
       case Opcode::kDeskew:
         deskewed_.insert({slice, static_cast<int>(instruction.port)});
