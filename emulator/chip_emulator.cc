@@ -1065,6 +1065,7 @@ absl::Status ChipEmulator::AddInbound(const InboundVector& vector) {
 }
 std::vector<OutboundVector> ChipEmulator::TakeSent() { return impl_->TakeSent(); }
 absl::StatusOr<RunResult> ChipEmulator::Finish() { return impl_->Finish(); }
+bool ChipEmulator::puts_stream_values_early() const { return impl_->early_stream_values(); }
 
 absl::StatusOr<std::unique_ptr<ChipEmulator>> ChipEmulator::Create(const ChipModel& chip,
                                                                    const isa::Program& program,
@@ -1077,8 +1078,8 @@ absl::StatusOr<std::unique_ptr<ChipEmulator>> ChipEmulator::Create(const ChipMod
 
 absl::StatusOr<RunResult> ChipEmulator::Run() {
   absl::StatusOr<RunResult> result = impl_->Run();
-  if (result.ok() || !impl_->early_stream_values()) return result;
-  // Report the error as the run without batches does.
+  if (result.ok() || !puts_stream_values_early()) return result;
+  // Report the error as the run event by event does.
   RunOptions exact = impl_->options();
   exact.early_stream_values = false;
   impl_ = std::make_unique<Impl>(impl_->chip(), impl_->program(), std::move(exact));

@@ -110,6 +110,9 @@ class ChipEmulator {
   absl::Status AddInbound(const InboundVector& vector);
   std::vector<OutboundVector> TakeSent();
   absl::StatusOr<RunResult> Finish();
+  // Whether this run puts stream values on early (RunOptions::early_stream_values
+  // in effect): a failed run is then run again without, for its exact error.
+  bool puts_stream_values_early() const;
 
   // After Run, in functional mode: `vectors` consecutive SRAM vectors.
   absl::StatusOr<std::string> ReadMemory(absl::string_view slice, int64_t address,

@@ -252,8 +252,9 @@ absl::StatusOr<DecodedProgram> DecodeProgram(const ChipModel& chip, const isa::P
     queue.instructions.reserve(queue_program.instructions_size());
     const int size = queue_program.instructions_size();
     for (int i = 0; i < size; ++i) {
-      // Each instruction and its operands are separate heap objects, visited
-      // once: fetching them ahead hides most of the memory latency.
+      // Each instruction and its operands are separate objects, scattered
+      // through memory and visited once: fetching them ahead hides most of
+      // the latency.
       if (i + kFetchAhead < size) __builtin_prefetch(&queue_program.instructions(i + kFetchAhead));
       if (i + kFetchAhead / 2 < size) {
         const isa::Instruction& ahead = queue_program.instructions(i + kFetchAhead / 2);

@@ -130,10 +130,8 @@ absl::Status SystemEmulator::Deliver(int chip, std::vector<emulator::OutboundVec
 
 absl::StatusOr<SystemRunResult> SystemEmulator::Run() {
   absl::StatusOr<SystemRunResult> result = RunOnce();
-  if (result.ok() || options_.functional || options_.record_trace || !options_.early_stream_values) {
-    return result;
-  }
-  // Report the error as the run without batches of repeated reads does.
+  if (result.ok() || emulators_.empty() || !emulators_.front()->puts_stream_values_early()) return result;
+  // Report the error as the run event by event does (every chip has the same options).
   RETURN_IF_ERROR(CreateChipEmulators(/*early_stream_values=*/false));
   return RunOnce();
 }
