@@ -1,11 +1,10 @@
 #include "models/model_registry.h"
 
-#include <map>
-
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "isa/builtin_texts.h"
 #include "isa/spec_loader.h"
 #include "isa/status_macros.h"
 
@@ -19,15 +18,9 @@ absl::Status Invalid(const ModelConfig& config, absl::string_view field, absl::s
   return absl::InvalidArgumentError(absl::StrCat("model '", config.name(), "': ", field, ": ", why));
 }
 
-const std::map<std::string, std::string>& Builtins() {
-  static const auto* const builtins = [] {
-    auto* map = new std::map<std::string, std::string>();
-    for (int i = 0; kTspBuiltinModels[i][0] != nullptr; ++i) {
-      (*map)[kTspBuiltinModels[i][0]] = kTspBuiltinModels[i][1];
-    }
-    return map;
-  }();
-  return *builtins;
+const isa::BuiltinTexts& Builtins() {
+  static const isa::BuiltinTexts builtins(kTspBuiltinModels);
+  return builtins;
 }
 
 }  // namespace
@@ -87,25 +80,21 @@ absl::Status ValidateModelConfig(const ModelConfig& config) {
   return absl::OkStatus();
 }
 
-std::vector<std::string> BuiltinModelNames() {
-  std::vector<std::string> names;
-  for (const auto& [name, text] : Builtins()) names.push_back(name);
-  return names;
-}
+std::vector<std::string> BuiltinModelNames() { return Builtins().names(); }
 
 absl::StatusOr<ModelConfig> LoadModel(absl::string_view name_or_path) {
   ModelConfig config;
-  auto builtin = Builtins().find(std::string(name_or_path));
-  if (builtin != Builtins().end()) {
-    RETURN_IF_ERROR(isa::ParseTextProto(builtin->second,
+  if (const char* builtin = Builtins().Find(name_or_path); builtin != nullptr) {
+    RETURN_IF_ERROR(isa::ParseTextProto(builtin,
                                         absl::StrCat("models/", name_or_path, ".textproto"), &config));
-  } else if (absl::StrContains(name_or_path, '/') || absl::EndsWith(name_or_path, ".textproto")) {
+  } else if (isa::IsPath(name_or_path)) {
     RETURN_IF_ERROR(isa::LoadTextProtoFile(name_or_path, &config));
     const absl::Status valid = ValidateModelConfig(config);
     if (!valid.ok()) return absl::Status(valid.code(), absl::StrCat(name_or_path, ": ", valid.message()));
     return config;
   } else {
-    return absl::NotFoundError(absl::StrCat("no model '", name_or_path, "'; built-in models: ",
+    return absl::NotFoundError(absl::StrCat("no model '", name_or_path, "'",
+                                            isa::DidYouMean(name_or_path, BuiltinModelNames()), "; built-in models: ",
                                             absl::StrJoin(BuiltinModelNames(), ", "),
                                             " (or give a path to a ModelConfig textproto)"));
   }

@@ -71,6 +71,9 @@ TEST(ModelRegistryTest, RejectsInconsistentConfigs) {
   EXPECT_THAT(LoadModel("llama9_1t"),
               StatusIs(absl::StatusCode::kNotFound,
                        HasSubstr("no model 'llama9_1t'; built-in models: llama2_13b, llama2_70b")));
+  EXPECT_THAT(LoadModel("llama2_70c"),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("no model 'llama2_70c'; did you mean 'llama2_70b', 'llama2_7b' or 'llama3_70b'?")));
   EXPECT_THAT(LoadModel("no/such.textproto"),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("no/such.textproto")));
 }

@@ -6,11 +6,22 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "google/protobuf/descriptor.h"
+#include "isa/builtin_texts.h"
+#include "isa/spec_loader.h"
 #include "isa/status_macros.h"
+
+// From the genrule over pipeline/accelerators/*.textproto.
+extern const char* const kTspBuiltinAccelerators[][2];
 
 namespace tsp::pipeline {
 namespace {
+
+const isa::BuiltinTexts& BuiltinAccelerators() {
+  static const isa::BuiltinTexts accelerators(kTspBuiltinAccelerators);
+  return accelerators;
+}
 
 // Latency and ring transfer of one all-reduce of `bytes` among `devices`.
 double AllReduceSeconds(const AcceleratorSpec& d, int devices, double bytes) {
@@ -60,6 +71,27 @@ absl::Status ValidateAcceleratorSpec(const AcceleratorSpec& spec, const std::str
     return absl::InvalidArgumentError(absl::StrCat(origin, ": devices_per_server must be a whole number"));
   }
   return absl::OkStatus();
+}
+
+std::vector<std::string> BuiltinAcceleratorNames() { return BuiltinAccelerators().names(); }
+
+absl::StatusOr<AcceleratorSpec> LoadAcceleratorSpec(absl::string_view name_or_path) {
+  AcceleratorSpec spec;
+  std::string origin(name_or_path);
+  if (const char* text = BuiltinAccelerators().Find(name_or_path); text != nullptr) {
+    origin = absl::StrCat("pipeline/accelerators/", name_or_path, ".textproto");
+    RETURN_IF_ERROR(isa::ParseTextProto(text, origin, &spec));
+  } else if (isa::IsPath(name_or_path)) {
+    RETURN_IF_ERROR(isa::LoadTextProtoFile(name_or_path, &spec));
+  } else {
+    return absl::NotFoundError(absl::StrCat("no accelerator '", name_or_path, "'",
+                                            isa::DidYouMean(name_or_path, BuiltinAcceleratorNames()),
+                                            "; built-in accelerators: ",
+                                            absl::StrJoin(BuiltinAcceleratorNames(), ", "),
+                                            " (or give a path to an AcceleratorSpec textproto)"));
+  }
+  RETURN_IF_ERROR(ValidateAcceleratorSpec(spec, origin));
+  return spec;
 }
 
 absl::StatusOr<RooflineResult> Roofline(const RooflineQuery& q) {

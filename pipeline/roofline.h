@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "models/model_config.pb.h"
 #include "pipeline/accelerator_spec.pb.h"
 
@@ -75,6 +76,14 @@ absl::StatusOr<RooflineResult> Roofline(const RooflineQuery& query);
 
 // Every figure present, positive and sourced.
 absl::Status ValidateAcceleratorSpec(const AcceleratorSpec& spec, const std::string& origin);
+
+// Names of the accelerators of pipeline/accelerators/*.textproto, compiled
+// into binaries, sorted (e.g. "h100_sxm").
+std::vector<std::string> BuiltinAcceleratorNames();
+
+// A built-in accelerator by name or a path to an AcceleratorSpec textproto,
+// validated; an unknown name is NotFound with the nearest names and the list.
+absl::StatusOr<AcceleratorSpec> LoadAcceleratorSpec(absl::string_view name_or_path);
 
 }  // namespace tsp::pipeline
 

@@ -2,11 +2,21 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "isa/builtin_texts.h"
 #include "isa/spec_loader.h"
 #include "isa/status_macros.h"
 
+// From the genrule over pipeline/specs/*.textproto.
+extern const char* const kTspBuiltinSystems[][2];
+
 namespace tsp::pipeline {
 namespace {
+
+const isa::BuiltinTexts& BuiltinSystems() {
+  static const isa::BuiltinTexts systems(kTspBuiltinSystems);
+  return systems;
+}
 
 absl::Status Error(const SystemSpec& spec, absl::string_view field, absl::string_view problem) {
   return absl::InvalidArgumentError(
@@ -131,12 +141,25 @@ int64_t SystemModel::racks() const {
   return (spec_.nodes().value() + per_rack - 1) / per_rack;
 }
 
-absl::StatusOr<SystemModel> LoadSystemModel(absl::string_view path, const isa::ChipModel& chip) {
+std::vector<std::string> BuiltinSystemNames() { return BuiltinSystems().names(); }
+
+absl::Status LoadSystemSpec(absl::string_view name_or_path, SystemSpec* spec) {
+  if (const char* text = BuiltinSystems().Find(name_or_path); text != nullptr) {
+    return isa::ParseTextProto(text, absl::StrCat("pipeline/specs/", name_or_path, ".textproto"), spec);
+  }
+  if (isa::IsPath(name_or_path)) return isa::LoadTextProtoFile(name_or_path, spec);
+  return absl::NotFoundError(absl::StrCat("no system '", name_or_path, "'",
+                                          isa::DidYouMean(name_or_path, BuiltinSystemNames()),
+                                          "; built-in systems: ", absl::StrJoin(BuiltinSystemNames(), ", "),
+                                          " (or give a path to a SystemSpec textproto)"));
+}
+
+absl::StatusOr<SystemModel> LoadSystemModel(absl::string_view name_or_path, const isa::ChipModel& chip) {
   SystemSpec spec;
-  RETURN_IF_ERROR(isa::LoadTextProtoFile(path, &spec));
+  RETURN_IF_ERROR(LoadSystemSpec(name_or_path, &spec));
   absl::StatusOr<SystemModel> model = SystemModel::Create(spec, chip);
   if (!model.ok()) {
-    return absl::Status(model.status().code(), absl::StrCat(path, ": ", model.status().message()));
+    return absl::Status(model.status().code(), absl::StrCat(name_or_path, ": ", model.status().message()));
   }
   return model;
 }

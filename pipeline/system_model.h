@@ -4,6 +4,8 @@
 // A validated SystemSpec and the figures derived from it.
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -31,7 +33,20 @@ class SystemModel {
   int64_t link_serialization_cycles_ = 0;
 };
 
-absl::StatusOr<SystemModel> LoadSystemModel(absl::string_view path, const isa::ChipModel& chip);
+// The system a tool uses when none is named.
+inline constexpr char kDefaultSystemName[] = "groq_576";
+
+// Names of the systems of pipeline/specs/*.textproto, compiled into binaries
+// (so that tools run from any directory), sorted.
+std::vector<std::string> BuiltinSystemNames();
+
+// A built-in system by name (e.g. "groq_576"), or a path to a SystemSpec
+// textproto (isa::IsPath); not yet validated (SystemModel::Create does that).
+// An unknown name is NotFound, with the nearest names and the list.
+absl::Status LoadSystemSpec(absl::string_view name_or_path, SystemSpec* spec);
+
+// LoadSystemSpec, then SystemModel::Create; errors name the file or system.
+absl::StatusOr<SystemModel> LoadSystemModel(absl::string_view name_or_path, const isa::ChipModel& chip);
 
 }  // namespace tsp::pipeline
 

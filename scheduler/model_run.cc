@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "isa/status_macros.h"
 #include "pipeline/system_emulator.h"
+#include "scheduler/capacity_report.h"
 #include "scheduler/decoder_compiler.h"
 
 namespace tsp::scheduler {
@@ -236,6 +237,7 @@ absl::StatusOr<RunReport> RunModel(const models::ModelConfig& config, const isa:
   report.set_context_tokens(context);
   report.set_prompt_tokens(options.prompt_tokens);
   report.set_concurrent_users(choice.max_users);
+  *report.mutable_stage_capacity() = CapacityOf(choice, chip).stages();
   report.set_mode(options.emulate ? "timing" : "timing, compiled only (not emulated)");
   const double clock = static_cast<double>(chip.clock_hz());
   report.set_clock_hz(clock);

@@ -1,14 +1,19 @@
 #include "scheduler/partitioner.h"
 
 #include <algorithm>
+#include <array>
 #include <limits>
+#include <optional>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "isa/status_macros.h"
 
 namespace tsp::scheduler {
 namespace {
+
+constexpr int64_t kUnlimited = std::numeric_limits<int64_t>::max();
 
 // Bytes of a stage's streamed-matrix slices as base + layers x per_layer +
 // layers x (users - 1) x per_user_layer, measured per kind of stage.
@@ -27,11 +32,11 @@ struct StageCost {
   }
 };
 
-absl::StatusOr<std::vector<StageFootprint>> Measure(const PartitionQuery& request, const isa::ChipModel& chip,
+absl::StatusOr<std::vector<StageFootprint>> Measure(const PartitionQuery& query, const isa::ChipModel& chip,
                                                     const pipeline::SystemModel& system,
                                                     const pipeline::Topology& topology, int tp,
                                                     const std::vector<int>& layers, int64_t users) {
-  models::ModelConfig config = request.config;
+  models::ModelConfig config = query.config;
   int total = 0;
   DecoderPartition partition;
   partition.tensor_parallel = tp;
@@ -44,37 +49,60 @@ absl::StatusOr<std::vector<StageFootprint>> Measure(const PartitionQuery& reques
   }
   config.set_layers(total);
   DecoderOptions options;
-  options.format = request.format;
-  options.context_tokens = request.context_tokens;
+  options.format = query.format;
+  options.context_tokens = query.context_tokens;
   options.users = users;
   ASSIGN_OR_RETURN(DecoderCompiler compiler,
                    DecoderCompiler::Create(config, chip, system, topology, partition, options));
   return compiler.Footprints();
 }
 
-// Costs of the first, a middle and the last stage (or the only stage).
-absl::StatusOr<std::vector<StageCost>> Costs(const PartitionQuery& request, const isa::ChipModel& chip,
-                                             const pipeline::SystemModel& system,
-                                             const pipeline::Topology& topology, int tp, int stages) {
-  const int kinds = std::min(stages, 3);
-  ASSIGN_OR_RETURN(auto one, Measure(request, chip, system, topology, tp, std::vector<int>(kinds, 1), 1));
-  ASSIGN_OR_RETURN(auto two, Measure(request, chip, system, topology, tp, std::vector<int>(kinds, 2), 1));
-  ASSIGN_OR_RETURN(auto users, Measure(request, chip, system, topology, tp, std::vector<int>(kinds, 1), 2));
-  std::vector<StageCost> costs(kinds);
-  for (int k = 0; k < kinds; ++k) {
-    costs[k].per_layer = two[k].weight_bytes - one[k].weight_bytes;
-    costs[k].base = one[k].weight_bytes - costs[k].per_layer;
-    costs[k].per_user_layer = users[k].weight_bytes - one[k].weight_bytes;
-    costs[k].capacity = one[k].weight_capacity;
-  }
-  return costs;
-}
+// The costs of the stage kinds of one width, measured on first use: one
+// stage (first and last at once); first and last; first, middle and last.
+class CostModel {
+ public:
+  CostModel(const PartitionQuery& query, const isa::ChipModel& chip, const pipeline::SystemModel& system,
+            const pipeline::Topology& topology, int tp)
+      : query_(query), chip_(chip), system_(system), topology_(topology), tp_(tp) {}
 
-const StageCost& CostOf(const std::vector<StageCost>& costs, int stage, int stages) {
-  if (stage == 0) return costs.front();
-  if (stage == stages - 1) return costs.back();
-  return costs[1];
-}
+  // Whether the topology has room to measure the kinds of `stages` stages.
+  bool CanMeasure(int stages) const { return Kinds(stages) * tp_ <= topology_.chips(); }
+
+  absl::StatusOr<const std::vector<StageCost>*> For(int stages) {
+    const int kinds = Kinds(stages);
+    std::optional<std::vector<StageCost>>& costs = costs_[kinds - 1];
+    if (!costs.has_value()) {
+      ASSIGN_OR_RETURN(auto one, Measure(query_, chip_, system_, topology_, tp_, std::vector<int>(kinds, 1), 1));
+      ASSIGN_OR_RETURN(auto two, Measure(query_, chip_, system_, topology_, tp_, std::vector<int>(kinds, 2), 1));
+      ASSIGN_OR_RETURN(auto users, Measure(query_, chip_, system_, topology_, tp_, std::vector<int>(kinds, 1), 2));
+      costs.emplace(kinds);
+      for (int k = 0; k < kinds; ++k) {
+        StageCost& cost = (*costs)[k];
+        cost.per_layer = two[k].weight_bytes - one[k].weight_bytes;
+        cost.base = one[k].weight_bytes - cost.per_layer;
+        cost.per_user_layer = users[k].weight_bytes - one[k].weight_bytes;
+        cost.capacity = one[k].weight_capacity;
+      }
+    }
+    return &*costs;
+  }
+
+  static const StageCost& Of(const std::vector<StageCost>& costs, int stage, int stages) {
+    if (stage == 0) return costs.front();
+    if (stage == stages - 1) return costs.back();
+    return costs[1];
+  }
+
+ private:
+  static int Kinds(int stages) { return std::min(stages, 3); }
+
+  const PartitionQuery& query_;
+  const isa::ChipModel& chip_;
+  const pipeline::SystemModel& system_;
+  const pipeline::Topology& topology_;
+  const int tp_;
+  std::array<std::optional<std::vector<StageCost>>, 3> costs_;
+};
 
 // Layers per stage, fewest on the most loaded stage, within each stage's
 // capacity; empty when they do not fit.
@@ -82,7 +110,7 @@ std::vector<int> AssignLayers(const std::vector<StageCost>& costs, int stages, i
   std::vector<int64_t> caps(stages);
   int64_t total = 0;
   for (int s = 0; s < stages; ++s) {
-    caps[s] = std::min<int64_t>(CostOf(costs, s, stages).Capacity(users), layers);
+    caps[s] = std::min<int64_t>(CostModel::Of(costs, s, stages).Capacity(users), layers);
     if (caps[s] < 1) return {};
     total += caps[s];
   }
@@ -120,115 +148,229 @@ std::vector<int> AssignLayers(const std::vector<StageCost>& costs, int stages, i
   return assigned;
 }
 
-bool Splits(const models::ModelConfig& config, int tp) {
-  return config.heads() % tp == 0 && config.ffn_size() % tp == 0 &&
-         (config.kv_heads() % tp == 0 || tp % config.kv_heads() == 0);
+std::string UsersText(int64_t users) { return absl::StrCat(users, users == 1 ? " user" : " users"); }
+
+std::string ModelText(const PartitionQuery& query) {
+  return absl::StrCat(query.config.name(), " (", models::NumberFormatName(query.format), ", ",
+                      UsersText(query.users), " of ",
+                      query.context_tokens > 0 ? query.context_tokens : query.config.context_tokens(),
+                      " tokens)");
+}
+
+// The partition of `tp` x `stages` chips if it fits (nullopt when it does
+// not, with `shortfall` set to why), by the costs then in full.
+absl::StatusOr<std::optional<PartitionChoice>> TryShape(const PartitionQuery& query, const isa::ChipModel& chip,
+                                                        const pipeline::SystemModel& system,
+                                                        const pipeline::Topology& topology, CostModel& model,
+                                                        int tp, int stages, std::string* shortfall) {
+  const int layers = static_cast<int>(query.config.layers());
+  ASSIGN_OR_RETURN(const std::vector<StageCost>* costs, model.For(stages));
+  const std::vector<int> assigned = AssignLayers(*costs, stages, layers, query.users);
+  if (assigned.empty()) {
+    const StageCost& first = costs->front();
+    const int64_t per_stage = (layers + stages - 1) / stages;
+    *shortfall = absl::StrCat(tp, "-way x ", stages, " stages: a stage of ", per_stage, " layers needs ",
+                              first.Bytes(per_stage, query.users), " bytes of streamed-matrix SRAM per chip, ",
+                              first.Bytes(per_stage, query.users) - first.capacity, " more than its ",
+                              first.capacity);
+    return std::optional<PartitionChoice>();
+  }
+  PartitionChoice choice;
+  choice.partition.tensor_parallel = tp;
+  for (int s = 0; s < stages; ++s) {
+    std::vector<int> ids;
+    for (int r = 0; r < tp; ++r) ids.push_back(s * tp + r);
+    choice.partition.stage_chips.push_back(ids);
+    choice.partition.stage_layers.push_back(assigned[s]);
+  }
+  DecoderOptions options;
+  options.format = query.format;
+  options.context_tokens = query.context_tokens;
+  options.users = query.users;
+  ASSIGN_OR_RETURN(DecoderCompiler compiler,
+                   DecoderCompiler::Create(query.config, chip, system, topology, choice.partition, options));
+  ASSIGN_OR_RETURN(choice.footprints, compiler.Footprints());
+  for (const StageFootprint& f : choice.footprints) {
+    if (f.bytes_short() > 0) {
+      *shortfall = absl::StrCat(tp, "-way x ", stages, " stages: stage ", f.stage, " allocated in full is ",
+                                f.bytes_short(), " bytes short");
+      return std::optional<PartitionChoice>();
+    }
+  }
+  choice.chips_used = stages * tp;
+  choice.max_users = kUnlimited;
+  int first_layer = 0;
+  for (int s = 0; s < stages; ++s) {
+    const StageCost& cost = CostModel::Of(*costs, s, stages);
+    StageCapacity c;
+    c.stage = s;
+    c.first_layer = first_layer;
+    c.layers = assigned[s];
+    c.kv_bytes_per_user = assigned[s] * cost.per_user_layer;
+    c.matrix_bytes = cost.Bytes(assigned[s], 1) - c.kv_bytes_per_user;
+    c.capacity_bytes = cost.capacity;
+    c.users = c.kv_bytes_per_user > 0 ? 1 + c.free_bytes() / c.kv_bytes_per_user : kUnlimited;
+    choice.max_users = std::min(choice.max_users, c.users);
+    choice.stages.push_back(c);
+    first_layer += assigned[s];
+  }
+  return std::optional<PartitionChoice>(std::move(choice));
+}
+
+// The chip counts near `chips` that `widths` x stages (1..layers) make.
+std::string NearestShapes(const std::vector<int>& widths, int layers, int chips, int limit) {
+  int below = 0, above = 0;
+  for (int tp : widths) {
+    for (int stages = 1; stages <= layers; ++stages) {
+      const int n = tp * stages;
+      if (n > limit) break;
+      if (n < chips) below = std::max(below, n);
+      if (n > chips && (above == 0 || n < above)) above = n;
+    }
+  }
+  std::vector<std::string> near;
+  if (below > 0) near.push_back(absl::StrCat(below));
+  if (above > 0) near.push_back(absl::StrCat(above));
+  return near.empty() ? "none" : absl::StrJoin(near, " or ");
+}
+
+std::string WidthsText(const std::vector<int>& widths) { return absl::StrJoin(widths, ", "); }
+
+// The query's width when it names one (checked), else those to try.
+absl::StatusOr<std::vector<int>> QueryWidths(const PartitionQuery& query, const pipeline::Topology& topology);
+
+}  // namespace
+
+absl::Status CheckWidth(const models::ModelConfig& config, int tp) {
+  if (tp < 1) return absl::InvalidArgumentError(absl::StrCat("a tensor-parallel width of ", tp, " chips"));
+  std::vector<std::string> why;
+  if (config.heads() % tp != 0) why.push_back(absl::StrCat(config.heads(), " heads"));
+  if (config.kv_heads() % tp != 0 && tp % config.kv_heads() != 0) {
+    why.push_back(absl::StrCat(config.kv_heads(), " KV heads (neither split nor each on whole groups of chips)"));
+  }
+  if (config.ffn_size() % tp != 0) why.push_back(absl::StrCat("FFN size ", config.ffn_size()));
+  if (why.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(config.name(), ": ", absl::StrJoin(why, ", "), " do not split ", tp,
+                                                 " ways"));
+}
+
+std::vector<int> WidthsToTry(const models::ModelConfig& config, int per_node) {
+  std::vector<int> widths;
+  for (int tp : {per_node, 2 * per_node, 4 * per_node, per_node / 2, per_node / 4, 1}) {
+    if (tp >= 1 && std::find(widths.begin(), widths.end(), tp) == widths.end() && CheckWidth(config, tp).ok()) {
+      widths.push_back(tp);
+    }
+  }
+  return widths;
+}
+
+namespace {
+
+absl::StatusOr<std::vector<int>> QueryWidths(const PartitionQuery& query, const pipeline::Topology& topology) {
+  if (query.tensor_parallel <= 0) return WidthsToTry(query.config, topology.chips_per_node());
+  RETURN_IF_ERROR(CheckWidth(query.config, query.tensor_parallel));
+  return std::vector<int>{query.tensor_parallel};
 }
 
 }  // namespace
 
-absl::StatusOr<PartitionChoice> ChoosePartition(const PartitionQuery& request, const isa::ChipModel& chip,
+absl::StatusOr<FewestChips> FindFewestChips(const PartitionQuery& query, const isa::ChipModel& chip,
+                                            const pipeline::SystemModel& system,
+                                            const pipeline::Topology& topology, int max_chips) {
+  const int layers = static_cast<int>(query.config.layers());
+  ASSIGN_OR_RETURN(const std::vector<int> widths, QueryWidths(query, topology));
+  std::optional<FewestChips> best;
+  for (int tp : widths) {
+    CostModel model(query, chip, system, topology, tp);
+    for (int stages = 1; stages <= layers && stages * tp <= max_chips; ++stages) {
+      if (best.has_value() && stages * tp >= best->chips()) break;
+      if (!model.CanMeasure(stages)) break;
+      ASSIGN_OR_RETURN(const std::vector<StageCost>* costs, model.For(stages));
+      if (AssignLayers(*costs, stages, layers, query.users).empty()) continue;
+      FewestChips found;
+      found.tensor_parallel = tp;
+      found.stages = stages;
+      if (stages * tp <= topology.chips()) {
+        std::string shortfall;
+        PartitionQuery exact = query;
+        exact.chips = stages * tp;
+        exact.tensor_parallel = tp;
+        exact.stages = stages;
+        ASSIGN_OR_RETURN(std::optional<PartitionChoice> choice,
+                         TryShape(exact, chip, system, topology, model, tp, stages, &shortfall));
+        if (!choice.has_value()) continue;  // Short once allocated in full: one more stage.
+        found.confirmed = true;
+        found.choice = *std::move(choice);
+      }
+      best = std::move(found);
+      break;
+    }
+  }
+  if (!best.has_value()) {
+    return absl::NotFoundError(absl::StrCat(ModelText(query), " fits no partition of at most ", max_chips,
+                                            " chips (widths ", WidthsText(widths), ")"));
+  }
+  return *std::move(best);
+}
+
+absl::StatusOr<PartitionChoice> ChoosePartition(const PartitionQuery& query, const isa::ChipModel& chip,
                                                 const pipeline::SystemModel& system,
                                                 const pipeline::Topology& topology) {
-  const int chips = request.chips > 0 ? request.chips : topology.chips();
-  const int per_node = topology.chips_per_node();
-  const int layers = static_cast<int>(request.config.layers());
+  const bool exact = query.chips > 0;
+  const int chips = exact ? query.chips : topology.chips();
+  const int layers = static_cast<int>(query.config.layers());
   if (chips > topology.chips()) {
     return absl::InvalidArgumentError(absl::StrCat(chips, " chips asked of a ", topology.chips(), "-chip system"));
   }
-  if (request.stages > layers) {
-    return absl::InvalidArgumentError(absl::StrCat(request.stages, " pipeline stages for ", layers, " layers of ",
-                                                   request.config.name(), ": every stage needs at least one layer"));
+  if (query.stages > layers) {
+    return absl::InvalidArgumentError(absl::StrCat(query.stages, " pipeline stages for ", layers, " layers of ",
+                                                   query.config.name(), ": every stage needs at least one layer"));
   }
-  std::vector<int> widths;
-  if (request.tensor_parallel > 0) {
-    if (!Splits(request.config, request.tensor_parallel)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          request.config.name(), ": ", request.config.heads(), " heads, ", request.config.kv_heads(),
-          " KV heads and FFN size ", request.config.ffn_size(), " do not split ", request.tensor_parallel,
-          " ways"));
+  ASSIGN_OR_RETURN(const std::vector<int> widths, QueryWidths(query, topology));
+  // The shapes to try, in the widths' order.
+  std::vector<std::pair<int, int>> shapes;
+  for (int tp : widths) {
+    const int stages = query.stages > 0 ? query.stages : exact ? chips / tp : std::min(chips / tp, layers);
+    if (stages < 1 || stages > layers || stages * tp > chips || (exact && stages * tp != chips)) continue;
+    shapes.emplace_back(tp, stages);
+  }
+  if (shapes.empty()) {
+    if (query.tensor_parallel > 0 && query.stages > 0) {
+      return absl::InvalidArgumentError(absl::StrCat(query.tensor_parallel, "-way x ", query.stages, " stages is ",
+                                                     query.tensor_parallel * query.stages, " chips, not the ", chips,
+                                                     " asked"));
     }
-    widths = {request.tensor_parallel};
-  } else {
-    for (int tp : {per_node, 2 * per_node, 4 * per_node, per_node / 2, per_node / 4, 1}) {
-      if (tp >= 1 && std::find(widths.begin(), widths.end(), tp) == widths.end()) widths.push_back(tp);
-    }
+    return absl::InvalidArgumentError(absl::StrCat(
+        "no partition of ", query.config.name(), exact ? " uses exactly " : " fits in ", chips,
+        " chips: a tensor-parallel width that splits it (", WidthsText(widths), ") times at most ", layers,
+        " stages (its layers); the nearest counts that do: ", NearestShapes(widths, layers, chips, topology.chips())));
   }
   std::string shortfall;
-  int64_t fewest = std::numeric_limits<int64_t>::max();
-  std::string fewest_layout;
-  for (int tp : widths) {
-    if (!Splits(request.config, tp)) continue;
-    // The fewest chips at this width (for the message when nothing fits),
-    // from the costs of a first, a middle and a last stage.
-    const int probe = std::min({3, topology.chips() / tp, layers});
-    if (probe >= 2) {
-      ASSIGN_OR_RETURN(std::vector<StageCost> ends, Costs(request, chip, system, topology, tp, probe));
-      const int64_t first = ends.front().Capacity(request.users);
-      const int64_t last = ends.back().Capacity(request.users);
-      const int64_t middle = ends.size() == 3 ? ends[1].Capacity(request.users) : 0;
-      if (first >= 1 && last >= 1) {
-        int64_t need = 2;
-        if (first + last < layers) need = middle >= 1 ? 2 + (layers - first - last + middle - 1) / middle : -1;
-        if (need > 0 && need <= layers && need * tp < fewest) {
-          fewest = need * tp;
-          fewest_layout = absl::StrCat(tp, "-way x ", need, " stages");
-        }
-      }
-    }
-    if (tp > chips) continue;
-    const int stages = request.stages > 0 ? request.stages : std::min(chips / tp, layers);
-    if (stages < 1 || stages * tp > chips) continue;
-    ASSIGN_OR_RETURN(std::vector<StageCost> costs, Costs(request, chip, system, topology, tp, stages));
-    std::vector<int> assigned = AssignLayers(costs, stages, layers, request.users);
-    if (assigned.empty()) {
-      if (!shortfall.empty()) continue;  // Report the preferred width's shortfall.
-      const StageCost& first = costs.front();
-      const int64_t per_stage = (layers + stages - 1) / stages;
-      shortfall = absl::StrCat(tp, "-way x ", stages, " stages: a stage of ", per_stage, " layers needs ",
-                               first.Bytes(per_stage, request.users), " bytes of streamed-matrix SRAM per chip, ",
-                               first.Bytes(per_stage, request.users) - first.capacity, " more than its ",
-                               first.capacity);
-      continue;
-    }
-    PartitionChoice choice;
-    choice.partition.tensor_parallel = tp;
-    for (int s = 0; s < stages; ++s) {
-      std::vector<int> ids;
-      for (int r = 0; r < tp; ++r) ids.push_back(s * tp + r);
-      choice.partition.stage_chips.push_back(ids);
-      choice.partition.stage_layers.push_back(assigned[s]);
-    }
-    DecoderOptions options;
-    options.format = request.format;
-    options.context_tokens = request.context_tokens;
-    options.users = request.users;
-    ASSIGN_OR_RETURN(DecoderCompiler compiler, DecoderCompiler::Create(request.config, chip, system, topology,
-                                                                       choice.partition, options));
-    ASSIGN_OR_RETURN(choice.footprints, compiler.Footprints());
-    bool fits = true;
-    for (const StageFootprint& f : choice.footprints) fits &= f.bytes_short() == 0;
-    if (!fits) {
-      if (shortfall.empty()) shortfall = absl::StrCat(tp, "-way x ", stages, " stages: measured footprints exceed SRAM");
-      continue;
-    }
-    choice.chips_used = stages * tp;
-    choice.max_users = std::numeric_limits<int64_t>::max();
-    for (int s = 0; s < stages; ++s) {
-      const StageCost& cost = CostOf(costs, s, stages);
-      const int64_t free = cost.capacity - cost.Bytes(assigned[s], 1);
-      const int64_t per_user = assigned[s] * cost.per_user_layer;
-      if (per_user > 0) choice.max_users = std::min(choice.max_users, 1 + free / per_user);
-    }
-    return choice;
+  for (const auto& [tp, stages] : shapes) {
+    CostModel model(query, chip, system, topology, tp);
+    std::string why;
+    ASSIGN_OR_RETURN(std::optional<PartitionChoice> choice,
+                     TryShape(query, chip, system, topology, model, tp, stages, &why));
+    if (choice.has_value()) return *std::move(choice);
+    if (shortfall.empty()) shortfall = why;  // Report the preferred width's shortfall.
   }
-  std::string message = absl::StrCat(request.config.name(), " (", models::NumberFormatName(request.format), ", ",
-                                     request.users, request.users == 1 ? " user" : " users", " of ", request.context_tokens > 0 ? request.context_tokens
-                                                                                           : request.config.context_tokens(),
-                                     " tokens) does not fit ", chips, " chips");
-  if (!shortfall.empty()) absl::StrAppend(&message, ": ", shortfall);
-  if (fewest < std::numeric_limits<int64_t>::max()) {
-    absl::StrAppend(&message, "; the fewest chips that fit: ", fewest, " (", fewest_layout, ")");
+  const std::string asked = exact ? absl::StrCat(chips, " chips")
+                            : query.tensor_parallel > 0 && query.stages > 0
+                                ? absl::StrCat(query.tensor_parallel * query.stages, " chips")
+                                : absl::StrCat("the ", chips, "-chip system");
+  std::string message = absl::StrCat(ModelText(query), " does not fit ", asked, ": ", shortfall);
+  PartitionQuery any = query;
+  any.chips = 0;
+  any.stages = 0;
+  absl::StatusOr<FewestChips> fewest =
+      FindFewestChips(any, chip, system, topology, std::numeric_limits<int>::max());
+  if (fewest.ok()) {
+    absl::StrAppend(&message, "; the fewest chips that fit: ", fewest->chips(), " (", fewest->tensor_parallel,
+                    "-way x ", fewest->stages, " stages)");
+  } else if (absl::IsNotFound(fewest.status())) {
+    absl::StrAppend(&message, "; no partition of the widths ", WidthsText(widths), " holds it");
+  } else {
+    return fewest.status();
   }
   return absl::ResourceExhaustedError(message);
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "isa/spec_loader.h"
 #include "scheduler/test_system.h"
@@ -11,6 +12,9 @@
 
 namespace tsp::scheduler {
 namespace {
+
+using ::testing::HasSubstr;
+using ::tsp::testing::StatusIs;
 
 class PartitionerTest : public SystemFixture<::testing::Test> {};
 
@@ -40,6 +44,17 @@ TEST_F(PartitionerTest, TinyModelFitsOneChipAsCountedByHand) {
   // Each more user adds 4 layers x 2 heads x 2 tiles x 10 addresses = 160
   // addresses on each side (K west, V^T east).
   EXPECT_EQ(choice.max_users, 1 + (10112 - fuller) / 160);
+  // The stage's account says the same in bytes: the caches of one user are
+  // 2 x 160 addresses x 32 slices x 320 bytes; the matrices the rest.
+  ASSERT_EQ(choice.stages.size(), 1u);
+  const StageCapacity& c = choice.stages[0];
+  EXPECT_EQ(c.first_layer, 0);
+  EXPECT_EQ(c.layers, 4);
+  EXPECT_EQ(c.kv_bytes_per_user, 2 * 160 * 32 * 320);
+  EXPECT_EQ(c.matrix_bytes + c.kv_bytes_per_user, f.weight_bytes);
+  EXPECT_EQ(c.capacity_bytes, f.weight_capacity);
+  EXPECT_EQ(c.users, choice.max_users);
+  EXPECT_EQ(c.users, 1 + c.free_bytes() / c.kv_bytes_per_user);
   // And that many do fit, spread over the activation slices; one more does not.
   request.users = choice.max_users;
   TSP_ASSERT_OK_AND_ASSIGN(PartitionChoice full, ChoosePartition(request, *chip_, *system_, *topology_));
@@ -73,9 +88,15 @@ TEST_F(PartitionerTest, TooManyUsersSaysByHowMuchAndTheFewestChips) {
   EXPECT_NE(choice.status().message().find(absl::StrCat(needed - capacity, " more than its ", capacity)),
             std::string::npos)
       << choice.status();
-  EXPECT_NE(choice.status().message().find("the fewest chips that fit"), std::string::npos) << choice.status();
+  EXPECT_NE(choice.status().message().find("the fewest chips that fit: 2 (2-way x 1 stages)"), std::string::npos)
+      << choice.status();
+  // 10 heads split 2 ways, not 16: 16 chips are refused, 8 (2-way x 4) used whole.
   request.chips = 16;
+  EXPECT_THAT(ChoosePartition(request, *chip_, *system_, *topology_),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("uses exactly 16 chips")));
+  request.chips = 8;
   TSP_ASSERT_OK_AND_ASSIGN(PartitionChoice wider, ChoosePartition(request, *chip_, *system_, *topology_));
+  EXPECT_EQ(wider.chips_used, 8);
   EXPECT_GE(wider.max_users, 60);
 }
 
@@ -122,6 +143,58 @@ TEST_F(PartitionerTest, Llama70bFits576ChipsSpreadingMatricesAnd448AtFewest) {
   request.chips = 576;
   EXPECT_EQ(ChoosePartition(request, *chip_, *system_, *topology_).status().code(),
             absl::StatusCode::kResourceExhausted);
+}
+
+// The fewest chips, found by the same costs and confirmed in full, are the
+// figure the error above gives.
+TEST_F(PartitionerTest, FewestChipsOfLlama70bAre448Confirmed) {
+  Build(72);
+  PartitionQuery request;
+  request.config = *models::LoadModel("llama2_70b");
+  request.context_tokens = 4096;
+  TSP_ASSERT_OK_AND_ASSIGN(FewestChips fewest, FindFewestChips(request, *chip_, *system_, *topology_, 2304));
+  EXPECT_EQ(fewest.tensor_parallel, 16);
+  EXPECT_EQ(fewest.stages, 28);
+  EXPECT_EQ(fewest.chips(), 448);
+  ASSERT_TRUE(fewest.confirmed);
+  EXPECT_EQ(fewest.choice.chips_used, 448);
+  EXPECT_EQ(fewest.choice.max_users, 1);
+  int layers = 0;
+  for (const StageCapacity& c : fewest.choice.stages) {
+    EXPECT_EQ(c.first_layer, layers);
+    layers += c.layers;
+    EXPECT_GE(c.users, 1) << "stage " << c.stage;
+    EXPECT_GE(c.free_bytes(), 0) << "stage " << c.stage;
+  }
+  EXPECT_EQ(layers, 80);
+  EXPECT_THAT(FindFewestChips(request, *chip_, *system_, *topology_, 440),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("fits no partition of at most 440 chips")));
+}
+
+TEST_F(PartitionerTest, AnExactChipCountNoShapeMakesSaysTheNearest) {
+  Build(2);
+  PartitionQuery request;
+  request.config = *models::LoadModel("tiny_dense");  // 2 layers; 4 heads, 2 KV heads, FFN 640.
+  request.chips = 3;
+  EXPECT_THAT(ChoosePartition(request, *chip_, *system_, *topology_),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("no partition of tiny_dense uses exactly 3 chips: a tensor-parallel width that "
+                                 "splits it (4, 2, 1) times at most 2 stages (its layers); the nearest counts "
+                                 "that do: 2 or 4")));
+  request.chips = 8;
+  TSP_ASSERT_OK_AND_ASSIGN(PartitionChoice eight, ChoosePartition(request, *chip_, *system_, *topology_));
+  EXPECT_EQ(eight.chips_used, 8);
+  // The whole system (no count): as many stages as layers, not more.
+  request.chips = 0;
+  TSP_ASSERT_OK_AND_ASSIGN(PartitionChoice whole, ChoosePartition(request, *chip_, *system_, *topology_));
+  EXPECT_EQ(whole.chips_used, 8);
+  EXPECT_EQ(whole.partition.stage_chips.size(), 2u);
+  EXPECT_THAT(CheckWidth(request.config, 3),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("tiny_dense: 4 heads, 2 KV heads (neither split nor each on whole groups of "
+                                 "chips), FFN size 640 do not split 3 ways")));
+  TSP_EXPECT_OK(CheckWidth(request.config, 4));
+  EXPECT_EQ(WidthsToTry(request.config, 8), (std::vector<int>{4, 2, 1}));
 }
 
 TEST_F(PartitionerTest, FixedPartitionsAreCheckedToo) {

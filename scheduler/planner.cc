@@ -32,15 +32,18 @@ struct Pipeline {
   RunReport run;
   bool emulated = false;
   bool ttft_timed = false;
+  std::string failure;  // Why the compiler could not time it; empty when it could.
   std::shared_ptr<UnitCache> units = NewUnitCache();  // Shared by its runs.
 };
 
-std::string Describe(const Pipeline& p) {
-  return absl::StrCat(models::NumberFormatName(p.format), ", ", p.tp, "-way x ", p.stages, " stages");
+std::string Describe(models::NumberFormat format, int tp, int stages) {
+  return absl::StrCat(models::NumberFormatName(format), ", ", tp, "-way x ", stages, " stages");
 }
 
-// The partition of `tp` x `stages` chips for one user, or nothing when it
-// does not fit (other errors, e.g. a width the heads do not split, returned).
+std::string Describe(const Pipeline& p) { return Describe(p.format, p.tp, p.stages); }
+
+// The partition of `tp` x `stages` chips for one user; nullopt when it does
+// not fit; other errors returned.
 absl::StatusOr<std::optional<PartitionChoice>> Fit(const PlanQuery& query, models::NumberFormat format,
                                                    int tp, int stages, const isa::ChipModel& chip,
                                                    const pipeline::SystemModel& system,
@@ -60,10 +63,13 @@ absl::StatusOr<std::optional<PartitionChoice>> Fit(const PlanQuery& query, model
 }
 
 // The pipelines worth timing: per format and width the fewest stages that
-// fit, then half the layers per stage, and half again, down to one.
+// fit, then half the layers per stage, and half again, down to one; and for
+// listed chip counts, the pipeline that uses each count whole. A format and
+// width the compiler cannot lay out are left out, with why, in `skipped`.
 absl::StatusOr<std::vector<Pipeline>> Pipelines(const PlanQuery& query, const isa::ChipModel& chip,
                                                 const pipeline::SystemModel& system,
-                                                const pipeline::Topology& topology) {
+                                                const pipeline::Topology& topology,
+                                                std::vector<std::string>* skipped) {
   const int per_node = static_cast<int>(query.system.chips_per_node().value());
   const int max_chips = query.chip_counts.back();
   const int layers = static_cast<int>(query.config.layers());
@@ -74,37 +80,49 @@ absl::StatusOr<std::vector<Pipeline>> Pipelines(const PlanQuery& query, const is
   std::vector<Pipeline> pipelines;
   for (models::NumberFormat format : query.formats) {
     for (int tp : widths) {
-      const int most = std::min(layers, max_chips / tp);
-      if (tp < 1 || most < 1) continue;
-      absl::StatusOr<std::optional<PartitionChoice>> widest = Fit(query, format, tp, most, chip, system, topology);
-      if (absl::IsInvalidArgument(widest.status())) continue;  // The heads do not split this way.
-      if (!widest.ok()) return widest.status();
-      if (!widest->has_value()) continue;
-      int low = 1, high = most;  // The fewest stages that fit lie in (low - 1, high].
-      while (low < high) {
-        const int mid = (low + high) / 2;
-        ASSIGN_OR_RETURN(std::optional<PartitionChoice> fit, Fit(query, format, tp, mid, chip, system, topology));
-        if (fit.has_value()) {
-          high = mid;
-        } else {
-          low = mid + 1;
+      if (tp < 1 || tp > max_chips || !CheckWidth(query.config, tp).ok()) continue;  // Does not split this way.
+      PartitionQuery request;
+      request.config = query.config;
+      request.format = format;
+      request.context_tokens = query.context_tokens;
+      request.users = 1;
+      request.tensor_parallel = tp;
+      absl::StatusOr<FewestChips> fewest = FindFewestChips(request, chip, system, topology, max_chips);
+      if (absl::IsNotFound(fewest.status())) continue;  // Does not fit this width within the counts.
+      if (!fewest.ok()) {
+        skipped->push_back(absl::StrCat(models::NumberFormatName(format), ", ", tp, "-way: ",
+                                        fewest.status().message()));
+        continue;
+      }
+      std::set<int> stage_counts;
+      for (int per_stage = (layers + fewest->stages - 1) / fewest->stages;; per_stage = (per_stage + 1) / 2) {
+        stage_counts.insert(std::max(fewest->stages, (layers + per_stage - 1) / per_stage));
+        if (per_stage == 1) break;
+      }
+      if (query.chip_counts_listed) {
+        for (int n : query.chip_counts) {
+          if (n % tp == 0 && n / tp >= fewest->stages) stage_counts.insert(std::min(layers, n / tp));
         }
       }
-      std::set<int> tried;
-      for (int per_stage = (layers + high - 1) / high;; per_stage = (per_stage + 1) / 2) {
-        const int stages = std::max(high, (layers + per_stage - 1) / per_stage);
-        if (stages * tp <= max_chips && tried.insert(stages).second) {
-          ASSIGN_OR_RETURN(std::optional<PartitionChoice> fit, Fit(query, format, tp, stages, chip, system, topology));
-          if (fit.has_value()) {
-            Pipeline p;
-            p.format = format;
-            p.tp = tp;
-            p.stages = stages;
-            p.choice = *std::move(fit);
-            pipelines.push_back(std::move(p));
+      for (int stages : stage_counts) {
+        if (stages * tp > max_chips) continue;
+        Pipeline p;
+        p.format = format;
+        p.tp = tp;
+        p.stages = stages;
+        if (stages == fewest->stages && fewest->confirmed) {
+          p.choice = fewest->choice;
+        } else {
+          absl::StatusOr<std::optional<PartitionChoice>> fit =
+              Fit(query, format, tp, stages, chip, system, topology);
+          if (!fit.ok()) {
+            skipped->push_back(absl::StrCat(Describe(format, tp, stages), ": ", fit.status().message()));
+            continue;
           }
+          if (!fit->has_value()) continue;
+          p.choice = **std::move(fit);
         }
-        if (per_stage == 1) break;
+        pipelines.push_back(std::move(p));
       }
     }
   }
@@ -114,11 +132,14 @@ absl::StatusOr<std::vector<Pipeline>> Pipelines(const PlanQuery& query, const is
 // Times the pipelines one after another, each one's distinct stage units in
 // parallel: units are many and alike, so the threads stay busy (pipelines
 // differ in cost tenfold).
-absl::Status Time(const PlanQuery& query, const isa::ChipModel& chip, const pipeline::SystemModel& system,
-                  const pipeline::Topology& topology, bool emulate, int64_t prompt_tokens,
-                  std::vector<Pipeline*> todo) {
+// A pipeline that fails is marked (its `failure`, a line in `skipped`) and
+// the others go on.
+void Time(const PlanQuery& query, const isa::ChipModel& chip, const pipeline::SystemModel& system,
+          const pipeline::Topology& topology, bool emulate, int64_t prompt_tokens, std::vector<Pipeline*> todo,
+          std::vector<std::string>* skipped) {
   for (size_t i = 0; i < todo.size(); ++i) {
     Pipeline& p = *todo[i];
+    if (!p.failure.empty()) continue;
     ModelRunOptions options;
     options.format = p.format;
     options.context_tokens = query.context_tokens;
@@ -128,14 +149,18 @@ absl::Status Time(const PlanQuery& query, const isa::ChipModel& chip, const pipe
     options.cache = p.units;
     const absl::Time start = absl::Now();
     absl::StatusOr<RunReport> run = RunModel(query.config, chip, system, topology, p.choice, options);
-    if (!run.ok()) {
-      return absl::Status(run.status().code(), absl::StrCat(Describe(p), ": ", run.status().message()));
-    }
-    if (p.run.cycles_per_token_predicted() != 0 &&
+    if (run.ok() && p.run.cycles_per_token_predicted() != 0 &&
         p.run.cycles_per_token_predicted() != run->cycles_per_token_predicted()) {
-      return absl::InternalError(absl::StrCat(Describe(p), ": compiled twice, predicted ",
-                                              p.run.cycles_per_token_predicted(), " then ",
-                                              run->cycles_per_token_predicted(), " cycles per token"));
+      run = absl::InternalError(absl::StrCat("compiled twice, predicted ", p.run.cycles_per_token_predicted(),
+                                             " then ", run->cycles_per_token_predicted(), " cycles per token"));
+    }
+    if (!run.ok()) {
+      p.failure = std::string(run.status().message());
+      const bool bug = absl::IsInternal(run.status());
+      skipped->push_back(absl::StrCat(Describe(p), ": ", bug ? "INTERNAL ERROR (a bug, please report it): " : "",
+                                      p.failure));
+      if (query.progress) query.progress(absl::StrCat("  [", i + 1, "/", todo.size(), "] ", skipped->back()));
+      continue;
     }
     p.run = *std::move(run);
     p.emulated = emulate;
@@ -149,7 +174,6 @@ absl::Status Time(const PlanQuery& query, const isa::ChipModel& chip, const pipe
                                      absl::ToDoubleSeconds(absl::Now() - start)));
     }
   }
-  return absl::OkStatus();
 }
 
 PlanRow Row(const Pipeline& p, int replicas, const PlanQuery& query) {
@@ -247,28 +271,39 @@ absl::Status Tabulate(const PlanQuery& query, const std::vector<Pipeline>& pipel
   report->Clear();
   report->set_model(query.config.name());
   report->set_system(query.system.name());
-  report->set_context_tokens(pipelines.front().run.context_tokens());
+  report->set_context_tokens(query.context_tokens);
   report->set_prompt_tokens(query.prompt_tokens);
   report->set_min_tokens_per_s_per_user(query.min_tokens_per_s_per_user);
   report->set_users(query.users);
   report->set_max_ttft_s(query.max_ttft_s);
   report->set_min_chips(query.chip_counts.front());
   report->set_max_chips(query.chip_counts.back());
-  report->set_configurations(static_cast<int32_t>(pipelines.size()));
-  const std::set<int> counts(query.chip_counts.begin(), query.chip_counts.end());
   std::vector<std::pair<PlanRow, int>> rows;
+  int configurations = 0;
   for (size_t i = 0; i < pipelines.size(); ++i) {
     const Pipeline& p = pipelines[i];
-    for (int replicas = 1; replicas * p.tp * p.stages <= query.chip_counts.back(); ++replicas) {
+    if (!p.failure.empty()) continue;
+    ++configurations;
+    // At each chip count, as many copies as fill it (fewer copies on the
+    // same nodes serve fewer users at the same capital).
+    for (int n : query.chip_counts) {
+      const int replicas = n / (p.tp * p.stages);
+      if (replicas < 1) continue;
       PlanRow row = Row(p, replicas, query);
-      if (counts.count(row.chips()) != 0) rows.emplace_back(std::move(row), static_cast<int>(i));
+      if (row.chips() == n) rows.emplace_back(std::move(row), static_cast<int>(i));
     }
   }
+  report->set_configurations(configurations);
   if (rows.empty()) {
+    int smallest = 0;
+    for (const Pipeline& p : pipelines) {
+      if (p.failure.empty() && (smallest == 0 || p.tp * p.stages < smallest)) smallest = p.tp * p.stages;
+    }
     return absl::ResourceExhaustedError(absl::StrCat(
         "no pipeline of ", query.config.name(), " occupies one of the chip counts asked (",
-        query.chip_counts.front(), " .. ", query.chip_counts.back(), "); the smallest that fits takes ",
-        pipelines.front().tp * pipelines.front().stages, " chips"));
+        query.chip_counts.front(), " .. ", query.chip_counts.back(), ")",
+        smallest > 0 ? absl::StrCat("; the smallest that fits takes ", smallest, " chips")
+                     : "; every pipeline that fits was left out (see why above)"));
   }
   // Fewest chips first; then the faster per user.
   std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
@@ -286,12 +321,13 @@ absl::Status Tabulate(const PlanQuery& query, const std::vector<Pipeline>& pipel
     row.set_pareto(row.tokens_per_s_per_user() > best_speed);
     best_speed = std::max(best_speed, row.tokens_per_s_per_user());
   }
+  // Listed unless another option is at least as good on every column and
+  // better on one (copies of a pipeline included: on a whole node, eight
+  // one-chip copies serve eight times the users at the same capital).
   for (PlanRow& row : *report->mutable_rows()) {
     bool dominated = false;
     for (const PlanRow& other : report->rows()) dominated |= Dominates(other, row);
-    // Copies of a pipeline scale users and aggregate mechanically: listed
-    // when on the front or chosen, not for every count.
-    row.set_useful(row.pareto() || (!dominated && row.replicas() == 1));
+    row.set_useful(!dominated);
   }
   // The cheapest meeting the constraints: fewest chips, then the lowest cost
   // per token. Rows whose time to first token is not timed cannot be chosen
@@ -311,6 +347,65 @@ absl::Status Tabulate(const PlanQuery& query, const std::vector<Pipeline>& pipel
     }
   }
   return absl::OkStatus();
+}
+
+std::string Brief(const PlanRow& row) {
+  return absl::StrFormat("%s (%.1f tokens/s per user, %d users, %.1f aggregate)", Layout(row),
+                         row.tokens_per_s_per_user(), row.concurrent_users(), row.aggregate_tokens_per_s());
+}
+
+// Why each chip count asked for has no listed row.
+void NoteUnlistedCounts(const PlanQuery& query, const std::vector<Pipeline>& pipelines, PlanReport* report) {
+  report->clear_unlisted_chip_counts();
+  const int per_node = static_cast<int>(query.system.chips_per_node().value());
+  const Pipeline* smallest = nullptr;
+  for (const Pipeline& p : pipelines) {
+    if (p.failure.empty() && (smallest == nullptr || p.tp * p.stages < smallest->tp * smallest->stages)) {
+      smallest = &p;
+    }
+  }
+  for (int n : query.chip_counts) {
+    const PlanRow* best_here = nullptr;  // The fastest row at n (rows come fastest first per count).
+    bool listed = false;
+    for (const PlanRow& row : report->rows()) {
+      if (row.chips() != n) continue;
+      listed |= row.useful() || row.chosen();
+      if (best_here == nullptr) best_here = &row;
+    }
+    if (listed) continue;
+    std::string reason;
+    if (best_here != nullptr) {
+      // Dominance is transitive, so a listed row dominates it.
+      for (const PlanRow& row : report->rows()) {
+        if ((row.useful() || row.chosen()) && Dominates(row, *best_here)) {
+          reason = absl::StrCat("dominated: ", Brief(*best_here), " is beaten by ", Brief(row));
+          break;
+        }
+      }
+    } else if (smallest == nullptr || n < (smallest->tp * smallest->stages + per_node - 1) / per_node * per_node) {
+      reason = smallest == nullptr
+                   ? "does not fit: no pipeline of the widths tried holds the model"
+                   : absl::StrFormat("does not fit: the fewest chips that hold the model with one user's caches "
+                                     "are %d (%s)",
+                                     smallest->tp * smallest->stages, Describe(*smallest));
+    } else {
+      const PlanRow* within = nullptr;
+      for (const PlanRow& row : report->rows()) {
+        if (row.chips() < n && (row.useful() || row.chosen()) &&
+            (within == nullptr || row.tokens_per_s_per_user() > within->tokens_per_s_per_user())) {
+          within = &row;
+        }
+      }
+      reason = absl::StrCat(
+          "no pipeline tried takes exactly this many chips",
+          query.chip_counts_listed ? "" : " (list counts, --chips=A,B, to time the pipeline that uses each whole)",
+          within != nullptr ? absl::StrCat("; the fastest within it: ", Brief(*within)) : "");
+    }
+    if (reason.empty()) reason = "no listed option (dominated)";
+    ChipCountNote* note = report->add_unlisted_chip_counts();
+    note->set_chips(n);
+    note->set_reason(reason);
+  }
 }
 
 }  // namespace
@@ -340,7 +435,12 @@ absl::StatusOr<PlanReport> Plan(const PlanQuery& query, const isa::ChipModel& ch
   ASSIGN_OR_RETURN(pipeline::SystemModel system, pipeline::SystemModel::Create(spec, chip));
   ASSIGN_OR_RETURN(pipeline::Topology topology, pipeline::Topology::Create(system, chip));
 
-  ASSIGN_OR_RETURN(std::vector<Pipeline> pipelines, Pipelines(query, chip, system, topology));
+  std::vector<std::string> skipped;
+  ASSIGN_OR_RETURN(std::vector<Pipeline> pipelines, Pipelines(query, chip, system, topology, &skipped));
+  if (pipelines.empty() && !skipped.empty()) {
+    return absl::ResourceExhaustedError(absl::StrCat("no pipeline of ", query.config.name(),
+                                                     " could be laid out: ", absl::StrJoin(skipped, "; ")));
+  }
   if (pipelines.empty()) {
     // ChoosePartition's own account: the preferred width's shortfall and the
     // fewest chips that would fit (measured on a system of at least three
@@ -369,7 +469,7 @@ absl::StatusOr<PlanReport> Plan(const PlanQuery& query, const isa::ChipModel& ch
   say(absl::StrFormat("tsp plan: %s on %d to %d chips: %d pipelines fit; one token each (%s) ...",
                       query.config.name(), query.chip_counts.front(), query.chip_counts.back(), pipelines.size(),
                       query.emulate_search ? "compiled and emulated" : "compiled only"));
-  RETURN_IF_ERROR(Time(query, chip, system, topology, query.emulate_search, 0, all));
+  Time(query, chip, system, topology, query.emulate_search, 0, all, &skipped);
   const bool constrained = query.min_tokens_per_s_per_user > 0 || query.users > 0 || query.max_ttft_s > 0;
   PlanReport report;
   std::vector<int> row_pipeline;
@@ -387,13 +487,13 @@ absl::StatusOr<PlanReport> Plan(const PlanQuery& query, const isa::ChipModel& ch
   }
   say(absl::StrFormat("the prompt of %d tokens for %d pipelines (%d emulated) ...", query.prompt_tokens,
                       emulated.size() + compiled.size(), emulated.size()));
-  RETURN_IF_ERROR(Time(query, chip, system, topology, true, query.prompt_tokens, emulated));
-  RETURN_IF_ERROR(Time(query, chip, system, topology, query.emulate_search, query.prompt_tokens, compiled));
+  Time(query, chip, system, topology, true, query.prompt_tokens, emulated, &skipped);
+  Time(query, chip, system, topology, query.emulate_search, query.prompt_tokens, compiled, &skipped);
   RETURN_IF_ERROR(Tabulate(query, pipelines, constrained, &report, &row_pipeline));
   if (report.chosen() >= 0 && !pipelines[row_pipeline[report.chosen()]].emulated) {
     say("emulating the chosen option's pipeline ...");
-    RETURN_IF_ERROR(Time(query, chip, system, topology, true, query.prompt_tokens,
-                         {&pipelines[row_pipeline[report.chosen()]]}));
+    Time(query, chip, system, topology, true, query.prompt_tokens, {&pipelines[row_pipeline[report.chosen()]]},
+         &skipped);
     RETURN_IF_ERROR(Tabulate(query, pipelines, constrained, &report, &row_pipeline));
   }
   report.set_prompt_tokens(query.prompt_tokens);
@@ -425,6 +525,8 @@ absl::StatusOr<PlanReport> Plan(const PlanQuery& query, const isa::ChipModel& ch
   report.add_assumptions(
       "replicas: copies of one pipeline on disjoint nodes serving disjoint users; users and aggregate scale "
       "with the copies");
+  for (const std::string& line : skipped) report.add_skipped(line);
+  NoteUnlistedCounts(query, pipelines, &report);
   report.set_search_seconds(absl::ToDoubleSeconds(absl::Now() - start));
   return report;
 }

@@ -7,9 +7,12 @@
 //
 // A pipeline is a number format, a tensor-parallel width and a number of
 // stages (ChoosePartition lays the layers). For each format and width the
-// planner finds the fewest stages that fit, then halves the layers per stage
-// down to one (more stages: more SRAM for users' KV caches), and times each
-// pipeline once with RunModel (compiled, and emulated unless told not to).
+// planner finds the fewest stages that fit (FindFewestChips), then halves the
+// layers per stage down to one (more stages: more SRAM for users' KV
+// caches), and times each pipeline once with RunModel (compiled, and
+// emulated unless told not to). A pipeline the compiler cannot lay out or
+// time is left out with its reason (PlanReport.skipped); the search goes on.
+// Every chip count asked for gets a row or a reason (unlisted_chip_counts).
 // An option is a pipeline copied `replicas` times on whole nodes; replicas
 // serve disjoint users, so speed per user is the pipeline's and users and
 // aggregate rate scale with the copies. Power and price come from the
@@ -36,6 +39,10 @@ struct PlanQuery {
   std::vector<models::NumberFormat> formats = {models::NumberFormat::kInt8};
   // Chip counts an option may occupy (whole nodes), ascending.
   std::vector<int> chip_counts;
+  // The counts were listed one by one (not a range): each is also timed with
+  // the pipeline that uses it whole (the most stages of each width that fit
+  // in it, as `tsp run --chips=N` would lay it).
+  bool chip_counts_listed = false;
   // Tensor-parallel widths to try; empty: 1, 2, 4, ... up to twice a node.
   std::vector<int> widths;
   int64_t context_tokens = 0;  // 0: the model's.

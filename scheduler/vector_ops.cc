@@ -84,7 +84,8 @@ absl::StatusOr<Vec> VectorOps::NewVec(isa::ElementType type, Side side) {
         " addresses on the ", s == 0 ? "west" : "east", " side",
         ceiling < chip().mem_addresses()
             ? absl::StrCat("; matrices spread over the addresses above, as the ", activation_reserve(),
-                           " kept for vectors seemed enough: give the stage fewer layers or more chips")
+                           " kept for vectors seemed enough: give the stage fewer layers, with more stages "
+                           "(tsp --stages) or more chips (--chips)")
             : "",
         ")"));
   }

@@ -11,17 +11,18 @@
 #include "isa/status_macros.h"
 #include "models/model_registry.h"
 #include "pipeline/roofline.h"
+#include "isa/builtin_texts.h"
+#include "tools/model_command.h"
 #include "tools/plan_command.h"
+#include "tools/usage_error.h"
 #include "tools/proto_json.h"
 #include "tools/svg_plot.h"
 
 namespace tsp::tools {
 namespace {
 
-constexpr const char* kDefaultAccelerators[] = {
-    "pipeline/accelerators/h100_sxm.textproto", "pipeline/accelerators/h200.textproto",
-    "pipeline/accelerators/b200.textproto", "pipeline/accelerators/trainium2.textproto",
-    "pipeline/accelerators/sohu.textproto"};
+// In the order of the table: the H100 first, the newest after.
+constexpr const char* kDefaultAccelerators[] = {"h100_sxm", "h200", "b200", "trainium2", "sohu"};
 
 // An LPU plan option seen as a request-serving system: users in flight
 // (aggregate over per-user decode rate), each request a prompt run token by
@@ -115,28 +116,27 @@ Plot ComparePlot(const CompareReport& report, const std::vector<LpuOption>& lpu,
 }  // namespace
 
 absl::StatusOr<CompareReport> CompareReportFor(const TspRequest& request, std::ostream& progress, std::string* svg) {
-  if (request.model().empty()) return absl::InvalidArgumentError("compare: --model is required");
+  if (request.model().empty()) return UsageError("compare: --model is required");
   const int64_t input = request.input_tokens() > 0 ? request.input_tokens() : 2048;
   const int64_t output = request.output_tokens() > 0 ? request.output_tokens() : 128;
   if (request.input_tokens() < 0 || request.output_tokens() < 0 || request.batch() < 0 || request.efficiency() < 0 ||
       request.efficiency() > 1) {
-    return absl::InvalidArgumentError(
-        "--input_tokens, --output_tokens and --batch must not be negative, --efficiency in (0, 1]");
+    return UsageError("--input_tokens, --output_tokens and --batch must not be negative, --efficiency in (0, 1]");
   }
   const double efficiency = request.efficiency() > 0 ? request.efficiency() : 1.0;
   const std::string format = request.weights().empty() ? "int8" : request.weights();
   if (format != "int8" && format != "fp16") {
-    return absl::InvalidArgumentError(absl::StrCat("--weights=", format, " is not one of: int8, fp16"));
+    return UsageError(absl::StrCat("--weights=", format, " is not one of: int8, fp16"));
   }
-  ASSIGN_OR_RETURN(models::ModelConfig config, models::LoadModel(request.model()));
-  std::vector<std::string> paths(request.accelerators().begin(), request.accelerators().end());
-  if (paths.empty()) paths.assign(std::begin(kDefaultAccelerators), std::end(kDefaultAccelerators));
+  ASSIGN_OR_RETURN(models::ModelConfig config, LoadRequestModel(request));
+  std::vector<std::string> names(request.accelerators().begin(), request.accelerators().end());
+  if (names.empty()) names.assign(std::begin(kDefaultAccelerators), std::end(kDefaultAccelerators));
   std::vector<pipeline::AcceleratorSpec> devices;
-  for (const std::string& path : paths) {
-    pipeline::AcceleratorSpec spec;
-    RETURN_IF_ERROR(isa::LoadTextProtoFile(path, &spec));
-    RETURN_IF_ERROR(pipeline::ValidateAcceleratorSpec(spec, path));
-    devices.push_back(spec);
+  for (const std::string& name : names) {
+    absl::StatusOr<pipeline::AcceleratorSpec> spec = pipeline::LoadAcceleratorSpec(name);
+    if (absl::IsNotFound(spec.status()) && !isa::IsPath(name)) return AsUsageError(spec.status());
+    if (!spec.ok()) return spec.status();
+    devices.push_back(*std::move(spec));
   }
 
   // The LPU: the plan over chip counts for this workload's caches and prompt.
@@ -247,7 +247,7 @@ absl::StatusOr<CompareReport> CompareReportFor(const TspRequest& request, std::o
 absl::Status CompareCommand(const TspRequest& request, std::ostream& out, std::ostream& progress) {
   const std::string& f = request.format();
   if (!f.empty() && f != "text" && f != "table" && f != "json") {
-    return absl::InvalidArgumentError(absl::StrCat("--format=", f, " is not one of: table, json"));
+    return UsageError(absl::StrCat("--format=", f, " is not one of: table, json"));
   }
   std::string svg;
   ASSIGN_OR_RETURN(CompareReport report, CompareReportFor(request, progress, &svg));
@@ -256,9 +256,7 @@ absl::Status CompareCommand(const TspRequest& request, std::ostream& out, std::o
     progress << "plot written to " << request.plot() << "\n";
   }
   if (f == "json") {
-    std::vector<std::string> rows;
-    for (const CompareRow& row : report.rows()) rows.push_back(ProtoJson(row));
-    out << "[" << absl::StrJoin(rows, ",\n") << "]\n";
+    out << ProtoJson(report) << "\n";
   } else {
     out << Table(report);
   }

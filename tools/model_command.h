@@ -21,6 +21,17 @@
 
 namespace tsp::tools {
 
+// The request's model (--model: a built-in name or a path); an unknown name
+// is a usage error with the nearest names.
+absl::StatusOr<models::ModelConfig> LoadRequestModel(const TspRequest& request);
+
+// The partition the request asks for (--weights, --context, --users,
+// --chips, --tp, --stages): usage errors for values that cannot describe a
+// partition of `config` (a width that does not split it, more stages than
+// layers, --chips that is not --tp x --stages).
+absl::StatusOr<scheduler::PartitionQuery> PartitionQueryFor(const TspRequest& request,
+                                                           const models::ModelConfig& config);
+
 using PartitionedRun =
     std::function<absl::Status(const isa::ChipModel&, const pipeline::SystemModel&, const pipeline::Topology&,
                                const models::ModelConfig&, const scheduler::PartitionQuery&,

@@ -6,6 +6,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "isa/status_matchers.h"
+#include "tools/proto_json.h"
 #include "scheduler/run_report.pb.h"
 
 namespace tsp::tools {
@@ -37,7 +38,7 @@ TEST(ModelCommandTest, JsonReportParses) {
     EXPECT_THAT(out.str(), HasSubstr(key));
   }
   scheduler::RunReport report;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(out.str(), &report).ok()) << out.str();
+  ASSERT_TRUE(ParseProtoJson(out.str(), &report).ok()) << out.str();
   EXPECT_EQ(report.model(), "tiny_dense");
   EXPECT_EQ(report.chips(), 8);
   EXPECT_EQ(report.cycles_per_token_predicted(), report.cycles_per_token_emulated());

@@ -14,15 +14,18 @@
 #include "isa/status_macros.h"
 #include "models/model_registry.h"
 #include "models/reference_ops.h"
+#include "scheduler/partitioner.h"
 #include "scheduler/planner.h"
+#include "tools/model_command.h"
+#include "tools/request_specs.h"
 #include "tools/spec_overrides.h"
+#include "tools/usage_error.h"
 #include "tools/proto_json.h"
 #include "tools/svg_plot.h"
 
 namespace tsp::tools {
 namespace {
 
-constexpr char kDefaultSystem[] = "pipeline/specs/groq_576.textproto";
 constexpr int kDefaultFirstChips = 128;
 constexpr int kDefaultLastChips = 2304;
 
@@ -36,23 +39,24 @@ absl::StatusOr<std::vector<int>> ChipCounts(const std::string& text, int per_nod
   auto number = [&](absl::string_view part) -> absl::StatusOr<int> {
     int n = 0;
     if (!absl::SimpleAtoi(part, &n) || n <= 0) {
-      return absl::InvalidArgumentError(absl::StrCat("--chips=", text, ": '", part, "' is not a positive integer"));
+      return UsageError(absl::StrCat("--chips=", text, ": '", part, "' is not a positive integer"));
     }
     if (n % per_node != 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--chips=", text, ": ", n, " is not a whole number of ", per_node, "-chip nodes"));
+      return UsageError(absl::StrCat("--chips=", text, ": ", n, " is not a whole number of ", per_node,
+                                     "-chip nodes; plan counts whole nodes (try ", n - n % per_node > 0 ? absl::StrCat(n - n % per_node, " or ") : "",
+                                     n - n % per_node + per_node, ")"));
     }
     return n;
   };
   if (text.find(':') != std::string::npos) {
     std::vector<absl::string_view> parts = absl::StrSplit(text, ':');
     if (parts.size() != 3) {
-      return absl::InvalidArgumentError(absl::StrCat("--chips=", text, ": a range is first:last:step"));
+      return UsageError(absl::StrCat("--chips=", text, ": a range is first:last:step"));
     }
     ASSIGN_OR_RETURN(int first, number(parts[0]));
     ASSIGN_OR_RETURN(int last, number(parts[1]));
     ASSIGN_OR_RETURN(int step, number(parts[2]));
-    if (last < first) return absl::InvalidArgumentError(absl::StrCat("--chips=", text, ": last is below first"));
+    if (last < first) return UsageError(absl::StrCat("--chips=", text, ": last is below first"));
     for (int n = first; n <= last; n += step) counts.push_back(n);
     return counts;
   }
@@ -65,56 +69,40 @@ absl::StatusOr<std::vector<int>> ChipCounts(const std::string& text, int per_nod
   return counts;
 }
 
-struct Specs {
-  isa::ChipSpec chip;
-  pipeline::SystemSpec system;
-};
-
-absl::StatusOr<Specs> LoadSpecs(const TspRequest& request, const std::vector<std::string>& extra_overrides) {
-  Specs specs;
-  if (request.chip().empty()) {
-    RETURN_IF_ERROR(isa::ParseTextProto(isa::DefaultChipSpecText(), "isa/specs/tsp_v1.textproto", &specs.chip));
-  } else {
-    RETURN_IF_ERROR(isa::LoadTextProtoFile(request.chip(), &specs.chip));
-  }
-  RETURN_IF_ERROR(isa::LoadTextProtoFile(request.system().empty() ? kDefaultSystem : request.system(), &specs.system));
-  if (!request.overlay().empty()) RETURN_IF_ERROR(ApplyOverlay(request.overlay(), &specs.chip, &specs.system));
-  std::vector<std::string> overrides(request.set().begin(), request.set().end());
-  overrides.insert(overrides.end(), extra_overrides.begin(), extra_overrides.end());
-  RETURN_IF_ERROR(ApplyOverrides(overrides, &specs.chip, &specs.system));
-  return specs;
-}
-
 absl::StatusOr<scheduler::PlanReport> PlanWith(const TspRequest& request, const std::vector<std::string>& overrides,
                                                std::ostream& progress) {
-  if (request.model().empty()) return absl::InvalidArgumentError("plan: --model is required");
   if (request.context() < 0 || request.prompt_tokens() < 0 || request.users() < 0 ||
       request.min_tokens_per_s_per_user() < 0 || request.max_ttft_s() < 0 || request.threads() < 0) {
-    return absl::InvalidArgumentError(
+    return UsageError(
         "--context, --prompt_tokens, --users, --min_tokens_per_s_per_user, --max_ttft_s and --threads must not be "
         "negative");
   }
-  ASSIGN_OR_RETURN(Specs specs, LoadSpecs(request, overrides));
+  ASSIGN_OR_RETURN(models::ModelConfig config, LoadRequestModel(request));
+  ASSIGN_OR_RETURN(RequestSpecs specs, LoadRequestSpecs(request, overrides));
   ASSIGN_OR_RETURN(isa::ChipModel chip, isa::ChipModel::Create(specs.chip));
   scheduler::PlanQuery query;
-  ASSIGN_OR_RETURN(query.config, models::LoadModel(request.model()));
+  query.config = config;
   query.system = specs.system;
   const int per_node = static_cast<int>(specs.system.chips_per_node().value());
   if (per_node < 1) return absl::InvalidArgumentError("the system spec has no chips per node");
   ASSIGN_OR_RETURN(query.chip_counts, ChipCounts(request.chip_counts(), per_node));
+  query.chip_counts_listed = !request.chip_counts().empty() && request.chip_counts().find(':') == std::string::npos;
   query.formats.clear();
   for (absl::string_view name : absl::StrSplit(request.weights().empty() ? "int8,fp16" : request.weights(), ',')) {
-    ASSIGN_OR_RETURN(models::NumberFormat format, models::ParseNumberFormat(name));
-    query.formats.push_back(format);
+    absl::StatusOr<models::NumberFormat> format = models::ParseNumberFormat(name);
+    if (!format.ok()) return AsUsageError(format.status());
+    query.formats.push_back(*format);
   }
-  if (request.tensor_parallel() > 0) query.widths = {static_cast<int>(request.tensor_parallel())};
+  if (request.tensor_parallel() > 0) {
+    RETURN_IF_ERROR(AsUsageError(scheduler::CheckWidth(config, static_cast<int>(request.tensor_parallel()))));
+    query.widths = {static_cast<int>(request.tensor_parallel())};
+  }
   query.context_tokens = request.context() > 0 ? request.context() : query.config.context_tokens();
   query.prompt_tokens = request.prompt_tokens() > 0 ? request.prompt_tokens()
                                                     : std::min<int64_t>(2048, query.context_tokens - 1);
   if (query.prompt_tokens >= query.context_tokens) {
-    return absl::InvalidArgumentError(absl::StrCat("a prompt of ", query.prompt_tokens,
-                                                   " tokens must be shorter than the context of ",
-                                                   query.context_tokens));
+    return UsageError(absl::StrCat("a prompt of ", query.prompt_tokens, " tokens must be shorter than the context of ",
+                                   query.context_tokens, " (--prompt_tokens, --context)"));
   }
   query.min_tokens_per_s_per_user = request.min_tokens_per_s_per_user();
   query.users = request.users() > 1 ? request.users() : 0;  // One user is always served.
@@ -154,6 +142,25 @@ std::string Table(const scheduler::PlanReport& report, bool all_rows) {
   absl::StrAppend(&text, "\n* chosen   P Pareto front (per-user speed vs chips)   pipeline: format, tensor-parallel "
                          "width x stages [x replicas]\n");
   absl::StrAppend(&text, report.verdict(), "\n");
+  if (report.unlisted_chip_counts_size() > 0) {
+    absl::StrAppend(&text, "\nChip counts asked for without a row:\n");
+    // Runs of consecutive counts with the same reason on one line.
+    const auto& notes = report.unlisted_chip_counts();
+    for (int i = 0; i < notes.size();) {
+      int j = i + 1;
+      while (j < notes.size() && notes[j].reason() == notes[i].reason()) ++j;
+      const std::string counts = j - i == 1 ? absl::StrCat(notes[i].chips())
+                                 : absl::StrCat(notes[i].chips(), "..", notes[j - 1].chips(), " (", j - i,
+                                                " counts)");
+      absl::StrAppend(&text, "  ", counts, ": ", notes[i].reason(), "\n");
+      i = j;
+    }
+  }
+  if (report.skipped_size() > 0) {
+    absl::StrAppend(&text, "\nLeft out (the compiler could not lay them out or time them):\n");
+    for (const std::string& line : report.skipped()) absl::StrAppend(&text, "  ", line, "\n");
+  }
+  absl::StrAppend(&text, "\n");
   for (const std::string& assumption : report.assumptions()) absl::StrAppend(&text, "  ", assumption, "\n");
   absl::StrAppend(&text, absl::StrFormat("%d pipelines timed in %.1f s\n", report.configurations(),
                                          report.search_seconds()));
@@ -196,7 +203,7 @@ Plot PlanPlot(const scheduler::PlanReport& report) {
 absl::Status CheckFormat(const TspRequest& request) {
   const std::string& f = request.format();
   if (f.empty() || f == "text" || f == "table" || f == "csv" || f == "json") return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat("--format=", f, " is not one of: table, csv, json"));
+  return UsageError(absl::StrCat("--format=", f, " is not one of: table, csv, json"));
 }
 
 std::string CsvField(const std::string& text) {
@@ -262,8 +269,7 @@ absl::Status PlanCommand(const TspRequest& request, std::ostream& out, std::ostr
 absl::Status SweepCommand(const TspRequest& request, std::ostream& out, std::ostream& progress) {
   RETURN_IF_ERROR(CheckFormat(request));
   if (request.field().empty() || request.values().empty()) {
-    return absl::InvalidArgumentError(
-        "sweep: --field=chip.<path> or system.<path> and --values=a,b,... are required");
+    return UsageError("sweep: --field=chip.<path> or system.<path> and --values=a,b,... are required");
   }
   scheduler::SweepReport sweep;
   sweep.set_model(request.model());
@@ -273,14 +279,16 @@ absl::Status SweepCommand(const TspRequest& request, std::ostream& out, std::ost
     const std::string assignment = absl::StrCat(request.field(), "=", value);
     // The assignment itself must be valid: a bad field or value stops the sweep.
     {
-      Specs probe;
-      RETURN_IF_ERROR(ApplyOverride(assignment, &probe.chip, &probe.system));
+      RequestSpecs probe;
+      RETURN_IF_ERROR(AsUsageError(ApplyOverride(assignment, &probe.chip, &probe.system)));
     }
     scheduler::SweepPoint* point = sweep.add_points();
     point->set_value(value);
     absl::StatusOr<scheduler::PlanReport> plan = PlanWith(request, {assignment}, progress);
     if (!plan.ok()) {
-      if (!absl::IsResourceExhausted(plan.status())) return plan.status();
+      // A point that fails (does not fit, or a value the specs refuse) is
+      // reported and the sweep goes on; a mistake on the command line stops it.
+      if (IsUsageError(plan.status())) return plan.status();
       point->set_fits(false);
       point->set_error(std::string(plan.status().message()));
       continue;
@@ -306,7 +314,8 @@ absl::Status SweepCommand(const TspRequest& request, std::ostream& out, std::ost
            "chosen_tokens_per_s_per_user\n";
   } else {
     out << absl::StrFormat("%s on %s: how the plan moves with %s\n\n%-14s %8s %14s %10s %14s  %s\n", request.model(),
-                           request.system().empty() ? "groq_576" : request.system(), request.field(), "value",
+                           request.system().empty() ? pipeline::kDefaultSystemName : request.system(),
+                           request.field(), "value",
                            "chips", "best tok/s/user", "most users", "best aggr tok/s", "chosen (cheapest meeting)");
   }
   for (const scheduler::SweepPoint& p : sweep.points()) {
@@ -319,7 +328,7 @@ absl::Status SweepCommand(const TspRequest& request, std::ostream& out, std::ost
                              p.best_tokens_per_s_per_user(), p.most_users(), p.best_aggregate_tokens_per_s(),
                              p.chosen().chips(), p.chosen().tokens_per_s_per_user());
     } else if (!p.fits()) {
-      out << absl::StrFormat("%-14s does not fit: %s\n", p.value(), p.error());
+      out << absl::StrFormat("%-14s no plan: %s\n", p.value(), p.error());
     } else {
       out << absl::StrFormat("%-14s %8d %14.1f %10d %14.1f  %s\n", p.value(), p.fewest_chips(),
                              p.best_tokens_per_s_per_user(), p.most_users(), p.best_aggregate_tokens_per_s(), chosen);

@@ -9,6 +9,7 @@ PACKAGES=(
   g++ pkg-config
   libabsl-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
+  nlohmann-json3-dev zlib1g-dev
   chromium
 )
 

@@ -18,6 +18,7 @@
 #include "scheduler/decoder_compiler.h"
 #include "scheduler/model_run.h"
 #include "tools/model_command.h"
+#include "tools/usage_error.h"
 
 namespace tsp::tools {
 namespace {
@@ -65,6 +66,14 @@ absl::Status TraceCommand(const TspRequest& request, std::ostream& out, std::ost
       return absl::InvalidArgumentError(absl::StrCat("--cycles=", request.cycles(), " is not first:last"));
     }
   }
+  {
+    ASSIGN_OR_RETURN(models::ModelConfig config, LoadRequestModel(request));
+    const int64_t context = request.context() > 0 ? request.context() : config.context_tokens();
+    if (request.has_position() && request.position() >= context) {
+      return UsageError(absl::StrCat("--position=", request.position(), " is beyond the KV cache of ", context,
+                                     " tokens (--context); give 0..", context - 1));
+    }
+  }
   TspRequest timing = request;
   timing.set_mode("timing");
   return Partitioned(timing, progress, [&](const isa::ChipModel& chip, const pipeline::SystemModel& system,
@@ -74,7 +83,7 @@ absl::Status TraceCommand(const TspRequest& request, std::ostream& out, std::ost
                                           const TspRequest& resolved) -> absl::Status {
     const absl::Time start = absl::Now();
     const int64_t context = query.context_tokens;
-    const int64_t position = request.position() > 0 ? std::min(request.position(), context - 1) : context - 1;
+    const int64_t position = request.has_position() ? request.position() : context - 1;
     scheduler::DecoderOptions decoder;
     decoder.format = query.format;
     decoder.context_tokens = context;

@@ -14,15 +14,22 @@
 #include "emulator/kernels/matvec_kernel.h"
 #include "emulator/kernels/matvec_reference.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
 #include "isa/assembler.h"
+#include "isa/builtin_texts.h"
 #include "isa/chip_model.h"
 #include "isa/spec_loader.h"
 #include "isa/status_macros.h"
 #include "models/model_registry.h"
 #include "models/reference_ops.h"
 #include "pipeline/system_model.h"
-#include "scheduler/memory_plan.h"
+#include "tools/chip_reports.pb.h"
+#include "tools/command_line.h"
+#include "tools/fit_command.h"
 #include "tools/model_command.h"
+#include "tools/proto_json.h"
+#include "tools/request_specs.h"
+#include "tools/usage_error.h"
 #include "tools/compare_command.h"
 #include "tools/plan_command.h"
 #include "tools/trace_command.h"
@@ -30,22 +37,14 @@
 namespace tsp::tools {
 namespace {
 
-absl::StatusOr<isa::ChipModel> LoadChip(const TspRequest& request) {
-  if (request.chip().empty()) return isa::DefaultChipModel();
-  return isa::LoadChipModel(request.chip());
-}
-
 absl::StatusOr<bool> Functional(const TspRequest& request) {
   if (request.mode().empty() || request.mode() == "functional") return true;
   if (request.mode() == "timing") return false;
-  return absl::InvalidArgumentError(
-      absl::StrCat("--mode=", request.mode(), " is not one of: functional, timing"));
+  return UsageError(absl::StrCat("--mode=", request.mode(), " is not one of: functional, timing"));
 }
 
 absl::StatusOr<isa::Program> LoadProgram(const TspRequest& request) {
-  if (request.program().empty()) {
-    return absl::InvalidArgumentError("--program=FILE.tsp (or a binary Program FILE.pb) is required");
-  }
+  if (request.program().empty()) return UsageError("--program=FILE.tsp (or a binary Program FILE.pb) is required");
   ASSIGN_OR_RETURN(std::string text, isa::ReadFile(request.program()));
   if (absl::EndsWith(request.program(), ".pb")) {
     isa::Program program;
@@ -76,23 +75,22 @@ absl::Status CheckHostMemory(const TspRequest& request, int64_t estimated_bytes,
   return absl::OkStatus();
 }
 
-std::string Microseconds(int64_t cycles, int64_t clock_hz) {
-  return absl::StrFormat("%.3f us", static_cast<double>(cycles) * 1e6 / static_cast<double>(clock_hz));
+double Microseconds(int64_t cycles, int64_t clock_hz) {
+  return static_cast<double>(cycles) * 1e6 / static_cast<double>(clock_hz);
 }
 
 absl::Status RunMatvec(const TspRequest& request, std::ostream& out) {
-  ASSIGN_OR_RETURN(isa::ChipModel chip, LoadChip(request));
+  ASSIGN_OR_RETURN(isa::ChipModel chip, RequestChip(request));
   const int64_t lanes = chip.lanes();
   const int64_t rows = request.rows() == 0 ? 8 * lanes : request.rows();
   const int64_t columns = request.columns() == 0 ? 8 * lanes : request.columns();
   if (rows <= 0 || columns <= 0 || rows % lanes != 0 || columns % lanes != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("--rows and --columns must be positive multiples of ",
-                                                   lanes, " (the chip's lanes); got ", rows,
-                                                   " x ", columns));
+    return UsageError(absl::StrCat("--rows and --columns must be positive multiples of ", lanes,
+                                   " (the chip's lanes); got ", rows, " x ", columns));
   }
   const std::string weights = request.weights().empty() ? "int8" : request.weights();
   if (weights != "int8" && weights != "fp16") {
-    return absl::InvalidArgumentError(absl::StrCat("--weights=", weights, " is not one of: int8, fp16"));
+    return UsageError(absl::StrCat("--weights=", weights, " is not one of: int8, fp16"));
   }
   ASSIGN_OR_RETURN(bool functional, Functional(request));
   const isa::ElementType type = weights == "int8" ? isa::INT8 : isa::FP16;
@@ -134,14 +132,22 @@ absl::Status RunMatvec(const TspRequest& request, std::ostream& out) {
   const int64_t weight_bytes = rows * columns * (type == isa::INT8 ? 1 : 2);
 
   if (request.format() == "json") {
-    out << absl::StrCat(
-        "{\"command\":\"matvec\",\"chip\":\"", chip.name(), "\",\"rows\":", rows,
-        ",\"columns\":", columns, ",\"weights\":\"", weights, "\",\"mode\":\"",
-        functional ? "functional" : "timing", "\",\"predicted_last_event_cycle\":",
-        kernel.predicted_last_event_cycle, ",\"emulated_last_event_cycle\":",
-        result.last_event_cycle, ",\"completion_cycle\":", result.completion_cycle,
-        ",\"instructions_issued\":", result.instructions_issued,
-        ",\"outputs_matching_reference\":", matching, ",\"outputs\":", rows, "}\n");
+    MatvecReport report;
+    report.set_chip(chip.name());
+    report.set_rows(rows);
+    report.set_columns(columns);
+    report.set_weights(weights);
+    report.set_mode(functional ? "functional" : "timing");
+    report.set_predicted_last_event_cycle(kernel.predicted_last_event_cycle);
+    report.set_emulated_last_event_cycle(result.last_event_cycle);
+    report.set_completion_cycle(result.completion_cycle);
+    report.set_completion_us(Microseconds(result.completion_cycle, chip.clock_hz()));
+    report.set_instructions_issued(result.instructions_issued);
+    report.set_weight_bytes(weight_bytes);
+    report.set_outputs_matching_reference(matching);
+    report.set_outputs(rows);
+    report.set_seed(static_cast<int64_t>(seed));
+    out << ProtoJson(report) << "\n";
   } else {
     out << absl::StrFormat(
         "tsp matvec: y = W x, W %d x %d %s, on chip %s (%d lanes, %.0f MHz)\n", rows, columns,
@@ -155,7 +161,8 @@ absl::Status RunMatvec(const TspRequest& request, std::ostream& out) {
                            cycles_agree ? "agrees to the cycle" : "DIFFERS");
     out << absl::StrFormat("  completion  : %d cycles = %s (all %d superlanes done)\n",
                            result.completion_cycle,
-                           Microseconds(result.completion_cycle, chip.clock_hz()), chip.superlanes());
+                           absl::StrFormat("%.3f us", Microseconds(result.completion_cycle, chip.clock_hz())),
+                           chip.superlanes());
     out << absl::StrFormat("  instructions: %d issued (each Repeat repetition counted)\n",
                            result.instructions_issued);
     out << absl::StrFormat("  weights     : %d bytes at %.0f bytes/cycle from SRAM\n", weight_bytes,
@@ -178,7 +185,7 @@ absl::Status RunMatvec(const TspRequest& request, std::ostream& out) {
 }
 
 absl::Status RunProgram(const TspRequest& request, std::ostream& out) {
-  ASSIGN_OR_RETURN(isa::ChipModel chip, LoadChip(request));
+  ASSIGN_OR_RETURN(isa::ChipModel chip, RequestChip(request));
   ASSIGN_OR_RETURN(isa::Program program, LoadProgram(request));
   ASSIGN_OR_RETURN(bool functional, Functional(request));
   {
@@ -213,88 +220,70 @@ absl::Status RunProgram(const TspRequest& request, std::ostream& out) {
     trace << emulator->FormatTrace(result->trace);
     if (!trace) return absl::UnavailableError(absl::StrCat("cannot write ", request.trace()));
   }
-  if (request.format() == "json") {
-    out << absl::StrCat("{\"command\":\"run\",\"program\":\"", request.program(),
-                        "\",\"chip\":\"", chip.name(), "\",\"last_event_cycle\":",
-                        result->last_event_cycle, ",\"completion_cycle\":",
-                        result->completion_cycle, ",\"instructions_issued\":",
-                        result->instructions_issued, ",\"vectors_sent\":", result->sent.size(),
-                        "}\n");
-    return absl::OkStatus();
-  }
-  out << absl::StrFormat("tsp run: %s on %s (%s)\n", request.program(), chip.name(),
-                         functional ? "functional" : "timing-only");
-  out << absl::StrFormat("  last event  : cycle %d\n", result->last_event_cycle);
-  out << absl::StrFormat("  completion  : %d cycles = %s\n", result->completion_cycle,
-                         Microseconds(result->completion_cycle, chip.clock_hz()));
-  out << absl::StrFormat("  instructions: %d issued\n", result->instructions_issued);
   std::vector<std::pair<int64_t, int>> busy;
   for (size_t s = 0; s < result->busy_cycles.size(); ++s) {
     if (result->busy_cycles[s] > 0) busy.push_back({-result->busy_cycles[s], static_cast<int>(s)});
   }
   std::sort(busy.begin(), busy.end());
-  for (size_t i = 0; i < std::min<size_t>(busy.size(), 8); ++i) {
-    out << absl::StrFormat("  busy        : %-8s %d cycles\n", chip.slices()[busy[i].second].name,
-                           -busy[i].first);
+  busy.resize(std::min<size_t>(busy.size(), 8));
+  if (request.format() == "json") {
+    ProgramRunReport report;
+    report.set_program(request.program());
+    report.set_chip(chip.name());
+    report.set_mode(functional ? "functional" : "timing");
+    report.set_last_event_cycle(result->last_event_cycle);
+    report.set_completion_cycle(result->completion_cycle);
+    report.set_completion_us(Microseconds(result->completion_cycle, chip.clock_hz()));
+    report.set_instructions_issued(result->instructions_issued);
+    report.set_vectors_sent(static_cast<int64_t>(result->sent.size()));
+    for (const auto& [cycles, slice] : busy) {
+      SliceBusy* b = report.add_busiest_slices();
+      b->set_slice(chip.slices()[slice].name);
+      b->set_busy_cycles(-cycles);
+    }
+    out << ProtoJson(report) << "\n";
+    return absl::OkStatus();
   }
-  return absl::OkStatus();
-}
-
-absl::Status Fit(const TspRequest& request, std::ostream& out) {
-  ASSIGN_OR_RETURN(isa::ChipModel chip, LoadChip(request));
-  if (request.model().empty()) return absl::InvalidArgumentError("--model=NAME|FILE is required");
-  scheduler::PartitionRequest partition;
-  ASSIGN_OR_RETURN(partition.model, models::LoadModel(request.model()));
-  ASSIGN_OR_RETURN(partition.format,
-                   models::ParseNumberFormat(request.weights().empty() ? "int8" : request.weights()));
-  partition.context_tokens = request.context() > 0 ? request.context() : partition.model.context_tokens();
-  partition.users = request.users() > 0 ? request.users() : 1;
-  if (request.context() < 0 || request.users() < 0 || request.tensor_parallel() < 0 ||
-      request.pipeline_stages() < 0 || request.max_chips() < 0) {
-    return absl::InvalidArgumentError("--context, --users, --tp, --stages and --max_chips must not be negative");
+  out << absl::StrFormat("tsp run: %s on %s (%s)\n", request.program(), chip.name(),
+                         functional ? "functional" : "timing-only");
+  out << absl::StrFormat("  last event  : cycle %d\n", result->last_event_cycle);
+  out << absl::StrFormat("  completion  : %d cycles = %.3f us\n", result->completion_cycle,
+                         Microseconds(result->completion_cycle, chip.clock_hz()));
+  out << absl::StrFormat("  instructions: %d issued\n", result->instructions_issued);
+  for (const auto& [cycles, slice] : busy) {
+    out << absl::StrFormat("  busy        : %-8s %d cycles\n", chip.slices()[slice].name, -cycles);
   }
-  if ((request.tensor_parallel() > 0) != (request.pipeline_stages() > 0)) {
-    return absl::InvalidArgumentError(
-        "--tp and --stages go together (a partition), or neither (search the fewest chips)");
-  }
-  if (request.tensor_parallel() > 0) {
-    partition.tensor_parallel = request.tensor_parallel();
-    partition.pipeline_stages = request.pipeline_stages();
-  } else {
-    const int64_t max_chips = request.max_chips() > 0 ? request.max_chips() : 2304;
-    ASSIGN_OR_RETURN(partition, scheduler::FewestChips(partition, chip, 64, max_chips));
-  }
-  ASSIGN_OR_RETURN(scheduler::MemoryPlan plan, scheduler::PlanMemory(partition, chip));
-  const scheduler::StageMemory& first = plan.stages.front();
-  out << absl::StrFormat("tsp fit: %s, %s weights, %d users x %d tokens of context, on %s\n",
-                         partition.model.name(), models::NumberFormatName(partition.format),
-                         partition.users, partition.context_tokens, chip.name());
-  out << absl::StrFormat("  partition   : %d stages x %d-way tensor parallel = %d chips%s\n",
-                         partition.pipeline_stages, partition.tensor_parallel, plan.chips,
-                         request.tensor_parallel() > 0 ? "" : " (the fewest that fit)");
-  out << absl::StrFormat("  stage 0     : layers %d..%d; per chip %.1f MiB weights + %.1f MiB KV + %.2f MiB activations\n",
-                         first.first_layer, first.first_layer + first.layers - 1,
-                         first.weight_bytes / 1048576.0, first.kv_cache_bytes / 1048576.0,
-                         first.activation_bytes / 1048576.0);
-  out << absl::StrFormat("  peak        : %.1f of %.1f MiB per chip (%.1f%%)\n", plan.peak_bytes() / 1048576.0,
-                         plan.chip_bytes / 1048576.0, 100.0 * plan.peak_bytes() / plan.chip_bytes);
   return absl::OkStatus();
 }
 
 absl::Status Check(const TspRequest& request, std::ostream& out) {
-  ASSIGN_OR_RETURN(isa::ChipModel chip, LoadChip(request));
-  out << absl::StrFormat("chip %s: %d slices, %d queues, %d lanes, %d MEM slices of %d bytes, %.0f MHz\n",
-                         chip.name(), chip.slices().size(), chip.queues().size(), chip.lanes(),
-                         chip.SlicesOfKind(isa::SLICE_MEM).size(),
-                         chip.spec().mem().slice_bytes().value(),
-                         static_cast<double>(chip.clock_hz()) / 1e6);
-  if (!request.system().empty()) {
-    ASSIGN_OR_RETURN(pipeline::SystemModel system, pipeline::LoadSystemModel(request.system(), chip));
-    out << absl::StrFormat("system %s: %d chips in %d nodes and %d racks, link %d + %d cycles per vector\n",
-                           system.spec().name(), system.chips(), system.spec().nodes().value(),
-                           system.racks(), system.spec().link_latency_cycles().value(),
-                           system.link_serialization_cycles());
+  ASSIGN_OR_RETURN(RequestHardware hardware, RequestChipAndSystem(request));
+  const isa::ChipModel& chip = hardware.chip;
+  const pipeline::SystemModel& system = hardware.system;
+  CheckReport report;
+  report.set_chip(chip.name());
+  report.set_slices(static_cast<int32_t>(chip.slices().size()));
+  report.set_queues(static_cast<int32_t>(chip.queues().size()));
+  report.set_lanes(static_cast<int32_t>(chip.lanes()));
+  report.set_mem_slices(static_cast<int32_t>(chip.SlicesOfKind(isa::SLICE_MEM).size()));
+  report.set_mem_slice_bytes(chip.spec().mem().slice_bytes().value());
+  report.set_clock_hz(static_cast<double>(chip.clock_hz()));
+  report.set_system(system.spec().name());
+  report.set_chips(system.chips());
+  report.set_nodes(system.spec().nodes().value());
+  report.set_racks(system.racks());
+  report.set_link_latency_cycles(system.spec().link_latency_cycles().value());
+  report.set_link_serialization_cycles(system.link_serialization_cycles());
+  if (request.format() == "json") {
+    out << ProtoJson(report) << "\n";
+    return absl::OkStatus();
   }
+  out << absl::StrFormat("chip %s: %d slices, %d queues, %d lanes, %d MEM slices of %d bytes, %.0f MHz\n",
+                         report.chip(), report.slices(), report.queues(), report.lanes(), report.mem_slices(),
+                         report.mem_slice_bytes(), report.clock_hz() / 1e6);
+  out << absl::StrFormat("system %s: %d chips in %d nodes and %d racks, link %d + %d cycles per vector\n",
+                         report.system(), report.chips(), report.nodes(), report.racks(),
+                         report.link_latency_cycles(), report.link_serialization_cycles());
   return absl::OkStatus();
 }
 
@@ -307,21 +296,20 @@ absl::Status RealMain(const TspRequest& request, std::ostream& out) {
   if (command == "compare") return CompareCommand(request, out, std::cerr);
   if (command == "trace") return TraceCommand(request, out, std::cerr);
   if (!request.format().empty() && request.format() != "text" && request.format() != "json") {
-    return absl::InvalidArgumentError(absl::StrCat("--format=", request.format(),
-                                                   " is not one of: text, json"));
+    return UsageError(absl::StrCat("--format=", request.format(), " is not one of: text, json"));
   }
   if (command.empty() || command == "matvec") return RunMatvec(request, out);
   if (command == "run" && !request.model().empty()) return RunModelCommand(request, out, std::cerr);
   if (command == "run") return RunProgram(request, out);
   if (command == "check") return Check(request, out);
-  if (command == "fit") return Fit(request, out);
+  if (command == "fit") return FitCommand(request, out);
   if (command == "asm") {
     ASSIGN_OR_RETURN(isa::Program program, LoadProgram(request));
     out << isa::PrintProgram(program);
     return absl::OkStatus();
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown command '", command, "'; commands: matvec (default), run, check, asm, fit, plan, sweep, compare, trace"));
+  return UsageError(absl::StrCat("unknown subcommand '", command, "'", isa::DidYouMean(command, SubcommandNames()),
+                                 "; subcommands: ", absl::StrJoin(SubcommandNames(), ", ")));
 }
 
 }  // namespace tsp::tools
