@@ -8,7 +8,9 @@
 // merged across gaps of up to `merge_gap_cycles`); link transfers as flows
 // from each Send to the Receive that takes it (the k-th Send on a port pairs
 // with the k-th Receive on its peer, as links and ports keep order); async
-// spans for users' tokens. Time is chip cycles at the clock, in microseconds.
+// spans for users' tokens. Vectors sent back to back on a port (each within
+// merge_gap_cycles of the last, and so received) are one flow, named with
+// their count. Time is chip cycles at the clock, in microseconds.
 // Events are written as they are added, each track's in cycle order.
 
 #include <cstdint>
@@ -35,6 +37,8 @@ std::string JsonQuoted(absl::string_view text);
 struct TraceOptions {
   enum class Detail { kInstructions, kUnits };
   Detail detail = Detail::kUnits;
+  // Busy intervals of a unit closer than this merge into one slice (units
+  // detail); so do vectors sent on a port this close into one flow.
   int64_t merge_gap_cycles = 64;
   // Only these chips (empty: all) and cycles [first_cycle, last_cycle)
   // (last_cycle 0: no end).

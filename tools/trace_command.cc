@@ -17,7 +17,10 @@
 #include "pipeline/trace_writer.h"
 #include "scheduler/decoder_compiler.h"
 #include "scheduler/model_run.h"
+#include "tools/gzip_ostream.h"
 #include "tools/model_command.h"
+#include "tools/proto_json.h"
+#include "tools/trace_report.pb.h"
 #include "tools/usage_error.h"
 
 namespace tsp::tools {
@@ -49,13 +52,22 @@ class NullBuffer : public std::streambuf {
 }  // namespace
 
 absl::Status TraceCommand(const TspRequest& request, std::ostream& out, std::ostream& progress) {
-  if (request.out().empty()) return absl::InvalidArgumentError("trace: --out=FILE.json is required");
-  if (request.model().empty()) return absl::InvalidArgumentError("trace: --model is required");
+  if (request.out().empty()) return UsageError("trace: --out=FILE.json, FILE.json.gz or FILE.html is required");
+  const bool html = absl::EndsWith(request.out(), ".html");
+  const bool gzip = absl::EndsWith(request.out(), ".json.gz");
+  if (!html && !gzip && !absl::EndsWith(request.out(), ".json")) {
+    return UsageError(absl::StrCat("--out=", request.out(),
+                                   ": the file's name says what to write: .json (trace events), .json.gz (the same, "
+                                   "gzip) or .html (a page)"));
+  }
+  if (!request.format().empty() && request.format() != "text" && request.format() != "json") {
+    return UsageError(absl::StrCat("--format=", request.format(), " is not one of: text, json"));
+  }
   pipeline::TraceOptions options;
   if (request.detail() == "instructions") {
     options.detail = pipeline::TraceOptions::Detail::kInstructions;
   } else if (!request.detail().empty() && request.detail() != "units") {
-    return absl::InvalidArgumentError(absl::StrCat("--detail=", request.detail(), " is not one of: units, instructions"));
+    return UsageError(absl::StrCat("--detail=", request.detail(), " is not one of: units, instructions"));
   }
   ASSIGN_OR_RETURN(options.chips, ChipSet(request.trace_chips()));
   if (!request.cycles().empty()) {
@@ -63,7 +75,7 @@ absl::Status TraceCommand(const TspRequest& request, std::ostream& out, std::ost
     if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &options.first_cycle) ||
         !absl::SimpleAtoi(parts[1], &options.last_cycle) || options.first_cycle < 0 ||
         options.last_cycle <= options.first_cycle) {
-      return absl::InvalidArgumentError(absl::StrCat("--cycles=", request.cycles(), " is not first:last"));
+      return UsageError(absl::StrCat("--cycles=", request.cycles(), " is not first:last (0 <= first < last)"));
     }
   }
   {
@@ -92,12 +104,19 @@ absl::Status TraceCommand(const TspRequest& request, std::ostream& out, std::ost
                      scheduler::DecoderCompiler::Create(config, chip, system, topology, choice.partition, decoder));
     const scheduler::DecoderPartition& partition = choice.partition;
     const int stages = static_cast<int>(partition.stage_chips.size());
-    std::ofstream file(request.out());
-    if (!file) return absl::UnavailableError(absl::StrCat("cannot write ", request.out()));
+    // Plain or gzip: one stream either way.
+    std::ofstream plain;
+    GzipStreamBuffer compressed;
+    std::ostream file(gzip ? static_cast<std::streambuf*>(&compressed) : plain.rdbuf());
+    if (gzip) {
+      RETURN_IF_ERROR(compressed.Open(request.out()));
+    } else {
+      plain.open(request.out());
+      if (!plain) return absl::UnavailableError(absl::StrCat("cannot write ", request.out()));
+    }
     // JSON: one writer. HTML: every chip by units, and the chips asked (by
     // default the first of the first and of the last stage) instruction by
     // instruction.
-    const bool html = absl::EndsWith(request.out(), ".html");
     NullBuffer null_buffer;
     std::ostream null(&null_buffer);
     pipeline::TraceOptions units_options = options;
@@ -172,17 +191,40 @@ absl::Status TraceCommand(const TspRequest& request, std::ostream& out, std::ost
       page.detail = &detail;
       file << pipeline::TraceHtml(chip, page);
     }
-    file.close();
-    if (!file) return absl::UnavailableError(absl::StrCat("cannot write ", request.out()));
+    file.flush();
+    if (!file) return absl::UnavailableError(absl::StrCat("could not write all of ", request.out()));
+    if (gzip) {
+      RETURN_IF_ERROR(compressed.Close());
+    } else {
+      plain.close();
+      if (!plain) return absl::UnavailableError(absl::StrCat("could not write all of ", request.out()));
+    }
     std::ifstream size(request.out(), std::ios::binary | std::ios::ate);
-    out << absl::StrFormat(
-        "%s: %s, %d chips (%d-way x %d stages), token at KV length %d: %d cycles, %d distinct stage units; "
-        "%d events, %.1f MB in %.1f s (%s)\n",
-        request.out(), config.name(), choice.chips_used, partition.tensor_parallel, stages, position + 1, offset,
-        units.size(), writer.events(), static_cast<double>(size.tellg()) / 1e6,
-        absl::ToDoubleSeconds(absl::Now() - start),
-        html ? "HTML page"
-        : options.detail == pipeline::TraceOptions::Detail::kUnits ? "units detail" : "instructions detail");
+    TraceReport report;
+    report.set_out(request.out());
+    report.set_kind(html ? "HTML page" : gzip ? "trace-event JSON, gzip" : "trace-event JSON");
+    report.set_detail(html ? "units and instructions"
+                      : options.detail == pipeline::TraceOptions::Detail::kUnits ? "units" : "instructions");
+    report.set_model(config.name());
+    report.set_chips(choice.chips_used);
+    report.set_tensor_parallel(partition.tensor_parallel);
+    report.set_pipeline_stages(stages);
+    report.set_kv_length(position + 1);
+    report.set_cycles(offset);
+    report.set_distinct_stage_units(static_cast<int32_t>(units.size()));
+    report.set_events(writer.events());
+    report.set_bytes(static_cast<int64_t>(size.tellg()));
+    report.set_seconds(absl::ToDoubleSeconds(absl::Now() - start));
+    if (request.format() == "json") {
+      out << ProtoJson(report) << "\n";
+    } else {
+      out << absl::StrFormat(
+          "%s: %s, %d chips (%d-way x %d stages), token at KV length %d: %d cycles, %d distinct stage units; "
+          "%d events, %.1f MB in %.1f s (%s, %s)\n",
+          report.out(), report.model(), report.chips(), report.tensor_parallel(), report.pipeline_stages(),
+          report.kv_length(), report.cycles(), report.distinct_stage_units(), report.events(),
+          static_cast<double>(report.bytes()) / 1e6, report.seconds(), report.kind(), report.detail());
+    }
     (void)resolved;
     return absl::OkStatus();
   });

@@ -1,5 +1,7 @@
 #include "tools/trace_command.h"
 
+#include <zlib.h>
+
 #include <fstream>
 #include <map>
 #include <set>
@@ -11,6 +13,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "isa/status_matchers.h"
+#include "nlohmann/json.hpp"
 
 namespace tsp::tools {
 namespace {
@@ -94,7 +97,17 @@ std::map<std::string, int> CheckTraceEventRules(const std::string& json) {
   return phases;
 }
 
-std::string Trace(const std::string& detail, const std::string& chips) {
+// The vectors the flows carry (each flow a burst on one port).
+int64_t FlowVectors(const std::string& json) {
+  const nlohmann::json trace = nlohmann::json::parse(json);
+  int64_t vectors = 0;
+  for (const nlohmann::json& e : trace["traceEvents"]) {
+    if (e["ph"] == "s") vectors += e["args"]["vectors"].get<int64_t>();
+  }
+  return vectors;
+}
+
+std::string Trace(const std::string& detail, const std::string& chips, const std::string& suffix = ".json") {
   TspRequest request;
   request.set_command("trace");
   request.set_model("tiny_dense");
@@ -102,15 +115,35 @@ std::string Trace(const std::string& detail, const std::string& chips) {
   request.set_context(64);
   request.set_detail(detail);
   request.set_trace_chips(chips);
-  request.set_out(::testing::TempDir() + "/trace_" + detail + ".json");
+  request.set_out(::testing::TempDir() + "/trace_" + detail + suffix);
   std::ostringstream out, progress;
   const absl::Status status = TraceCommand(request, out, progress);
   EXPECT_TRUE(status.ok()) << status;
   EXPECT_THAT(out.str(), HasSubstr("events"));
+  if (suffix == ".json.gz") {
+    gzFile file = gzopen(request.out().c_str(), "rb");
+    std::string text;
+    char chunk[1 << 16];
+    int n;
+    while ((n = gzread(file, chunk, sizeof(chunk))) > 0) text.append(chunk, n);
+    gzclose(file);
+    return text;
+  }
   std::ifstream file(request.out());
   std::stringstream json;
   json << file.rdbuf();
   return json.str();
+}
+
+TEST(TraceCommandTest, GzipHoldsTheSameTraceAndBurstsCarryEveryVector) {
+  const std::string units = Trace("units", "");
+  EXPECT_EQ(Trace("units", "", ".json.gz"), units);
+  // Units trace: one flow per burst; instructions trace the same vectors.
+  const std::string instructions = Trace("instructions", "");
+  EXPECT_GT(FlowVectors(units), 0);
+  EXPECT_EQ(FlowVectors(units), FlowVectors(instructions));
+  const std::map<std::string, int> phases = CheckTraceEventRules(units);
+  EXPECT_LT(phases.at("s"), FlowVectors(units));  // Bursts of more than one vector exist.
 }
 
 TEST(TraceCommandTest, InstructionTraceFollowsTheFormat) {
@@ -139,7 +172,10 @@ TEST(TraceCommandTest, BadOptionsAreClearErrors) {
   request.set_command("trace");
   request.set_model("tiny_dense");
   std::ostringstream out, progress;
-  EXPECT_THAT(std::string(TraceCommand(request, out, progress).message()), HasSubstr("--out=FILE.json is required"));
+  EXPECT_THAT(std::string(TraceCommand(request, out, progress).message()), HasSubstr("--out=FILE.json, FILE.json.gz"));
+  request.set_out(::testing::TempDir() + "/x.txt");
+  EXPECT_THAT(std::string(TraceCommand(request, out, progress).message()),
+              HasSubstr("x.txt: the file's name says what to write: .json"));
   request.set_out(::testing::TempDir() + "/x.json");
   request.set_detail("everything");
   EXPECT_THAT(std::string(TraceCommand(request, out, progress).message()), HasSubstr("units, instructions"));
