@@ -24,17 +24,22 @@ table.summary td{padding:2px 12px 2px 0;font-size:13px} .note{color:#555;font-si
 canvas{border:1px solid #bbb;display:block} #tip{position:fixed;pointer-events:none;background:#ffffe8;
 border:1px solid #999;padding:3px 6px;font-size:12px;display:none;max-width:600px;white-space:pre}
 #critical li{font-size:12px} select{font-size:13px}
+.legend{font-size:12px;margin:4px 0 0} .legend span.key{display:inline-block;margin-right:14px}
+.legend i{display:inline-block;width:12px;height:10px;margin-right:4px;vertical-align:middle;border:1px solid #999}
 </style>
 <h1 id="title"></h1>
 <table class="summary" id="summary"></table>
 <h2>System: chips x time <select id="unit"></select> <span class="note">share of the unit's queues busy per
 time bin, darkest = <span id="heatmax"></span>; click a chip's row for its chip view; red ticks: the chip that
 ends each stage (the critical path)</span></h2>
-<canvas id="heatmap"></canvas>
+<canvas id="heatmap" data-time-unit="us"></canvas>
+<div class="legend" id="heatlegend"></div>
 <h2>Pipeline wavefront: users' tokens through the stages</h2>
-<canvas id="wavefront"></canvas>
+<canvas id="wavefront" data-time-unit="us"></canvas>
+<div class="legend" id="wavelegend"></div>
 <h2>Chip view: <span id="chipname"></span> <span class="note">wheel: zoom, drag: pan, hover: instruction</span></h2>
-<canvas id="chipview"></canvas>
+<canvas id="chipview" data-time-unit="us"></canvas>
+<div class="legend" id="chiplegend"></div>
 <h2>Critical path</h2>
 <ol id="critical"></ol>
 <div id="tip"></div>
@@ -45,6 +50,13 @@ window.onerror = function(message) { document.body.dataset.errors = String(messa
 const D = DATA, W = 1100;
 const $ = id => document.getElementById(id);
 const us = c => (c / D.clock * 1e6);
+// Every view's time axis in microseconds, as many decimals as its span needs.
+const usText = (c, span) => us(c).toFixed(Math.max(0, Math.min(4, Math.ceil(-Math.log10(us(span) / 4 + 1e-12)) + 1))) +
+                            " us";
+// A legend: [colour, text] pairs.
+const legend = (id, keys) => keys.forEach(([c, text]) => { const k = document.createElement("span");
+  k.className = "key"; const i = document.createElement("i"); i.style.background = c; k.appendChild(i);
+  k.appendChild(document.createTextNode(text)); $(id).appendChild(k); });
 $("title").textContent = D.title;
 const rows = [["cycles", D.cycles.toLocaleString() + " (" + us(D.cycles).toFixed(1) + " us at " +
                (D.clock / 1e6).toFixed(0) + " MHz)"],
@@ -78,9 +90,11 @@ function drawHeat() {
   g.fillStyle = "#222"; g.font = "11px sans-serif";
   const step = Math.max(1, Math.ceil(D.chips.length / 16));
   for (let r = 0; r < D.chips.length; r += step) g.fillText("chip " + D.chips[r], 2, r * rowH + Math.max(9, rowH));
-  for (let t = 0; t <= 4; t++) g.fillText(us(D.cycles * t / 4).toFixed(0) + " us", left + t * (W - left - 60) / 4,
+  for (let t = 0; t <= 4; t++) g.fillText(usText(D.cycles * t / 4, D.cycles), left + t * (W - left - 60) / 4,
                                           D.chips.length * rowH + 16);
 }
+legend("heatlegend", [[color(0.02), "idle"], [color(0.25), "a quarter of the darkest"], [color(0.5), "half"],
+                      [color(1), "the darkest bin"], ["#d62728", "the chip that ends a stage (critical path)"]]);
 $("unit").onchange = drawHeat;
 const showMax = () => { $("heatmax").textContent = (100 * D.heatMax[+$("unit").value]).toFixed(1) + "% busy"; };
 $("unit").addEventListener("change", showMax); showMax();
@@ -99,9 +113,12 @@ wave.width = W; wave.height = D.stages.length * stageH + 24;
   g.fillStyle = "#222"; g.font = "11px sans-serif";
   const step = Math.max(1, Math.ceil(D.stages.length / 12));
   for (let s = 0; s < D.stages.length; s += step) g.fillText("stage " + s, 2, s * stageH + Math.max(9, stageH));
-  for (let t = 0; t <= 4; t++) g.fillText(us(end * t / 4).toFixed(0) + " us", left + t * (W - left - 60) / 4,
+  for (let t = 0; t <= 4; t++) g.fillText(usText(end * t / 4, end), left + t * (W - left - 60) / 4,
                                           D.stages.length * stageH + 16);
   void scale;
+  const users = [...new Set(D.tokens.map(t => t[0]))].sort((a, b) => a - b);
+  legend("wavelegend", users.map(u => [palette[u % palette.length],
+                                       "user " + u + (u === 0 ? " (traced)" : " (pipelined behind it)")]));
 })();
 // Critical path.
 D.stages.forEach((s, i) => { const li = document.createElement("li");
@@ -142,8 +159,10 @@ function drawChip() {
   g.fillStyle = "#222"; g.font = "10px sans-serif";
   chipTracks.forEach((t, i) => g.fillText(t, 2, i * trackH + 10));
   for (let t = 0; t <= 4; t++) { const c = x0 + (x1 - x0) * t / 4;
-    g.fillText(Math.round(c).toLocaleString() + " cyc", chipLeft + t * (W - chipLeft - 70) / 4, chipTracks.length * trackH + 16); }
+    g.fillText(usText(c, x1 - x0), chipLeft + t * (W - chipLeft - 70) / 4, chipTracks.length * trackH + 16); }
 }
+legend("chiplegend", [["#4c72b0", "an instruction or Repeat block (instruction detail), or the unit busy in that bin " +
+                                  "(hover: its text and cycle)"]]);
 view.onwheel = e => { e.preventDefault(); const sx = (W - chipLeft - 10) / (x1 - x0);
   const c = x0 + (e.offsetX - chipLeft) / sx, f = e.deltaY < 0 ? 0.8 : 1.25;
   x0 = Math.max(0, c - (c - x0) * f); x1 = Math.min(D.cycles, c + (x1 - c) * f); if (x1 - x0 < 4) x1 = x0 + 4; drawChip(); };

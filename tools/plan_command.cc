@@ -173,6 +173,8 @@ Plot PlanPlot(const scheduler::PlanReport& report) {
   plot.subtitle = absl::StrFormat("KV caches of %d tokens; every point a pipeline compiled by the scheduler (format width x stages [x replicas])%s",
                                   report.context_tokens(), report.chosen() >= 0 ? "; the chosen option labelled" : "");
   plot.x_label = "chips (whole nodes)";
+  plot.x_low = report.min_chips();
+  plot.x_high = report.max_chips();
   plot.highlight_meaning = "Pareto front";
   PlotPanel speed{"per-user speed (tokens/s)", false, {}};
   PlotPanel aggregate{"aggregate (tokens/s, all users)", false, {}};

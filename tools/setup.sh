@@ -10,7 +10,7 @@ PACKAGES=(
   libabsl-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev zlib1g-dev
-  chromium
+  chromium fonts-dejavu-core
 )
 
 missing=()

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 
 namespace tsp::tools {
 namespace {
@@ -96,54 +97,164 @@ class Extent {
 
 }  // namespace
 
+namespace {
+
+// What a piece of text or a mark covers, in pixels.
+struct Box {
+  double x0, y0, x1, y1;
+  bool Overlaps(const Box& o) const { return x0 < o.x1 && o.x0 < x1 && y0 < o.y1 && o.y0 < y1; }
+  bool Inside(const Box& o) const { return x0 >= o.x0 && x1 <= o.x1 && y0 >= o.y0 && y1 <= o.y1; }
+};
+
+// A text's width at `size` pixels, as wide as DejaVu Sans (the widest of the
+// fonts named) sets it: 0.64 em a character covers its digits and most
+// letters (tools/svg_plot_browser_test.sh measures the real boxes).
+double TextWidth(const std::string& text, double size) {
+  int64_t characters = 0;
+  for (unsigned char c : text) characters += (c & 0xC0) != 0x80 ? 1 : 0;  // UTF-8 lead bytes.
+  return 0.64 * size * static_cast<double>(characters);
+}
+
+enum class Anchor { kStart, kMiddle, kEnd };
+
+Box TextBox(double x, double baseline, double size, Anchor anchor, const std::string& text) {
+  const double w = TextWidth(text, size);
+  const double left = anchor == Anchor::kStart ? x : anchor == Anchor::kMiddle ? x - w / 2 : x - w;
+  return {left, baseline - 0.95 * size, left + w, baseline + 0.3 * size};
+}
+
+// `text` in lines no wider than `width` at `size`, broken at spaces.
+std::vector<std::string> Wrap(const std::string& text, double size, double width) {
+  std::vector<std::string> lines;
+  std::string line;
+  for (absl::string_view word : absl::StrSplit(text, ' ', absl::SkipEmpty())) {
+    const std::string candidate = line.empty() ? std::string(word) : absl::StrCat(line, " ", word);
+    if (!line.empty() && TextWidth(candidate, size) > width) {
+      lines.push_back(line);
+      line = std::string(word);
+    } else {
+      line = candidate;
+    }
+  }
+  if (!line.empty()) lines.push_back(line);
+  return lines;
+}
+
+// The picture's text and marks so far, so that labels go where nothing is.
+class Occupied {
+ public:
+  void Take(const Box& box) { boxes_.push_back(box); }
+  bool Free(const Box& box) const {
+    for (const Box& b : boxes_) {
+      if (b.Overlaps(box)) return false;
+    }
+    return true;
+  }
+
+ private:
+  std::vector<Box> boxes_;
+};
+
+const char* AnchorName(Anchor anchor) {
+  switch (anchor) {
+    case Anchor::kStart: return "start";
+    case Anchor::kMiddle: return "middle";
+    case Anchor::kEnd: return "end";
+  }
+  return "start";
+}
+
+// A <text> element, its box taken.
+std::string Text(Occupied& occupied, double x, double baseline, double size, Anchor anchor, const std::string& text,
+                 const std::string& style = "") {
+  occupied.Take(TextBox(x, baseline, size, anchor, text));
+  return absl::StrFormat("<text x=\"%.1f\" y=\"%.1f\" font-size=\"%g\" text-anchor=\"%s\"%s>%s</text>\n", x, baseline,
+                         size, AnchorName(anchor), style.empty() ? "" : absl::StrCat(" ", style), Escape(text));
+}
+
+}  // namespace
+
 std::string RenderSvg(const Plot& plot) {
   const int panels = static_cast<int>(std::max<size_t>(1, plot.panels.size()));
-  const int height = kTop + panels * plot.panel_height + (panels - 1) * kGap + kBottom;
   const int plot_width = plot.width - kLeft - kRight;
+  const std::vector<std::string> title = Wrap(plot.title, 20 * 1.12, plot.width - kLeft - 10);
+  const std::vector<std::string> subtitle = Wrap(plot.subtitle, 13, plot.width - kLeft - 10);
+  const int header = 28 + 24 * static_cast<int>(title.size() - (title.empty() ? 0 : 1)) +
+                     17 * static_cast<int>(subtitle.size());
+  const int top_margin = std::max(kTop, header + 20);
+  const int height = top_margin + panels * plot.panel_height + (panels - 1) * kGap + kBottom;
   Extent x_extent;
   for (const PlotPanel& panel : plot.panels) x_extent.Add(panel.series, &PlotPoint::x);
-  const Axis x_axis = MakeAxis(x_extent.low(), x_extent.high(), plot.log_x, !plot.log_x);
+  // The axis spans the points and the range the caller asked to show.
+  const double x_low = std::isnan(plot.x_low) ? x_extent.low() : std::min(plot.x_low, x_extent.low());
+  const double x_high = std::isnan(plot.x_high) ? x_extent.high() : std::max(plot.x_high, x_extent.high());
+  const Axis x_axis = MakeAxis(x_low, x_high, plot.log_x, !plot.log_x);
+  Occupied occupied;
   std::string svg = absl::StrFormat(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
       "font-family=\"DejaVu Sans, Arial, sans-serif\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
       plot.width, height, plot.width, height);
-  absl::StrAppend(&svg, absl::StrFormat("<text x=\"%d\" y=\"28\" font-size=\"20\" font-weight=\"bold\">%s</text>\n",
-                                        kLeft, Escape(plot.title)));
-  if (!plot.subtitle.empty()) {
-    absl::StrAppend(&svg, absl::StrFormat("<text x=\"%d\" y=\"50\" font-size=\"13\" fill=\"#444\">%s</text>\n", kLeft,
-                                          Escape(plot.subtitle)));
+  double baseline = 28;
+  for (const std::string& line : title) {
+    // Bold sets wider: its box is taken at the size of the wider letters.
+    occupied.Take(TextBox(kLeft, baseline, 20 * 1.12, Anchor::kStart, line));
+    absl::StrAppend(&svg, Text(occupied, kLeft, baseline, 20, Anchor::kStart, line, "font-weight=\"bold\""));
+    baseline += 24;
   }
+  baseline -= 2;
+  for (const std::string& line : subtitle) {
+    absl::StrAppend(&svg, Text(occupied, kLeft, baseline, 13, Anchor::kStart, line, "fill=\"#444\""));
+    baseline += 17;
+  }
+  // Panels: frames, grids, ticks and axis labels first; points after; their
+  // labels last, where nothing else is.
+  struct PendingLabel {
+    double cx, cy, r;
+    Box frame;
+    std::string text;
+    bool highlighted;
+  };
+  std::vector<PendingLabel> labels;
+  std::string marks;
   for (int k = 0; k < static_cast<int>(plot.panels.size()); ++k) {
     const PlotPanel& panel = plot.panels[k];
-    const int top = kTop + k * (plot.panel_height + kGap);
+    const int top = top_margin + k * (plot.panel_height + kGap);
     const int bottom = top + plot.panel_height;
     Extent y_extent;
     y_extent.Add(panel.series, &PlotPoint::y);
     const Axis y_axis = MakeAxis(y_extent.low(), y_extent.high(), panel.log_y, !panel.log_y);
     auto px = [&](double x) { return kLeft + x_axis.Fraction(x) * plot_width; };
     auto py = [&](double y) { return bottom - y_axis.Fraction(y) * plot.panel_height; };
+    const Box frame{static_cast<double>(kLeft), static_cast<double>(top), static_cast<double>(kLeft + plot_width),
+                    static_cast<double>(bottom)};
     absl::StrAppend(&svg, "<g class=\"panel\">\n");
-    absl::StrAppend(&svg, absl::StrFormat("<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#fafafa\" "
-                                          "stroke=\"#888\"/>\n",
+    absl::StrAppend(&svg, absl::StrFormat("<rect class=\"frame\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
+                                          "fill=\"#fafafa\" stroke=\"#888\"/>\n",
                                           kLeft, top, plot_width, plot.panel_height));
     for (double t : y_axis.ticks) {
       const double y = py(t);
-      absl::StrAppend(&svg, absl::StrFormat("<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#e0e0e0\"/>\n"
-                                            "<text x=\"%d\" y=\"%.1f\" font-size=\"12\" text-anchor=\"end\">%s</text>\n",
-                                            kLeft, y, kLeft + plot_width, y, kLeft - 6, y + 4, Number(t)));
+      absl::StrAppend(&svg, absl::StrFormat("<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#e0e0e0\"/>\n",
+                                            kLeft, y, kLeft + plot_width, y),
+                      Text(occupied, kLeft - 6, y + 4, 12, Anchor::kEnd, Number(t)));
     }
     for (double t : x_axis.ticks) {
       const double x = px(t);
-      absl::StrAppend(&svg, absl::StrFormat("<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e0e0e0\"/>\n"
-                                            "<text x=\"%.1f\" y=\"%d\" font-size=\"12\" text-anchor=\"middle\">%s</text>\n",
-                                            x, top, x, bottom, x, bottom + 16, Number(t)));
+      absl::StrAppend(&svg, absl::StrFormat("<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e0e0e0\"/>\n",
+                                            x, top, x, bottom));
+      // Low enough to clear the lowest y tick's label; a label that would
+      // meet another (ticks too dense for their text) is left out.
+      if (occupied.Free(TextBox(x, bottom + 20, 12, Anchor::kMiddle, Number(t)))) {
+        absl::StrAppend(&svg, Text(occupied, x, bottom + 20, 12, Anchor::kMiddle, Number(t), "class=\"xtick\""));
+      }
     }
+    // The y label, turned: its box stands upright beside the ticks.
+    const double y_label_width = TextWidth(panel.y_label, 14);
+    occupied.Take({22 - 14, (top + bottom) / 2.0 - y_label_width / 2, 22 + 4, (top + bottom) / 2.0 + y_label_width / 2});
     absl::StrAppend(&svg, absl::StrFormat("<text transform=\"translate(%d,%d) rotate(-90)\" font-size=\"14\" "
                                           "text-anchor=\"middle\">%s</text>\n",
                                           22, (top + bottom) / 2, Escape(panel.y_label)));
     if (k + 1 == static_cast<int>(plot.panels.size())) {
-      absl::StrAppend(&svg, absl::StrFormat("<text x=\"%d\" y=\"%d\" font-size=\"14\" text-anchor=\"middle\">%s</text>\n",
-                                            kLeft + plot_width / 2, bottom + 42, Escape(plot.x_label)));
+      absl::StrAppend(&svg, Text(occupied, kLeft + plot_width / 2.0, bottom + 42, 14, Anchor::kMiddle, plot.x_label));
     }
     for (const PlotSeries& series : panel.series) {
       if (series.joined) {
@@ -161,43 +272,59 @@ std::string RenderSvg(const Plot& plot) {
         }
       }
       for (const PlotPoint& p : series.points) {
+        const int r = p.highlighted ? 6 : 4;
+        occupied.Take({px(p.x) - r, py(p.y) - r, px(p.x) + r, py(p.y) + r});
         absl::StrAppend(&svg, absl::StrFormat(
                                   "<circle class=\"point\" cx=\"%.1f\" cy=\"%.1f\" r=\"%d\" fill=\"%s\" stroke=\"%s\" "
-                                  "stroke-width=\"1.5\"><title>%s: %s, %s</title></circle>\n",
-                                  px(p.x), py(p.y), p.highlighted ? 6 : 4, p.highlighted ? series.color : "white",
-                                  series.color, Escape(series.name), Number(p.x), Number(p.y)));
-        if (!p.label.empty()) {
-          absl::StrAppend(&svg, absl::StrFormat("<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#222\">%s</text>\n",
-                                                px(p.x) + 8, py(p.y) - 8, Escape(p.label)));
-        }
+                                  "stroke-width=\"1.5\"><title>%s: %s, %s%s</title></circle>\n",
+                                  px(p.x), py(p.y), r, p.highlighted ? series.color : "white", series.color,
+                                  Escape(series.name), Number(p.x), Number(p.y),
+                                  p.label.empty() ? "" : absl::StrCat(" (", Escape(p.label), ")")));
+        if (!p.label.empty()) labels.push_back({px(p.x), py(p.y), static_cast<double>(r), frame, p.label, p.highlighted});
       }
     }
     absl::StrAppend(&svg, "</g>\n");
   }
-  // Legend: series of the first panel, then what a filled point means.
+  // Legend: every series' colour, then what a filled point means.
   const int legend_x = kLeft + plot_width + 20;
-  int legend_y = kTop + 10;
+  int legend_y = top_margin + 10;
   std::vector<std::string> named;
   for (const PlotPanel& panel : plot.panels) {
     for (const PlotSeries& series : panel.series) {
       if (series.points.empty() || std::find(named.begin(), named.end(), series.name) != named.end()) continue;
       named.push_back(series.name);
-      absl::StrAppend(&svg, absl::StrFormat("<circle cx=\"%d\" cy=\"%d\" r=\"6\" fill=\"%s\"/>"
-                                            "<text x=\"%d\" y=\"%d\" font-size=\"13\">%s</text>\n",
-                                            legend_x + 6, legend_y, series.color, legend_x + 18, legend_y + 4,
-                                            Escape(series.name)));
+      absl::StrAppend(&svg, absl::StrFormat("<circle cx=\"%d\" cy=\"%d\" r=\"6\" fill=\"%s\"/>", legend_x + 6, legend_y,
+                                            series.color),
+                      Text(occupied, legend_x + 18, legend_y + 4, 13, Anchor::kStart, series.name));
       legend_y += 22;
     }
   }
   if (!plot.highlight_meaning.empty()) {
     legend_y += 8;
-    absl::StrAppend(&svg, absl::StrFormat("<circle cx=\"%d\" cy=\"%d\" r=\"6\" fill=\"#555\"/>"
-                                          "<text x=\"%d\" y=\"%d\" font-size=\"12\">%s</text>\n"
-                                          "<circle cx=\"%d\" cy=\"%d\" r=\"4\" fill=\"white\" stroke=\"#555\" "
-                                          "stroke-width=\"1.5\"/><text x=\"%d\" y=\"%d\" font-size=\"12\">other</text>\n",
-                                          legend_x + 6, legend_y, legend_x + 18, legend_y + 4,
-                                          Escape(plot.highlight_meaning), legend_x + 6, legend_y + 22, legend_x + 18,
-                                          legend_y + 26));
+    absl::StrAppend(&svg, absl::StrFormat("<circle cx=\"%d\" cy=\"%d\" r=\"6\" fill=\"#555\"/>", legend_x + 6, legend_y),
+                    Text(occupied, legend_x + 18, legend_y + 4, 12, Anchor::kStart, plot.highlight_meaning),
+                    absl::StrFormat("<circle cx=\"%d\" cy=\"%d\" r=\"4\" fill=\"white\" stroke=\"#555\" "
+                                    "stroke-width=\"1.5\"/>",
+                                    legend_x + 6, legend_y + 22),
+                    Text(occupied, legend_x + 18, legend_y + 26, 12, Anchor::kStart, "other"));
+  }
+  // Point labels, highlighted points' first: beside the point where the
+  // label meets no text, mark or frame edge; a label with no such place is
+  // left to the point's tooltip.
+  std::stable_sort(labels.begin(), labels.end(),
+                   [](const PendingLabel& a, const PendingLabel& b) { return a.highlighted && !b.highlighted; });
+  for (const PendingLabel& l : labels) {
+    const double w = TextWidth(l.text, 11);
+    const double gap = l.r + 3;
+    const std::pair<double, double> places[] = {{gap, -gap},          {gap, gap + 8},   {-gap - w, -gap},
+                                                {-gap - w, gap + 8}, {-w / 2, -gap - 2}, {-w / 2, gap + 10}};
+    for (const auto& [dx, dy] : places) {
+      const Box box = TextBox(l.cx + dx, l.cy + dy, 11, Anchor::kStart, l.text);
+      if (!box.Inside(l.frame) || !occupied.Free(box)) continue;
+      absl::StrAppend(&svg, Text(occupied, l.cx + dx, l.cy + dy, 11, Anchor::kStart, l.text,
+                                 "class=\"label\" fill=\"#222\""));
+      break;
+    }
   }
   absl::StrAppend(&svg, "</svg>\n");
   return svg;

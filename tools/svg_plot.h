@@ -4,9 +4,12 @@
 // A small, dependency-free SVG chart: one or more panels stacked over a
 // shared x axis, each with labelled axes (units in the labels), tick marks
 // at 1-2-5 steps, series of points (optionally joined), highlighted points
-// drawn filled and larger, and a legend. Self-contained: no scripts, fonts
-// or links, so it renders the same anywhere.
+// drawn filled and larger, and a legend of every colour. Titles wrap to the
+// width; a point's label goes beside it where it meets no other text, mark
+// or the frame's edge (highlighted points first), or is left to the point's
+// tooltip. Self-contained: no scripts, fonts or links.
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -39,6 +42,10 @@ struct Plot {
   std::string subtitle;
   std::string x_label;
   bool log_x = false;
+  // The x axis spans at least this range (NaN: the points' own), e.g. the
+  // chip counts a plan was asked for.
+  double x_low = std::numeric_limits<double>::quiet_NaN();
+  double x_high = std::numeric_limits<double>::quiet_NaN();
   std::string highlight_meaning;  // Legend text for filled points, e.g. "Pareto front".
   std::vector<PlotPanel> panels;
   int width = 960;

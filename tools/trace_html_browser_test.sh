@@ -25,6 +25,16 @@ for id in summary heatmap wavefront chipview critical; do
 done
 grep -q "<li>stage 1: cycles" "${tmp}/dom.html" || fail "the critical path lists no stages"
 grep -q "MXM busy" "${tmp}/dom.html" || fail "the summary has no utilization"
+# A legend for every colour: the wavefront's users (tiny_dense on 8 chips: 2
+# stages, 2 users), the heatmap's scale and critical ticks, the chip view's.
+users="$(grep -o '<div class="legend" id="wavelegend">.*</div>' "${tmp}/dom.html" | grep -o 'user [0-9]*' | sort -u | wc -l)"
+[[ "${users}" == 2 ]] || fail "the wavefront's legend names ${users} users, not 2"
+grep -q "the chip that ends a stage (critical path)" "${tmp}/dom.html" || fail "the heatmap's red ticks have no legend"
+grep -q 'id="chiplegend"><span class="key">' "${tmp}/dom.html" || fail "the chip view has no legend"
+# One time unit across the views.
+units="$(grep -o 'data-time-unit="[a-z]*"' "${tmp}/dom.html" | sort -u)"
+[[ "${units}" == 'data-time-unit="us"' ]] || fail "the views' time units differ: ${units}"
+grep -q ' cyc"' "${page}" && fail "a view still labels time in cycles"
 shots="${TEST_UNDECLARED_OUTPUTS_DIR:-${tmp}}"
 timeout 120 chromium "${flags[@]}" --user-data-dir="${tmp}/profile2" --window-size=1200,1400 \
     --screenshot="${shots}/trace.png" "file://${page}" > /dev/null 2>&1 || fail "screenshot: chromium exited $?"
