@@ -73,9 +73,11 @@ absl::StatusOr<std::vector<Pipeline>> Pipelines(const PlanQuery& query, const is
   const int per_node = static_cast<int>(query.system.chips_per_node().value());
   const int max_chips = query.chip_counts.back();
   const int layers = static_cast<int>(query.config.layers());
+  // The partitioner's widths (up to four nodes), narrowest first.
   std::vector<int> widths = query.widths;
   if (widths.empty()) {
-    for (int w = 1; w <= 2 * per_node; w *= 2) widths.push_back(w);
+    widths = WidthsToTry(query.config, per_node);
+    std::sort(widths.begin(), widths.end());
   }
   std::vector<Pipeline> pipelines;
   for (models::NumberFormat format : query.formats) {
@@ -277,6 +279,7 @@ absl::Status Tabulate(const PlanQuery& query, const std::vector<Pipeline>& pipel
   report->set_users(query.users);
   report->set_max_ttft_s(query.max_ttft_s);
   report->set_min_chips(query.chip_counts.front());
+  for (int n : query.chip_counts) report->add_chip_counts_asked(n);
   report->set_max_chips(query.chip_counts.back());
   std::vector<std::pair<PlanRow, int>> rows;
   int configurations = 0;
@@ -294,17 +297,6 @@ absl::Status Tabulate(const PlanQuery& query, const std::vector<Pipeline>& pipel
     }
   }
   report->set_configurations(configurations);
-  if (rows.empty()) {
-    int smallest = 0;
-    for (const Pipeline& p : pipelines) {
-      if (p.failure.empty() && (smallest == 0 || p.tp * p.stages < smallest)) smallest = p.tp * p.stages;
-    }
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "no pipeline of ", query.config.name(), " occupies one of the chip counts asked (",
-        query.chip_counts.front(), " .. ", query.chip_counts.back(), ")",
-        smallest > 0 ? absl::StrCat("; the smallest that fits takes ", smallest, " chips")
-                     : "; every pipeline that fits was left out (see why above)"));
-  }
   // Fewest chips first; then the faster per user.
   std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
     if (a.first.chips() != b.first.chips()) return a.first.chips() < b.first.chips();
@@ -315,19 +307,27 @@ absl::Status Tabulate(const PlanQuery& query, const std::vector<Pipeline>& pipel
     *report->add_rows() = std::move(row);
     row_pipeline->push_back(pipeline);
   }
-  double best_speed = 0;
+  // On the front when faster than every option of fewer chips (rows come
+  // fewest chips first; those of one count tie among themselves).
+  double best_before = 0, best_here = 0;
+  int count = -1;
   for (PlanRow& row : *report->mutable_rows()) {
-    // Rows come fewest chips first: on the front when faster than all before.
-    row.set_pareto(row.tokens_per_s_per_user() > best_speed);
-    best_speed = std::max(best_speed, row.tokens_per_s_per_user());
+    if (row.chips() != count) {
+      best_before = std::max(best_before, best_here);
+      count = row.chips();
+    }
+    row.set_pareto(row.tokens_per_s_per_user() > best_before);
+    best_here = std::max(best_here, row.tokens_per_s_per_user());
   }
-  // Listed unless another option is at least as good on every column and
-  // better on one (copies of a pipeline included: on a whole node, eight
-  // one-chip copies serve eight times the users at the same capital).
+  // Listed: a pipeline not dominated by another option (at least as good on
+  // chips, speed, users and aggregate, better on one), and its copies where
+  // they are on the front. Every listed row is undominated, so no hidden row
+  // beats a listed one on every column; copies off the front only scale
+  // users and aggregate with chips, and are left out of the table.
   for (PlanRow& row : *report->mutable_rows()) {
     bool dominated = false;
     for (const PlanRow& other : report->rows()) dominated |= Dominates(other, row);
-    row.set_useful(!dominated);
+    row.set_useful(!dominated && (row.replicas() == 1 || row.pareto()));
   }
   // The cheapest meeting the constraints: fewest chips, then the lowest cost
   // per token. Rows whose time to first token is not timed cannot be chosen
@@ -350,8 +350,9 @@ absl::Status Tabulate(const PlanQuery& query, const std::vector<Pipeline>& pipel
 }
 
 std::string Brief(const PlanRow& row) {
-  return absl::StrFormat("%s (%.1f tokens/s per user, %d users, %.1f aggregate)", Layout(row),
-                         row.tokens_per_s_per_user(), row.concurrent_users(), row.aggregate_tokens_per_s());
+  return absl::StrFormat("%s (%.1f tokens/s per user, %d %s, %.1f aggregate)", Layout(row),
+                         row.tokens_per_s_per_user(), row.concurrent_users(),
+                         row.concurrent_users() == 1 ? "user" : "users", row.aggregate_tokens_per_s());
 }
 
 // Why each chip count asked for has no listed row.
@@ -373,21 +374,35 @@ void NoteUnlistedCounts(const PlanQuery& query, const std::vector<Pipeline>& pip
       if (best_here == nullptr) best_here = &row;
     }
     if (listed) continue;
-    std::string reason;
-    if (best_here != nullptr) {
-      // Dominance is transitive, so a listed row dominates it.
+    std::string reason, kind;
+    const Pipeline* failed = nullptr;  // One the compiler could not time, that would fill n.
+    for (const Pipeline& p : pipelines) {
+      const int chips = p.tp * p.stages;
+      if (!p.failure.empty() && n % chips == 0 && (n - chips) < per_node) failed = &p;
+    }
+    if (best_here == nullptr && failed != nullptr) {
+      reason = absl::StrCat(Describe(*failed), ": ", failed->failure);
+      kind = "left out";
+    } else if (best_here != nullptr) {
+      // Dominance is transitive, so a listed row dominates it, unless it is
+      // only copies of a listed pipeline, off the front.
       for (const PlanRow& row : report->rows()) {
         if ((row.useful() || row.chosen()) && Dominates(row, *best_here)) {
-          reason = absl::StrCat("dominated: ", Brief(*best_here), " is beaten by ", Brief(row));
+          reason = absl::StrCat(Brief(*best_here), " is beaten by ", Brief(row));
+          kind = "dominated";
           break;
         }
       }
+      if (reason.empty()) {
+        reason = absl::StrCat("copies of a listed pipeline, slower than an option of fewer chips: ", Brief(*best_here));
+        kind = "copies off the front";
+      }
     } else if (smallest == nullptr || n < (smallest->tp * smallest->stages + per_node - 1) / per_node * per_node) {
       reason = smallest == nullptr
-                   ? "does not fit: no pipeline of the widths tried holds the model"
-                   : absl::StrFormat("does not fit: the fewest chips that hold the model with one user's caches "
-                                     "are %d (%s)",
+                   ? "no pipeline of the widths tried holds the model"
+                   : absl::StrFormat("the fewest chips that hold the model with one user's caches are %d (%s)",
                                      smallest->tp * smallest->stages, Describe(*smallest));
+      kind = "does not fit";
     } else {
       const PlanRow* within = nullptr;
       for (const PlanRow& row : report->rows()) {
@@ -396,14 +411,13 @@ void NoteUnlistedCounts(const PlanQuery& query, const std::vector<Pipeline>& pip
           within = &row;
         }
       }
-      reason = absl::StrCat(
-          "no pipeline tried takes exactly this many chips",
-          query.chip_counts_listed ? "" : " (list counts, --chips=A,B, to time the pipeline that uses each whole)",
-          within != nullptr ? absl::StrCat("; the fastest within it: ", Brief(*within)) : "");
+      reason = within != nullptr ? absl::StrCat("the fastest within it: ", Brief(*within))
+                                 : "no option of fewer chips either";
+      kind = "no pipeline takes it";
     }
-    if (reason.empty()) reason = "no listed option (dominated)";
     ChipCountNote* note = report->add_unlisted_chip_counts();
     note->set_chips(n);
+    note->set_kind(kind);
     note->set_reason(reason);
   }
 }
@@ -505,6 +519,9 @@ absl::StatusOr<PlanReport> Plan(const PlanQuery& query, const isa::ChipModel& ch
                                        "time to first token %.3f s, $%.2f per million tokens",
                                        Layout(row), row.tokens_per_s_per_user(), row.concurrent_users(),
                                        row.ttft_s(), row.dollars_per_million_tokens()));
+  } else if (report.rows_size() == 0) {
+    report.set_verdict(absl::StrCat("no pipeline of ", query.config.name(),
+                                    " occupies one of the chip counts asked; each count's reason follows"));
   } else if (constrained) {
     report.set_verdict(Shortfall(report));
   } else {

@@ -43,7 +43,7 @@ struct PlanQuery {
   // the pipeline that uses it whole (the most stages of each width that fit
   // in it, as `tsp run --chips=N` would lay it).
   bool chip_counts_listed = false;
-  // Tensor-parallel widths to try; empty: 1, 2, 4, ... up to twice a node.
+  // Tensor-parallel widths to try; empty: the partitioner's (WidthsToTry: 1 up to four nodes).
   std::vector<int> widths;
   int64_t context_tokens = 0;  // 0: the model's.
   int64_t prompt_tokens = 2048;

@@ -115,7 +115,7 @@ const std::vector<Flag>& Flags() {
        "chip counts to plan over, whole nodes; a list also times the pipeline that uses each count whole"},
       {"tp", "tensor_parallel", kPartitions, "N", "chosen (a node's width first)",
        "tensor-parallel width: chips per stage, splitting heads, KV heads, FFN and vocabulary", "", 1},
-      {"tp", "tensor_parallel", kPlans, "N", "every power of two up to two nodes", "only this tensor-parallel width",
+      {"tp", "tensor_parallel", kPlans, "N", "1, 2, 4, half a node, a node, two and four nodes", "only this tensor-parallel width",
        "", 1},
       {"stages", "pipeline_stages", kPartitions, "N", "chosen (as many as the chips allow)",
        "pipeline stages (groups of --tp chips, each running consecutive layers)", "", 1},

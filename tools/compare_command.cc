@@ -167,7 +167,14 @@ absl::StatusOr<CompareReport> CompareReportFor(const TspRequest& request, std::o
       break;
     }
   }
-  if (pick == nullptr) return absl::InternalError("the plan has no Pareto option");
+  if (pick == nullptr) {
+    std::string why = lpu_plan.verdict();
+    if (lpu_plan.unlisted_chip_counts_size() > 0) {
+      const scheduler::ChipCountNote& note = lpu_plan.unlisted_chip_counts(0);
+      absl::StrAppend(&why, "; e.g. ", note.chips(), " chips: ", note.kind(), ": ", note.reason());
+    }
+    return absl::ResourceExhaustedError(absl::StrCat("the LPU has no option to compare: ", why));
+  }
   CompareRow* row = report.add_rows();
   row->set_system(absl::StrCat("LPU (", lpu_plan.system(), ")"));
   row->set_devices(pick->row->chips());

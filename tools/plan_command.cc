@@ -143,17 +143,37 @@ std::string Table(const scheduler::PlanReport& report, bool all_rows) {
                          "width x stages [x replicas]\n");
   absl::StrAppend(&text, report.verdict(), "\n");
   if (report.unlisted_chip_counts_size() > 0) {
-    absl::StrAppend(&text, "\nChip counts asked for without a row:\n");
-    // Runs of consecutive counts with the same reason on one line.
-    const auto& notes = report.unlisted_chip_counts();
-    for (int i = 0; i < notes.size();) {
-      int j = i + 1;
-      while (j < notes.size() && notes[j].reason() == notes[i].reason()) ++j;
-      const std::string counts = j - i == 1 ? absl::StrCat(notes[i].chips())
-                                 : absl::StrCat(notes[i].chips(), "..", notes[j - 1].chips(), " (", j - i,
-                                                " counts)");
-      absl::StrAppend(&text, "  ", counts, ": ", notes[i].reason(), "\n");
-      i = j;
+    absl::StrAppend(&text, "\nChip counts asked for without a row (--format=json gives each count's own account):\n");
+    // One line per kind of reason, its counts as runs of neighbours in the
+    // list asked for ("136..184, 200"), with the first count's account.
+    std::vector<std::pair<std::string, std::vector<const scheduler::ChipCountNote*>>> kinds;
+    for (const scheduler::ChipCountNote& note : report.unlisted_chip_counts()) {
+      auto it = std::find_if(kinds.begin(), kinds.end(), [&](const auto& k) { return k.first == note.kind(); });
+      if (it == kinds.end()) it = kinds.insert(kinds.end(), {note.kind(), {}});
+      it->second.push_back(&note);
+    }
+    const std::vector<int> asked(report.chip_counts_asked().begin(), report.chip_counts_asked().end());
+    auto index = [&](int n) { return std::find(asked.begin(), asked.end(), n) - asked.begin(); };
+    for (const auto& [kind, notes] : kinds) {
+      std::vector<std::string> runs;
+      for (size_t i = 0; i < notes.size();) {
+        size_t j = i + 1;
+        while (j < notes.size() && index(notes[j]->chips()) == index(notes[j - 1]->chips()) + 1) ++j;
+        runs.push_back(j - i == 1 ? absl::StrCat(notes[i]->chips())
+                                  : absl::StrCat(notes[i]->chips(), "..", notes[j - 1]->chips()));
+        i = j;
+      }
+      if (runs.size() > 10) {  // The JSON has them all; the table the ends.
+        const size_t hidden = runs.size() - 8;
+        runs.erase(runs.begin() + 6, runs.end() - 2);
+        runs.insert(runs.begin() + 6, absl::StrCat("... (", hidden, " runs more)"));
+      }
+      std::string hint;
+      if (kind == "no pipeline takes it") hint = " (list counts, --chips=A,B,..., to time the pipeline that uses each whole)";
+      if (kind == "copies off the front") hint = " (--all_rows lists them)";
+      absl::StrAppend(&text, "  ", kind, hint, ": ", absl::StrJoin(runs, ", "),
+                      notes.size() > 1 ? absl::StrCat(" (", notes.size(), " counts); e.g. ") : ": ",
+                      notes.size() > 1 ? absl::StrCat(notes[0]->chips(), ": ") : "", notes[0]->reason(), "\n");
     }
   }
   if (report.skipped_size() > 0) {
