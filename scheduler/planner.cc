@@ -544,6 +544,30 @@ absl::StatusOr<PlanReport> Plan(const PlanQuery& query, const isa::ChipModel& ch
       "with the copies");
   for (const std::string& line : skipped) report.add_skipped(line);
   NoteUnlistedCounts(query, pipelines, &report);
+  // Counts too small: the partitioner's own account, in bytes, at the
+  // largest of them (the smaller ones fall shorter still).
+  int too_small = 0;
+  for (const ChipCountNote& note : report.unlisted_chip_counts()) {
+    if (note.kind() == "does not fit") too_small = std::max(too_small, note.chips());
+  }
+  if (too_small > 0) {
+    pipeline::SystemSpec small_spec = spec;
+    small_spec.mutable_nodes()->set_value(too_small / per_node);
+    ASSIGN_OR_RETURN(pipeline::SystemModel small_system, pipeline::SystemModel::Create(small_spec, chip));
+    ASSIGN_OR_RETURN(pipeline::Topology small_topology, pipeline::Topology::Create(small_system, chip));
+    PartitionQuery request;
+    request.config = query.config;
+    request.format = query.formats.front();
+    request.context_tokens = query.context_tokens;
+    const absl::StatusOr<PartitionChoice> choice = ChoosePartition(request, chip, small_system, small_topology);
+    if (absl::IsResourceExhausted(choice.status())) {
+      for (ChipCountNote& note : *report.mutable_unlisted_chip_counts()) {
+        if (note.kind() == "does not fit") {
+          note.set_reason(absl::StrCat(note.reason(), "; at ", too_small, " chips: ", choice.status().message()));
+        }
+      }
+    }
+  }
   report.set_search_seconds(absl::ToDoubleSeconds(absl::Now() - start));
   return report;
 }
