@@ -422,6 +422,22 @@ void NoteUnlistedCounts(const PlanQuery& query, const std::vector<Pipeline>& pip
   }
 }
 
+// The partitioner's own account of the model (in the first format) on
+// `nodes` nodes of the system: OK when it fits, else why, in bytes, with the
+// fewest chips that fit. `chips` 0: the whole system.
+absl::Status PartitionerAccount(const PlanQuery& query, const isa::ChipModel& chip, int64_t nodes, int chips) {
+  pipeline::SystemSpec spec = query.system;
+  spec.mutable_nodes()->set_value(nodes);
+  ASSIGN_OR_RETURN(pipeline::SystemModel system, pipeline::SystemModel::Create(spec, chip));
+  ASSIGN_OR_RETURN(pipeline::Topology topology, pipeline::Topology::Create(system, chip));
+  PartitionQuery request;
+  request.config = query.config;
+  request.format = query.formats.front();
+  request.context_tokens = query.context_tokens;
+  request.chips = chips;
+  return ChoosePartition(request, chip, system, topology).status();
+}
+
 }  // namespace
 
 absl::StatusOr<PlanReport> Plan(const PlanQuery& query, const isa::ChipModel& chip) {
@@ -459,17 +475,8 @@ absl::StatusOr<PlanReport> Plan(const PlanQuery& query, const isa::ChipModel& ch
     // ChoosePartition's own account: the preferred width's shortfall and the
     // fewest chips that would fit (measured on a system of at least three
     // stages of two nodes, so that a first, a middle and a last stage exist).
-    pipeline::SystemSpec probe_spec = spec;
-    probe_spec.mutable_nodes()->set_value(std::max<int64_t>(spec.nodes().value(), 6));
-    ASSIGN_OR_RETURN(pipeline::SystemModel probe_system, pipeline::SystemModel::Create(probe_spec, chip));
-    ASSIGN_OR_RETURN(pipeline::Topology probe_topology, pipeline::Topology::Create(probe_system, chip));
-    PartitionQuery request;
-    request.config = query.config;
-    request.format = query.formats.front();
-    request.context_tokens = query.context_tokens;
-    request.chips = query.chip_counts.back();
-    absl::StatusOr<PartitionChoice> choice = ChoosePartition(request, chip, probe_system, probe_topology);
-    if (!choice.ok()) return choice.status();
+    RETURN_IF_ERROR(PartitionerAccount(query, chip, std::max<int64_t>(spec.nodes().value(), 6),
+                                       query.chip_counts.back()));
     return absl::ResourceExhaustedError(absl::StrCat(query.config.name(), " fits no pipeline of the widths tried within ",
                                                      query.chip_counts.back(), " chips"));
   }
@@ -551,19 +558,11 @@ absl::StatusOr<PlanReport> Plan(const PlanQuery& query, const isa::ChipModel& ch
     if (note.kind() == "does not fit") too_small = std::max(too_small, note.chips());
   }
   if (too_small > 0) {
-    pipeline::SystemSpec small_spec = spec;
-    small_spec.mutable_nodes()->set_value(too_small / per_node);
-    ASSIGN_OR_RETURN(pipeline::SystemModel small_system, pipeline::SystemModel::Create(small_spec, chip));
-    ASSIGN_OR_RETURN(pipeline::Topology small_topology, pipeline::Topology::Create(small_system, chip));
-    PartitionQuery request;
-    request.config = query.config;
-    request.format = query.formats.front();
-    request.context_tokens = query.context_tokens;
-    const absl::StatusOr<PartitionChoice> choice = ChoosePartition(request, chip, small_system, small_topology);
-    if (absl::IsResourceExhausted(choice.status())) {
+    const absl::Status account = PartitionerAccount(query, chip, too_small / per_node, 0);
+    if (absl::IsResourceExhausted(account)) {
       for (ChipCountNote& note : *report.mutable_unlisted_chip_counts()) {
         if (note.kind() == "does not fit") {
-          note.set_reason(absl::StrCat(note.reason(), "; at ", too_small, " chips: ", choice.status().message()));
+          note.set_reason(absl::StrCat(note.reason(), "; at ", too_small, " chips: ", account.message()));
         }
       }
     }
