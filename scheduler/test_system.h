@@ -23,7 +23,7 @@ inline TestSystem MakeTestSystem(int nodes) {
   TestSystem t;
   t.chip = std::make_unique<isa::ChipModel>(*isa::DefaultChipModel());
   pipeline::SystemSpec spec;
-  if (!isa::LoadTextProtoFile("pipeline/specs/groq_576.textproto", &spec).ok()) std::abort();
+  if (!pipeline::LoadSystemSpec(pipeline::kDefaultSystemName, &spec).ok()) std::abort();
   spec.mutable_nodes()->set_value(nodes);
   t.system = std::make_unique<pipeline::SystemModel>(*pipeline::SystemModel::Create(spec, *t.chip));
   t.topology = std::make_unique<pipeline::Topology>(*pipeline::Topology::Create(*t.system, *t.chip));

@@ -1,31 +1,31 @@
 // Timing-only emulation of the 576-chip system running the synthetic workload
-// (pipeline/synthetic_workload.h), with 1 and 2 threads. Run optimized:
-//   bazel run -c opt //pipeline:system_emulator_benchmark
+// (scheduler/synthetic_workload.h), with 1 and 2 threads. Run optimized:
+//   bazel run -c opt //scheduler:system_emulator_benchmark
 
 #include <memory>
 
 #include "benchmark/benchmark.h"
 #include "isa/spec_loader.h"
-#include "pipeline/synthetic_workload.h"
 #include "pipeline/system_emulator.h"
+#include "scheduler/synthetic_workload.h"
 
-namespace tsp::pipeline {
+namespace tsp::scheduler {
 namespace {
 
 void BM_System576TimingOnly(benchmark::State& state) {
   const isa::ChipModel chip = *isa::DefaultChipModel();
-  const SystemModel system = *LoadSystemModel("pipeline/specs/groq_576.textproto", chip);
-  const Topology topology = *Topology::Create(system, chip);
+  const pipeline::SystemModel system = *pipeline::LoadSystemModel("groq_576", chip);
+  const pipeline::Topology topology = *pipeline::Topology::Create(system, chip);
   const SyntheticWorkload workload =
       *BuildSyntheticWorkload(chip, system, topology, static_cast<int>(state.range(1)), 4);
   int64_t instructions = 0;
   int64_t chip_cycles = 0;
   int64_t cycles = 0;
   for (auto _ : state) {
-    SystemRunOptions options;
+    pipeline::SystemRunOptions options;
     options.functional = false;
     options.threads = static_cast<int>(state.range(0));
-    auto emulator = SystemEmulator::Create(chip, system, topology, workload.programs, options);
+    auto emulator = pipeline::SystemEmulator::Create(chip, system, topology, workload.programs, options);
     auto result = (*emulator)->Run();
     if (!result.ok() || result->last_event_cycle != workload.predicted_last_event_cycle) {
       state.SkipWithError("run failed or differs from the schedule");
@@ -49,6 +49,6 @@ BENCHMARK(BM_System576TimingOnly)
     ->UseRealTime();
 
 }  // namespace
-}  // namespace tsp::pipeline
+}  // namespace tsp::scheduler
 
 BENCHMARK_MAIN();
