@@ -14,6 +14,7 @@
 #include "isa/status_macros.h"
 #include "models/model_registry.h"
 #include "scheduler/system_scheduler.h"
+#include "scheduler/tensor_parallel_width.h"
 
 namespace tsp::scheduler {
 namespace {
@@ -1305,12 +1306,7 @@ absl::StatusOr<DecoderCompiler> DecoderCompiler::Create(const models::ModelConfi
     return absl::InvalidArgumentError(absl::StrCat(config.name(), " on ", tp,
                                                    "-way tensor parallelism: ", why));
   };
-  if (tp < 1) return bad("the width must be at least 1");
-  if (config.heads() % tp != 0) return bad(absl::StrCat(config.heads(), " heads do not split evenly"));
-  if (config.kv_heads() % tp != 0 && tp % config.kv_heads() != 0) {
-    return bad(absl::StrCat(config.kv_heads(), " KV heads neither split evenly nor replicate evenly"));
-  }
-  if (config.ffn_size() % tp != 0) return bad(absl::StrCat("FFN size ", config.ffn_size(), " does not split evenly"));
+  RETURN_IF_ERROR(CheckWidth(config, tp));
   if (head_dim > chip.lanes() || head_dim % 2 != 0) {
     return bad(absl::StrCat("head size ", head_dim, " must be even and at most ", chip.lanes()));
   }

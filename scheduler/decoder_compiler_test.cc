@@ -197,7 +197,7 @@ TEST_F(DecoderInvariantTest, RefusesPartitionsThatDoNotSplit) {
   absl::StatusOr<DecoderCompiler> compiler =
       DecoderCompiler::Create(config, *chip_, *system_, *topology_, partition, DecoderOptions());
   EXPECT_EQ(compiler.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(compiler.status().message().find("10 heads do not split evenly"), std::string::npos)
+  EXPECT_NE(compiler.status().message().find("tiny_wide: 10 heads do not split 4 ways"), std::string::npos)
       << compiler.status();
   EXPECT_FALSE(EvenPartition(config, 2, 5, 8).ok());  // Five stages for four layers.
   TSP_ASSERT_OK_AND_ASSIGN(DecoderPartition too_wide, EvenPartition(config, 2, 2, 8));

@@ -27,6 +27,7 @@
 #include "pipeline/system_model.h"
 #include "pipeline/topology.h"
 #include "scheduler/decoder_compiler.h"
+#include "scheduler/tensor_parallel_width.h"
 
 namespace tsp::scheduler {
 
@@ -70,16 +71,6 @@ struct PartitionChoice {
   // of the stages' users.
   int64_t max_users = 0;
 };
-
-// Whether `tensor_parallel` chips split the model: its heads and FFN columns
-// evenly, its KV heads evenly or each replicated on whole groups of chips.
-// InvalidArgument naming the figure that does not split.
-absl::Status CheckWidth(const models::ModelConfig& config, int tensor_parallel);
-
-// The widths a search tries, in order of preference: a node, two nodes, four
-// nodes, half a node, a quarter, one chip; those that do not split the model
-// left out.
-std::vector<int> WidthsToTry(const models::ModelConfig& config, int chips_per_node);
 
 // The partition of the query on the system (chip 0 onward). Errors:
 // InvalidArgument when the query is not a partition of this model and
