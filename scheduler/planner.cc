@@ -168,9 +168,9 @@ void Time(const PlanQuery& query, const isa::ChipModel& chip, const pipeline::Sy
     p.emulated = emulate;
     p.ttft_timed = prompt_tokens > 0;
     if (query.progress) {
-      query.progress(absl::StrFormat("  [%d/%d] %s: %.1f tokens/s per user, %d users%s, %s in %.1f s", i + 1,
+      query.progress(absl::StrFormat("  [%d/%d] %s: %.1f tokens/s per user, %d %s%s, %s in %.1f s", i + 1,
                                      todo.size(), Describe(p), p.run.tokens_per_s_per_user(),
-                                     p.run.concurrent_users(),
+                                     p.run.concurrent_users(), p.run.concurrent_users() == 1 ? "user" : "users",
                                      p.ttft_timed ? absl::StrFormat(", first token %.3f s", p.run.ttft_s()) : "",
                                      emulate ? "compiled and emulated" : "compiled",
                                      absl::ToDoubleSeconds(absl::Now() - start)));
