@@ -17,7 +17,10 @@ class GraphBuilder {
     graph_.kv_length = kv_length;
   }
 
-  Operator& Add(OpKind kind, std::string name, int layer, int64_t features) {
+  // The index the next operator added gets.
+  int Next() const { return static_cast<int>(graph_.ops.size()); }
+
+  Operator& Add(OpKind kind, std::string name, int layer, int64_t features, std::vector<int> inputs) {
     graph_.ops.emplace_back();
     Operator& op = graph_.ops.back();
     op.kind = kind;
@@ -26,24 +29,38 @@ class GraphBuilder {
     op.tokens = tokens_;
     op.in_features = features;
     op.out_features = features;
+    op.inputs = std::move(inputs);
     return op;
   }
 
   // A weight of out x in per expert; `experts_read` of `experts` are read.
-  void MatMul(const std::string& name, int layer, int64_t in, int64_t out, int64_t experts = 1,
-              int64_t experts_read = 1, int64_t rows_per_expert = -1) {
-    Operator& op = Add(OpKind::kMatMul, name, layer, in);
+  // Returns the operator's index.
+  int MatMul(const std::string& name, int layer, WeightKind weight, std::vector<int> inputs, int64_t in,
+             int64_t out, int64_t experts = 1, int64_t experts_read = 1, int64_t rows_per_expert = -1) {
+    const int index = Next();
+    Operator& op = Add(OpKind::kMatMul, name, layer, in, std::move(inputs));
+    op.weight = weight;
     op.out_features = out;
     op.experts = experts;
     op.weight_elements_resident = experts * in * out;
     op.weight_elements_read = experts_read * in * out;
     // Each token goes through experts_per_token experts (1 when dense).
     op.macs = (rows_per_expert < 0 ? tokens_ : rows_per_expert) * in * out;
+    return index;
   }
 
-  void Norm(const std::string& name, int layer) {
-    Operator& op = Add(OpKind::kRmsNorm, name, layer, config_.hidden_size());
+  int Norm(const std::string& name, int layer, WeightKind weight, int input) {
+    const int index = Next();
+    Operator& op = Add(OpKind::kRmsNorm, name, layer, config_.hidden_size(), {input});
+    op.weight = weight;
     op.weight_elements_resident = op.weight_elements_read = config_.hidden_size();
+    return index;
+  }
+
+  int Elementwise(OpKind kind, const std::string& name, int layer, int64_t features, std::vector<int> inputs) {
+    const int index = Next();
+    Add(kind, name, layer, features, std::move(inputs));
+    return index;
   }
 
   OperatorGraph Build() {
@@ -51,49 +68,59 @@ class GraphBuilder {
     const int64_t head_dim = HeadDim(config_);
     const int64_t q_width = config_.heads() * head_dim;
     const int64_t kv_width = config_.kv_heads() * head_dim;
-    Operator& embedding = Add(OpKind::kEmbedding, "embedding", -1, hidden);
+    int residual = Next();  // The residual stream: the embedding, then each residual add.
+    Operator& embedding = Add(OpKind::kEmbedding, "embedding", -1, hidden, {});
+    embedding.weight = WeightKind::kEmbedding;
     embedding.weight_elements_resident = config_.vocab_size() * hidden;
     embedding.weight_elements_read = tokens_ * hidden;
     for (int layer = 0; layer < config_.layers(); ++layer) {
       const std::string prefix = absl::StrCat("layer ", layer, " ");
-      Norm(prefix + "attention_norm", layer);
-      MatMul(prefix + "q_proj", layer, hidden, q_width);
-      MatMul(prefix + "k_proj", layer, hidden, kv_width);
-      MatMul(prefix + "v_proj", layer, hidden, kv_width);
-      Add(OpKind::kRotary, prefix + "rotary", layer, q_width + kv_width);
-      Operator& attention = Add(OpKind::kAttention, prefix + "attention", layer, q_width);
+      const int attention_norm = Norm(prefix + "attention_norm", layer, WeightKind::kAttentionNorm, residual);
+      const int q = MatMul(prefix + "q_proj", layer, WeightKind::kQ, {attention_norm}, hidden, q_width);
+      const int k = MatMul(prefix + "k_proj", layer, WeightKind::kK, {attention_norm}, hidden, kv_width);
+      const int v = MatMul(prefix + "v_proj", layer, WeightKind::kV, {attention_norm}, hidden, kv_width);
+      const int rotary = Elementwise(OpKind::kRotary, prefix + "rotary", layer, q_width + kv_width, {q, k});
+      const int attention_index = Next();
+      Operator& attention = Add(OpKind::kAttention, prefix + "attention", layer, q_width, {rotary, v});
       // Token t (0-based) attends to kv_length + t + 1 positions (causal).
       const int64_t positions = tokens_ * kv_length_ + tokens_ * (tokens_ + 1) / 2;
       attention.macs = 2 * config_.heads() * head_dim * positions;  // Scores and values.
       attention.kv_elements_read = 2 * kv_width * (kv_length_ + tokens_);
       attention.kv_elements_written = 2 * kv_width * tokens_;
-      MatMul(prefix + "o_proj", layer, q_width, hidden);
-      Add(OpKind::kResidualAdd, prefix + "attention_residual", layer, hidden);
-      Norm(prefix + "mlp_norm", layer);
+      const int o = MatMul(prefix + "o_proj", layer, WeightKind::kO, {attention_index}, q_width, hidden);
+      residual = Elementwise(OpKind::kResidualAdd, prefix + "attention_residual", layer, hidden, {residual, o});
+      const int mlp_norm = Norm(prefix + "mlp_norm", layer, WeightKind::kMlpNorm, residual);
       const int64_t ffn = config_.ffn_size();
+      int down = 0;
       if (config_.experts() == 0) {
-        MatMul(prefix + "gate_proj", layer, hidden, ffn);
-        MatMul(prefix + "up_proj", layer, hidden, ffn);
-        Add(OpKind::kSwiGlu, prefix + "swiglu", layer, ffn);
-        MatMul(prefix + "down_proj", layer, ffn, hidden);
+        const int gate = MatMul(prefix + "gate_proj", layer, WeightKind::kGate, {mlp_norm}, hidden, ffn);
+        const int up = MatMul(prefix + "up_proj", layer, WeightKind::kUp, {mlp_norm}, hidden, ffn);
+        const int swiglu = Elementwise(OpKind::kSwiGlu, prefix + "swiglu", layer, ffn, {gate, up});
+        down = MatMul(prefix + "down_proj", layer, WeightKind::kDown, {swiglu}, ffn, hidden);
       } else {
         const int64_t experts = config_.experts();
         const int64_t chosen = config_.experts_per_token();
         const int64_t read = std::min(experts, tokens_ * chosen);
-        MatMul(prefix + "router", layer, hidden, experts);
-        Operator& router = Add(OpKind::kRouter, prefix + "route", layer, experts);
-        router.out_features = chosen;
-        MatMul(prefix + "experts gate_proj", layer, hidden, ffn, experts, read, tokens_ * chosen);
-        MatMul(prefix + "experts up_proj", layer, hidden, ffn, experts, read, tokens_ * chosen);
-        Operator& swiglu = Add(OpKind::kSwiGlu, prefix + "experts swiglu", layer, ffn);
+        const int router = MatMul(prefix + "router", layer, WeightKind::kRouter, {mlp_norm}, hidden, experts);
+        const int route_index = Next();
+        Operator& route = Add(OpKind::kRouter, prefix + "route", layer, experts, {router});
+        route.out_features = chosen;
+        // The experts' matrices read the normed input, weighed by the route.
+        const int gate = MatMul(prefix + "experts gate_proj", layer, WeightKind::kGate, {mlp_norm, route_index},
+                                hidden, ffn, experts, read, tokens_ * chosen);
+        const int up = MatMul(prefix + "experts up_proj", layer, WeightKind::kUp, {mlp_norm, route_index},
+                              hidden, ffn, experts, read, tokens_ * chosen);
+        const int swiglu_index = Next();
+        Operator& swiglu = Add(OpKind::kSwiGlu, prefix + "experts swiglu", layer, ffn, {gate, up});
         swiglu.tokens = tokens_ * chosen;
-        MatMul(prefix + "experts down_proj", layer, ffn, hidden, experts, read, tokens_ * chosen);
+        down = MatMul(prefix + "experts down_proj", layer, WeightKind::kDown, {swiglu_index, route_index}, ffn,
+                      hidden, experts, read, tokens_ * chosen);
       }
-      Add(OpKind::kResidualAdd, prefix + "mlp_residual", layer, hidden);
+      residual = Elementwise(OpKind::kResidualAdd, prefix + "mlp_residual", layer, hidden, {residual, down});
     }
-    Norm("final_norm", -1);
-    MatMul("lm_head", -1, hidden, config_.vocab_size());
-    Add(OpKind::kArgmax, "argmax", -1, config_.vocab_size());
+    const int final_norm = Norm("final_norm", -1, WeightKind::kFinalNorm, residual);
+    const int lm_head = MatMul("lm_head", -1, WeightKind::kLmHead, {final_norm}, hidden, config_.vocab_size());
+    Elementwise(OpKind::kArgmax, "argmax", -1, config_.vocab_size(), {lm_head});
     return std::move(graph_);
   }
 

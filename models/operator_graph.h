@@ -30,6 +30,24 @@ enum class OpKind {
 
 const char* OpKindName(OpKind kind);
 
+// The weight tensor an operator reads, if any (per layer for the layers' ones).
+enum class WeightKind {
+  kNone,
+  kEmbedding,
+  kAttentionNorm,
+  kQ,
+  kK,
+  kV,
+  kO,
+  kMlpNorm,
+  kRouter,
+  kGate,
+  kUp,
+  kDown,
+  kFinalNorm,
+  kLmHead,
+};
+
 struct Operator {
   OpKind kind;
   std::string name;          // "layer 3 q_proj", "lm_head", ...
@@ -43,6 +61,11 @@ struct Operator {
   int64_t kv_elements_read = 0;
   int64_t kv_elements_written = 0;
   int64_t experts = 0;  // MatMul of a mixture: experts this weight stands for.
+  WeightKind weight = WeightKind::kNone;
+  // The operators whose results this one reads (indices into
+  // OperatorGraph::ops, earlier ones), in operand order: the residual stream
+  // first where it is an operand. The embedding reads the token alone.
+  std::vector<int> inputs;
 };
 
 struct OperatorGraph {

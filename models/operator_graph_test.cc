@@ -39,6 +39,40 @@ TEST(OperatorGraphTest, DecodeStepOfLlama2_70b) {
   EXPECT_EQ(graph.KvElementsRead(), 80 * 2048 * 1001);
 }
 
+// The data edges: every operand an earlier operator, the residual stream
+// threaded through the residual adds, each weight named once per layer.
+TEST(OperatorGraphTest, OperandsAreEarlierOperatorsAndTheResidualStreamIsThreaded) {
+  for (const char* name : {"tiny_dense", "tiny_moe"}) {
+    const OperatorGraph graph = *BuildDecodeGraph(Model(name), 3);
+    int residual = 0;
+    ASSERT_EQ(graph.ops[0].kind, OpKind::kEmbedding);
+    EXPECT_TRUE(graph.ops[0].inputs.empty());
+    for (int i = 1; i < static_cast<int>(graph.ops.size()); ++i) {
+      const Operator& op = graph.ops[i];
+      ASSERT_FALSE(op.inputs.empty()) << op.name;
+      for (int input : op.inputs) EXPECT_LT(input, i) << op.name;
+      if (op.kind == OpKind::kResidualAdd) {
+        EXPECT_EQ(op.inputs[0], residual) << op.name;
+        const WeightKind projection = graph.ops[op.inputs[1]].weight;
+        EXPECT_TRUE(projection == WeightKind::kO || projection == WeightKind::kDown) << op.name;
+        residual = i;
+      }
+      if (op.kind == OpKind::kRmsNorm) {
+        EXPECT_EQ(op.inputs[0], residual) << op.name;
+      }
+      if (op.kind == OpKind::kAttention) {
+        EXPECT_EQ(graph.ops[op.inputs[0]].kind, OpKind::kRotary);
+        EXPECT_EQ(graph.ops[op.inputs[1]].weight, WeightKind::kV);
+      }
+      if (op.kind == OpKind::kMatMul) {
+        EXPECT_NE(op.weight, WeightKind::kNone) << op.name;
+      }
+    }
+    EXPECT_EQ(graph.ops.back().kind, OpKind::kArgmax);
+    EXPECT_EQ(graph.ops[graph.ops.back().inputs[0]].weight, WeightKind::kLmHead);
+  }
+}
+
 TEST(OperatorGraphTest, PrefillIsCausal) {
   const ModelConfig config = Model("tiny_dense");
   const OperatorGraph graph = *BuildPrefillGraph(config, 4, 10);

@@ -3,7 +3,7 @@
 
 // Compiles one decode step of a Llama-family model (models/) into scheduled
 // programs for the chips of a partition: every operator lowered to chip
-// instructions (scheduler/README.md), every instruction and link transfer
+// instructions (scheduler/lowering/, one file per operator), every instruction and link transfer
 // given its cycle by the SystemScheduler, and the step's predicted last event
 // cycle returned beside the programs. The step runs the token in each stage's
 // token slot; the last stage writes the greedy next token into the first
@@ -25,98 +25,18 @@
 #include "models/reference_ops.h"
 #include "pipeline/system_model.h"
 #include "pipeline/topology.h"
+#include "scheduler/compiled_step.h"
+#include "scheduler/decoder_partition.h"
+#include "scheduler/lowering/weight_allocation.h"
 #include "scheduler/vector_ops.h"
 
 namespace tsp::scheduler {
 
-// Which chips run what: stage s runs `stage_layers[s]` consecutive layers on
-// the `tensor_parallel` chips `stage_chips[s]` (heads, KV heads, FFN columns
-// and vocabulary rows split across them). Stage 0 also embeds the token; the
-// last stage also runs the final norm, the LM head and the greedy argmax.
-struct DecoderPartition {
-  int tensor_parallel = 1;
-  std::vector<std::vector<int>> stage_chips;
-  std::vector<int> stage_layers;
-};
-
-// Stages of whole nodes' chips: `stages` stages of `tensor_parallel` chips,
-// layers spread as evenly as possible (earlier stages take the remainder),
-// stage s on chips [s * stride, s * stride + tensor_parallel).
-absl::StatusOr<DecoderPartition> EvenPartition(const models::ModelConfig& config, int tensor_parallel,
-                                               int stages, int stage_stride);
-
-struct DecoderOptions {
-  models::NumberFormat format = models::NumberFormat::kInt8;
-  // The weights to place in SRAM; null for a timing-only compile (no data).
-  const models::ModelWeights* weights = nullptr;
-  // Tokens of KV cache each chip holds room for; 0: the model's context.
-  int64_t context_tokens = 0;
-  // Users whose KV caches each chip holds (a step runs user 0's token).
-  int64_t users = 1;
-};
-
-// SRAM one chip of a stage needs, from the compiler's own allocation.
-struct StageFootprint {
-  int stage = 0;
-  int layers = 0;
-  // Matrices and KV caches, in the streamed-matrix slices: addresses used on
-  // each side, and bytes as twice the fuller side (the sides are equal).
-  int64_t weight_addresses[2] = {0, 0};
-  int64_t weight_bytes = 0;
-  // The weight slices and, when matrices spread, the activation slices above
-  // the addresses kept for activations (VectorOps::activation_reserve()).
-  int64_t weight_capacity = 0;
-  // Whether matrices spread over the activation slices (they exceed the
-  // weight slices), and the bytes of tiles that found no room even so.
-  bool spread = false;
-  int64_t weight_unplaced_bytes = 0;
-  int64_t activation_bytes = 0;  // Vectors (constants, activations), in the other slices.
-  int64_t activation_capacity = 0;
-  int64_t bytes_short() const {
-    return std::max({int64_t{0}, weight_bytes - weight_capacity, weight_unplaced_bytes}) +
-           std::max<int64_t>(0, activation_bytes - activation_capacity);
-  }
-};
-
-// Vectors of SRAM that a step leaves for the next one.
-struct MemoryRegion {
-  int chip = 0;
-  int slice = 0;
-  int64_t address = 0;
-  int64_t vectors = 0;
-};
-
-struct LogitsShard {
-  int chip = 0;
-  int64_t first_token = 0;  // Vocabulary index of lane 0 of vectors[0].
-  int64_t tokens = 0;
-  std::vector<Vec> vectors;  // fp32, 320 tokens each.
-};
-
-struct CompiledStep {
-  isa::ChipPrograms programs;
-  int64_t predicted_last_cycle = 0;
-  int64_t instructions = 0;  // Scheduled instructions (a Repeat counts once).
-  std::vector<MemoryRegion> persistent;    // KV caches and token slots.
-  std::vector<std::pair<int, Vec>> token_slots;  // (chip, fp32 slot) of stage 0.
-  std::vector<LogitsShard> logits;
-  // Per layer (in model order): the cycle by which its last result landed.
-  // The first entry's predecessor is `embedding_end_cycle`.
-  int64_t embedding_end_cycle = 0;
-  std::vector<int64_t> layer_end_cycles;
-  // Stage units: the last cycle of the unit's own stage's chips (the
-  // previous stage's chips send, the first stage's may receive the token).
-  int64_t stage_last_cycle = 0;
-};
-
 class DecoderCompiler {
  public:
-  static absl::StatusOr<DecoderCompiler> Create(const models::ModelConfig& config,
-                                                const isa::ChipModel& chip,
-                                                const pipeline::SystemModel& system,
-                                                const pipeline::Topology& topology,
-                                                const DecoderPartition& partition,
-                                                const DecoderOptions& options);
+  static absl::StatusOr<DecoderCompiler> Create(const models::ModelConfig& config, const isa::ChipModel& chip,
+                                                const pipeline::SystemModel& system, const pipeline::Topology& topology,
+                                                const DecoderPartition& partition, const DecoderOptions& options);
 
   // The step that runs the token at `position` (with `position` tokens already
   // in the KV cache).
@@ -151,7 +71,7 @@ class DecoderCompiler {
   int64_t context_ = 0;
   // Weight images per chip, laid out once and reused by every step (their
   // addresses do not depend on the position).
-  std::shared_ptr<std::map<int, std::vector<isa::MemoryImage>>> weight_images_;
+  std::shared_ptr<lowering::WeightImages> weight_images_;
 };
 
 }  // namespace tsp::scheduler

@@ -1,0 +1,330 @@
+#include "scheduler/lowering/step_lowering.h"
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "isa/status_macros.h"
+#include "models/operator_graph.h"
+#include "scheduler/lowering/attention.h"
+#include "scheduler/lowering/embedding.h"
+#include "scheduler/lowering/experts.h"
+#include "scheduler/lowering/lm_head.h"
+#include "scheduler/lowering/mlp.h"
+#include "scheduler/lowering/projection.h"
+#include "scheduler/lowering/residual_add.h"
+#include "scheduler/lowering/rms_norm.h"
+#include "scheduler/lowering/stage_state.h"
+
+namespace tsp::scheduler::lowering {
+namespace {
+
+using models::Operator;
+using models::OpKind;
+using models::WeightKind;
+
+bool IsEmbedding(const Operator& op) { return op.kind == OpKind::kEmbedding; }
+bool IsNorm(const Operator& op) { return op.kind == OpKind::kRmsNorm; }
+// Experts' projections read the route beside their input.
+bool IsExpertsGate(const Operator& op) {
+  return op.kind == OpKind::kMatMul && op.weight == WeightKind::kGate && op.inputs.size() == 2;
+}
+bool IsRowParallel(const Operator& op) {
+  return op.kind == OpKind::kMatMul && op.inputs.size() == 1 &&
+         (op.weight == WeightKind::kO || op.weight == WeightKind::kDown);
+}
+bool IsColumnParallel(const Operator& op) {
+  return op.kind == OpKind::kMatMul && op.inputs.size() == 1 && !IsRowParallel(op);
+}
+bool IsRotary(const Operator& op) { return op.kind == OpKind::kRotary; }
+bool IsResidualAdd(const Operator& op) { return op.kind == OpKind::kResidualAdd; }
+bool IsSwiGlu(const Operator& op) { return op.kind == OpKind::kSwiGlu; }
+bool IsRoute(const Operator& op) { return op.kind == OpKind::kRouter; }
+bool IsArgmax(const Operator& op) { return op.kind == OpKind::kArgmax; }
+
+struct LoweringPass {
+  const char* name;  // Its file in scheduler/lowering/.
+  bool (*lowers)(const Operator& first);
+  int operators;  // Consecutive graph operators it lowers together.
+  OperatorLowering lower;
+};
+
+// The passes of a decode step, in the order a layer meets them. Each
+// operator goes to the one pass that lowers it.
+constexpr LoweringPass kPasses[] = {
+    {"embedding", IsEmbedding, 1, LowerEmbedding},
+    {"rms_norm", IsNorm, 1, LowerRmsNorm},
+    {"projection (column-parallel)", IsColumnParallel, 1, LowerColumnParallel},
+    {"attention (rotary, KV update, attention)", IsRotary, 2, LowerAttention},
+    {"projection (row-parallel)", IsRowParallel, 1, LowerRowParallel},
+    {"residual_add", IsResidualAdd, 1, LowerResidualAdd},
+    {"mlp (SwiGLU)", IsSwiGlu, 1, LowerSwiGlu},
+    {"experts (route)", IsRoute, 1, LowerRoute},
+    {"experts (gate, up, SwiGLU, down)", IsExpertsGate, 4, LowerExperts},
+    {"lm_head (argmax)", IsArgmax, 1, LowerArgmax},
+};
+
+absl::StatusOr<const LoweringPass*> PassFor(const Operator& op) {
+  const LoweringPass* found = nullptr;
+  for (const LoweringPass& pass : kPasses) {
+    if (!pass.lowers(op)) continue;
+    if (found != nullptr) {
+      return absl::InternalError(
+          absl::StrCat("operator '", op.name, "' is claimed by the passes '", found->name, "' and '", pass.name, "'"));
+    }
+    found = &pass;
+  }
+  if (found == nullptr) {
+    return absl::UnimplementedError(
+        absl::StrCat("no lowering pass lowers operator '", op.name, "' (", models::OpKindName(op.kind), ")"));
+  }
+  return found;
+}
+
+// The vectors an operator's result has on chip `c`, from the model's shape
+// alone (not from what the lowering made).
+int64_t ExpectedVectors(const LoweringContext& ctx, const ChipResidents& c, const Operator& op) {
+  const int64_t lanes = ctx.lanes();
+  switch (op.kind) {
+    case OpKind::kMatMul:
+      switch (op.weight) {
+        case WeightKind::kQ:
+          return CeilDiv(ctx.LocalHeads() * ctx.head_dim(), lanes);
+        case WeightKind::kK:
+        case WeightKind::kV:
+          return CeilDiv(ctx.LocalKvHeads() * ctx.head_dim(), lanes);
+        case WeightKind::kGate:
+        case WeightKind::kUp:
+          return CeilDiv(ctx.FfnLocal(), lanes);
+        case WeightKind::kRouter:
+          return CeilDiv(ctx.config().experts(), lanes);
+        case WeightKind::kLmHead:
+          return CeilDiv(c.vocab_local, lanes);
+        default:
+          return ctx.HiddenVectors();  // o and down: the whole residual.
+      }
+    case OpKind::kAttention:
+      return CeilDiv(ctx.LocalHeads() * ctx.head_dim(), lanes);
+    case OpKind::kSwiGlu:
+      return CeilDiv(ctx.FfnLocal(), lanes);
+    case OpKind::kRouter:
+      return ctx.config().experts();  // A weight per expert.
+    case OpKind::kArgmax:
+      return 0;  // Its result is the first stage's token slots.
+    default:
+      return ctx.HiddenVectors();  // Embedding, norms, residual adds.
+  }
+}
+
+// The invariant between passes: the operator a pass lowered last has a
+// result on every rank of the stage, of the shape the model gives, in fp32.
+absl::Status CheckResult(const StageState& state, const LoweringPass& pass, int index) {
+  const Operator& op = state.op(index);
+  auto it = state.values.find(index);
+  if (it == state.values.end() || it->second.size() != state.group.size()) {
+    return absl::InternalError(absl::StrCat("the '", pass.name, "' pass left no result of '", op.name,
+                                            "' on every rank of stage ", state.stage));
+  }
+  for (size_t r = 0; r < state.group.size(); ++r) {
+    const int64_t expected = ExpectedVectors(state.ctx, *state.group[r], op);
+    const std::vector<Vec>& result = it->second[r];
+    if (static_cast<int64_t>(result.size()) != expected) {
+      return absl::InternalError(absl::StrCat("the '", pass.name, "' pass left ", result.size(), " vectors of '",
+                                              op.name, "' on rank ", r, " of stage ", state.stage,
+                                              "; the model's shape gives ", expected));
+    }
+    for (const Vec& v : result) {
+      if (v.type != isa::FP32) {
+        return absl::InternalError(
+            absl::StrCat("the '", pass.name, "' pass left '", op.name, "' in a type other than fp32 on rank ", r));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The graph operators of a stage: [begin, end).
+std::pair<int, int> StageOperators(const LoweringContext& ctx, const models::OperatorGraph& graph, int stage) {
+  const int first_layer = ctx.FirstLayer(stage);
+  const int end_layer = first_layer + ctx.partition().stage_layers[stage];
+  const bool last = stage + 1 == ctx.stage_count();
+  int begin = -1, end = 0;
+  for (int i = 0; i < static_cast<int>(graph.ops.size()); ++i) {
+    const Operator& op = graph.ops[i];
+    const bool mine = op.layer >= 0 ? op.layer >= first_layer && op.layer < end_layer
+                                    : (op.kind == OpKind::kEmbedding ? stage == 0 : last);
+    if (!mine) continue;
+    if (begin < 0) begin = i;
+    end = i + 1;
+  }
+  return {begin, end};
+}
+
+}  // namespace
+
+absl::Status CheckPassesCover(const models::OperatorGraph& graph) {
+  const int count = static_cast<int>(graph.ops.size());
+  for (int i = 0; i < count;) {
+    ASSIGN_OR_RETURN(const LoweringPass* pass, PassFor(graph.ops[i]));
+    const int last = i + pass->operators - 1;
+    if (last >= count || graph.ops[last].layer != graph.ops[i].layer) {
+      return absl::InternalError(absl::StrCat("the '", pass->name, "' pass lowers ", pass->operators,
+                                              " operators from '", graph.ops[i].name, "', past the end of its layer"));
+    }
+    i = last + 1;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<CompiledStep> StepLowering::LowerStep(int64_t position) {
+  return Lower(position, 0, ctx_.stage_count() - 1, /*whole_step=*/true);
+}
+
+absl::StatusOr<CompiledStep> StepLowering::LowerStageUnit(int stage, int64_t position) {
+  if (stage < 0 || stage >= ctx_.stage_count()) {
+    return absl::OutOfRangeError(absl::StrCat("stage ", stage, " of a partition of ", ctx_.stage_count(),
+                                              " stages: give a stage from 0 to ", ctx_.stage_count() - 1));
+  }
+  return Lower(position, stage, stage, /*whole_step=*/false);
+}
+
+absl::StatusOr<StageFootprint> StepLowering::Footprint(int stage) {
+  return MeasureStageFootprint(ctx_, stage, weight_images_);
+}
+
+absl::StatusOr<CompiledStep> StepLowering::Lower(int64_t position, int first, int last, bool whole_step) {
+  const int64_t context = ctx_.context_tokens();
+  if (position < 0 || position >= context) {
+    return absl::OutOfRangeError(absl::StrCat("position ", position, " is outside the KV cache of ", context,
+                                              " tokens: give a position from 0 to ", context - 1,
+                                              " or a longer context"));
+  }
+  const DecoderPartition& partition = ctx_.partition();
+  const int stage_count = ctx_.stage_count();
+  const int lanes = ctx_.lanes();
+  SystemScheduler& system = ctx_.system();
+  // A stage unit holds its stage, the previous stage (which sends x) and,
+  // for the last stage, the first (which receives the token).
+  std::vector<bool> needed(stage_count, whole_step);
+  if (!whole_step) {
+    needed[first] = true;
+    if (first > 0) needed[first - 1] = true;
+    if (first == stage_count - 1) needed[0] = true;
+  }
+  stages_.resize(stage_count);
+  for (int s = 0; s < stage_count; ++s) {
+    for (size_t r = 0; r < partition.stage_chips[s].size(); ++r) {
+      ChipResidents c;
+      c.chip = partition.stage_chips[s][r];
+      c.rank = static_cast<int>(r);
+      c.stage = s;
+      stages_[s].push_back(c);
+    }
+    if (!needed[s]) continue;
+    for (ChipResidents& c : stages_[s]) RETURN_IF_ERROR(AllocateResidents(ctx_, c, weight_images_));
+  }
+  CompiledStep step;
+  for (const ChipResidents& c : stages_[0]) step.token_slots.push_back({c.chip, c.token});
+  for (const auto& stage : stages_) {
+    for (const ChipResidents& c : stage) {
+      for (int p = 0; p < 4; ++p) step.persistent.push_back({c.chip, c.token.slices[p], c.token.address, 1});
+      for (const LayerResidents& layer : c.layers) {
+        for (const KvCache& cache : layer.caches) {
+          for (const StreamedMatrix* m : {&cache.keys, &cache.values}) {
+            const int64_t addresses = static_cast<int64_t>(m->row_tiles) * m->column_tiles * m->loads;
+            if (m->places != nullptr) {
+              // A spread cache: each tile's streams where they lie.
+              for (const StreamPlace& place : *m->places) {
+                step.persistent.push_back({c.chip, place.slice, place.address, m->loads});
+              }
+              continue;
+            }
+            for (int r = 0; r < lanes; ++r) {
+              const Vec row = system.ops(c.chip).MatrixRow(*m, r);
+              for (int p = 0; p < row.planes(); ++p) {
+                step.persistent.push_back({c.chip, row.slices[p], m->base, addresses});
+              }
+            }
+          }
+          for (const auto* scales : {&cache.key_scales, &cache.value_scales}) {
+            for (const Vec& v : *scales) {
+              for (int p = 0; p < 4; ++p) step.persistent.push_back({c.chip, v.slices[p], v.address, 1});
+            }
+          }
+        }
+      }
+    }
+  }
+  // Duplicate regions (rows sharing a slice) collapse.
+  std::sort(step.persistent.begin(), step.persistent.end(), [](const MemoryRegion& a, const MemoryRegion& b) {
+    return std::tie(a.chip, a.slice, a.address, a.vectors) < std::tie(b.chip, b.slice, b.address, b.vectors);
+  });
+  step.persistent.erase(std::unique(step.persistent.begin(), step.persistent.end(),
+                                    [](const MemoryRegion& a, const MemoryRegion& b) {
+                                      return a.chip == b.chip && a.slice == b.slice && a.address == b.address &&
+                                             a.vectors == b.vectors;
+                                    }),
+                        step.persistent.end());
+
+  ASSIGN_OR_RETURN(const models::OperatorGraph graph, models::BuildDecodeGraph(ctx_.config(), position));
+  std::map<int, RankVectors> values;
+  if (first > 0) step.embedding_end_cycle = system.last_cycle();
+  for (int s = first; s <= last; ++s) {
+    const auto [begin, end] = StageOperators(ctx_, graph, s);
+    StageState state{ctx_, graph, values, step, stages_.front(), {}, s, position};
+    for (ChipResidents& c : stages_[s]) state.group.push_back(&c);
+    // The stage's output is its last residual add, unless it is the last stage.
+    if (s + 1 < stage_count) state.stage_output = end - 1;
+    if (s > 0) {
+      // The previous stage's residual: there from the unit's start in a
+      // stage unit, the previous stage's result in the whole step.
+      const int residual = graph.ops[begin].inputs[0];
+      if (s == first) {
+        RankVectors previous;
+        for (const ChipResidents& c : stages_[s - 1]) previous.push_back(c.residual_out);
+        values[residual] = previous;
+      }
+      // Stages meet at a barrier: the handoff starts once the previous stage
+      // is done, so stage units compose (DecoderCompiler::CompileStageUnit).
+      int64_t done = 0;
+      for (const ChipResidents& c : stages_[s - 1]) done = std::max(done, system.chip(c.chip).last_cycle());
+      for (ChipResidents& c : stages_[s - 1]) system.chip(c.chip).set_earliest(done);
+      RankVectors& x = values[residual];
+      for (size_t r = 0; r < state.group.size(); ++r) {
+        std::vector<Vec> moved;
+        for (const Vec& v : x[r]) {
+          ASSIGN_OR_RETURN(Vec in, system.Transfer(stages_[s - 1][r].chip, v, state.group[r]->chip, v.side));
+          moved.push_back(in);
+        }
+        x[r] = moved;
+      }
+    }
+    for (int i = begin; i < end;) {
+      ASSIGN_OR_RETURN(const LoweringPass* pass, PassFor(graph.ops[i]));
+      const int last_operator = i + pass->operators - 1;
+      if (last_operator >= end) {
+        return absl::InternalError(absl::StrCat("the '", pass->name, "' pass would lower past stage ", s,
+                                                "'s operators at '", graph.ops[i].name, "'"));
+      }
+      RETURN_IF_ERROR(pass->lower(state, i));
+      RETURN_IF_ERROR(CheckResult(state, *pass, last_operator));
+      if (i == begin && graph.ops[i].kind == OpKind::kEmbedding) step.embedding_end_cycle = system.last_cycle();
+      const Operator& op = graph.ops[last_operator];
+      const bool ends_layer =
+          op.layer >= 0 && (last_operator + 1 == end || graph.ops[last_operator + 1].layer != op.layer);
+      if (ends_layer) step.layer_end_cycles.push_back(system.last_cycle());
+      i = last_operator + 1;
+    }
+  }
+  step.predicted_last_cycle = system.last_cycle();
+  for (const ChipResidents& c : stages_[last]) {
+    step.stage_last_cycle = std::max(step.stage_last_cycle, system.chip(c.chip).last_cycle());
+  }
+  step.instructions = system.instruction_count();
+  step.programs = system.Build();
+  return step;
+}
+
+}  // namespace tsp::scheduler::lowering
