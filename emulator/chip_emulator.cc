@@ -81,7 +81,7 @@ struct QueueRuntime {
   int64_t parked_cycle = 0;
 };
 
-struct PlaneState {
+struct MxmPlaneState {
   MatrixPlane plane;
   bool buffer_loaded = false;
   isa::ElementType buffer_type = isa::ELEMENT_TYPE_UNSPECIFIED;
@@ -94,7 +94,7 @@ struct PlaneState {
   std::string lost_weights;  // Why installed weights went away, for messages.
   int64_t products_accumulated = 0;  // Since the last Accumulate.
   int64_t products_in_flight = 0;
-  explicit PlaneState(int size) : plane(size) {}
+  explicit MxmPlaneState(int size) : plane(size) {}
 };
 
 }  // namespace
@@ -122,7 +122,7 @@ class ChipEmulator::Impl {
       }
     }
     for (const isa::SliceInfo& slice : chip_.slices()) {
-      if (slice.kind == isa::SLICE_MXM) planes_.emplace(slice.position, PlaneState(lanes_));
+      if (slice.kind == isa::SLICE_MXM) planes_.emplace(slice.position, MxmPlaneState(lanes_));
     }
     for (const InboundVector& vector : options_.inbound) RETURN_IF_ERROR(AddInbound(vector));
     runtimes_.reserve(decoded_.queues.size());
@@ -740,7 +740,7 @@ class ChipEmulator::Impl {
         return PushResult(std::move(result));
       }
       case Opcode::kInstallWeights: {
-        PlaneState& state = planes_.at(slice);
+        MxmPlaneState& state = planes_.at(slice);
         // A load issued in this very cycle fills the buffer for the next
         // install; one issued earlier that has not landed would be missed.
         if (!state.loads_in_flight.empty() && state.loads_in_flight.front().first < now) {
@@ -766,7 +766,7 @@ class ChipEmulator::Impl {
         return PushResult(MakeResult(ResultKind::kInstall, q, instruction, now, repetition));
       }
       case Opcode::kMultiply: {
-        PlaneState& state = planes_.at(slice);
+        MxmPlaneState& state = planes_.at(slice);
         if (state.installed_cycle == INT64_MIN) {
           return Hazard(q, instruction, now, repetition,
                         absl::StrCat("multiplies before weights are installed on ",
@@ -796,7 +796,7 @@ class ChipEmulator::Impl {
         return PushResult(std::move(result));
       }
       case Opcode::kAccumulate: {
-        PlaneState& state = planes_.at(slice);
+        MxmPlaneState& state = planes_.at(slice);
         if (state.products_accumulated == 0) {
           return Hazard(q, instruction, now, repetition,
                         absl::StrCat("reads out an accumulator that no Multiply has reached "
@@ -973,7 +973,7 @@ class ChipEmulator::Impl {
         return absl::OkStatus();
       }
       case ResultKind::kWeightRows: {
-        PlaneState& state = planes_.at(pending.slice);
+        MxmPlaneState& state = planes_.at(pending.slice);
         state.loads_in_flight.pop_front();
         state.buffer_loaded = true;
         state.buffer_type = instruction.type;
@@ -984,12 +984,12 @@ class ChipEmulator::Impl {
         return absl::OkStatus();
       }
       case ResultKind::kInstall: {
-        PlaneState& state = planes_.at(pending.slice);
+        MxmPlaneState& state = planes_.at(pending.slice);
         // fp16 weights span a pair of planes (the first holds the pair);
         // installing on either member replaces what the pair held.
         const int partner = chip_.slices()[pending.slice].kind_index % 2 == 0 ? pending.slice + 1
                                                                               : pending.slice - 1;
-        PlaneState& partner_state = planes_.at(partner);
+        MxmPlaneState& partner_state = planes_.at(partner);
         if (state.staged_type == isa::FP16 || partner_state.installed_type == isa::FP16) {
           partner_state.installed_cycle = INT64_MIN;
           partner_state.installed_type = isa::ELEMENT_TYPE_UNSPECIFIED;
@@ -1003,7 +1003,7 @@ class ChipEmulator::Impl {
         return absl::OkStatus();
       }
       case ResultKind::kProduct: {
-        PlaneState& state = planes_.at(pending.slice);
+        MxmPlaneState& state = planes_.at(pending.slice);
         --state.products_in_flight;
         ++state.products_accumulated;
         if (pending.buffer >= 0) state.plane.Accumulate(instruction.type, BufferData(pending.buffer));
@@ -1032,7 +1032,7 @@ class ChipEmulator::Impl {
   DecodedProgram decoded_;
   StreamRegisters streams_;
   Sram sram_;
-  std::map<int, PlaneState> planes_;  // By slice position.
+  std::map<int, MxmPlaneState> planes_;  // By slice position.
   std::map<std::pair<int, int>, std::deque<InboundVector>> inbound_;  // (slice, port).
   std::set<std::pair<int, int>> deskewed_;                              // (slice, port).
   bool started_ = false;

@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "isa/element_type.h"
 #include "isa/opcode.h"
 #include "isa/program_builder.h"
 #include "isa/status_macros.h"
@@ -29,7 +30,7 @@ SystemScheduler::SystemScheduler(const isa::ChipModel& chip, const pipeline::Sys
 }
 
 VectorOps& SystemScheduler::ops(int chip) {
-  ChipState& state = chips_[chip];
+  ScheduledChip& state = chips_[chip];
   if (state.ops == nullptr) {
     state.scheduler = std::make_unique<ChipScheduler>(chip_, chip, programs_.arena());
     state.ops = std::make_unique<VectorOps>(*state.scheduler, with_data_);
@@ -40,7 +41,12 @@ VectorOps& SystemScheduler::ops(int chip) {
 int SystemScheduler::C2cPosition(int port) const { return c2c_slices_[topology_.PortSlice(port)]; }
 
 absl::Status SystemScheduler::Transfer(int from, const Vec& value, int to, const Vec& into) {
-  if (value.type != into.type) return absl::InvalidArgumentError("a transfer between types");
+  if (value.type != into.type) {
+    return absl::InvalidArgumentError(absl::StrCat("a transfer from chip ", from, " to chip ", to, " of a ",
+                                                   isa::ElementTypeName(value.type), " vector into a ",
+                                                   isa::ElementTypeName(into.type),
+                                                   " one: transfers copy bits; convert on either chip first"));
+  }
   for (int p = 0; p < value.planes(); ++p) {
     RETURN_IF_ERROR(TransferPlane(from, value.slices[p], value.address, to, into.slices[p], into.address));
   }

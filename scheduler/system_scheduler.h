@@ -52,7 +52,9 @@ class SystemScheduler {
   const pipeline::Topology& topology() const { return topology_; }
 
  private:
-  struct ChipState {
+  // One chip being scheduled: its reservation tables and operations, and
+  // the ports transfers have used on it.
+  struct ScheduledChip {
     std::unique_ptr<ChipScheduler> scheduler;
     std::unique_ptr<VectorOps> ops;
     std::set<std::pair<int, int>> used_ports;  // (C2C slice index, port in slice)
@@ -68,7 +70,7 @@ class SystemScheduler {
   bool with_data_;
   std::vector<int> c2c_slices_;
   int64_t first_link_cycle_;
-  std::map<int, ChipState> chips_;
+  std::map<int, ScheduledChip> chips_;
   std::map<std::pair<int, int>, int64_t> last_departure_;  // (link, direction)
   isa::ChipPrograms programs_;  // Its arena holds every chip's instructions.
 };

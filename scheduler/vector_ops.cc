@@ -553,7 +553,7 @@ absl::StatusOr<std::vector<Vec>> VectorOps::MatVec(const StreamedMatrix& m, cons
                                                    " input vectors"));
   }
   const int s = static_cast<int>(m.side);
-  PlaneState& plane = planes_[s];
+  MxmPlaneTimes& plane = planes_[s];
   const isa::SliceInfo& unit = chip().slices()[plane.position];
   const int width = isa::ElementBytes(m.type);
   const int rows_per_load = (lanes() + m.loads - 1) / m.loads;

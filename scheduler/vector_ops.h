@@ -142,7 +142,9 @@ class VectorOps {
   int activation_slices_per_side() const { return static_cast<int>(activation_slices_[0].size()); }
 
  private:
-  struct PlaneState {
+  // The cycles of the last operations placed on one MXM plane, from which the
+  // next tile's load, install, multiply and accumulate are bounded.
+  struct MxmPlaneTimes {
     int position = 0;
     int64_t last_install = -1'000'000;
     int64_t last_multiply = -1'000'000;
@@ -174,7 +176,7 @@ class VectorOps {
   int vxm_ = 0;
   int sxm_[2] = {0, 0};
   int mxm_[2] = {0, 0};  // Positions of the planes used (pair-first planes).
-  PlaneState planes_[2];
+  MxmPlaneTimes planes_[2];
   std::vector<int> activation_slices_[2];
   std::vector<int> weight_slices_[2];
   std::vector<int64_t> group_next_[2];  // Next free address per activation group.
