@@ -18,6 +18,7 @@
 #include "emulator/vector_unit.h"
 #include "isa/assembler.h"
 #include "isa/element_type.h"
+#include "isa/hazards.h"
 #include "isa/status_macros.h"
 #include "isa/timing.h"
 
@@ -93,6 +94,7 @@ struct MxmPlaneState {
   isa::ElementType installed_type = isa::ELEMENT_TYPE_UNSPECIFIED;
   std::string lost_weights;  // Why installed weights went away, for messages.
   int64_t products_accumulated = 0;  // Since the last Accumulate.
+  int64_t first_product_landed = 0;  // The first of those landed then.
   int64_t products_in_flight = 0;
   explicit MxmPlaneState(int size) : plane(size) {}
 };
@@ -355,14 +357,19 @@ class ChipEmulator::Impl {
       return Execute(q, *runtime.repeated, now, offset, repetition);
     }
     const DecodedInstruction& instruction = runtime.queue->instructions[runtime.next++];
-    if (instruction.cycle < runtime.free_cycle) {
+    const isa::Hazard queue_rule =
+        runtime.last_issued == nullptr
+            ? isa::Clear()
+            : isa::QueueIssue(instruction.cycle, runtime.last_issue_cycle, runtime.free_cycle,
+                              {q, runtime.last_issued->index, runtime.last_issue_cycle});
+    if (!queue_rule.ok()) {
       const DecodedInstruction& previous = *runtime.last_issued;
       std::string cause;
-      if (instruction.cycle == runtime.last_issue_cycle) {
+      if (queue_rule.kind == isa::HazardKind::kQueueSameCycle) {
         cause = absl::StrCat("two issues from one queue in one cycle; `",
                              isa::PrintInstruction(runtime.queue->source->instructions(previous.index)),
                              "` also issues at cycle ", instruction.cycle);
-      } else if (instruction.cycle < runtime.last_issue_cycle) {
+      } else if (queue_rule.kind == isa::HazardKind::kQueueOutOfOrder) {
         cause = absl::StrCat("the previous instruction issues at cycle ",
                              runtime.last_issue_cycle,
                              "; a queue issues in program order, so cycles must increase");
@@ -546,7 +553,7 @@ class ChipEmulator::Impl {
   absl::Status ReadBank(int q, const DecodedInstruction& instruction, int64_t now,
                         int64_t repetition, int mem_index, int bank) {
     Sram::Access& write = sram_.last_write(mem_index, bank);
-    if (write.cycle == now) {
+    if (!isa::BankRead(now, write.cycle == now, {write.queue, write.instruction, write.issue_cycle}).ok()) {
       return Hazard(q, instruction, now, repetition,
                     absl::StrCat("reads bank ", bank, " in the cycle a write lands in it (",
                                  DescribeProducer({write.queue, write.instruction,
@@ -743,11 +750,12 @@ class ChipEmulator::Impl {
         MxmPlaneState& state = planes_.at(slice);
         // A load issued in this very cycle fills the buffer for the next
         // install; one issued earlier that has not landed would be missed.
-        if (!state.loads_in_flight.empty() && state.loads_in_flight.front().first < now) {
-          int64_t missed_lands = 0;
-          for (const auto& [issued, lands] : state.loads_in_flight) {
-            if (issued < now) missed_lands = lands;
-          }
+        // Loads in flight land after now (landings come before issues in a cycle).
+        int64_t missed_lands = INT64_MIN;
+        for (const auto& [issued, lands] : state.loads_in_flight) {
+          if (issued < now) missed_lands = lands;
+        }
+        if (!isa::InstallWeights(now, missed_lands, {}).ok()) {
           return Hazard(q, instruction, now, repetition,
                         absl::StrCat("installs the weight buffer before a LoadWeights issued "
                                      "at cycle ",
@@ -767,7 +775,7 @@ class ChipEmulator::Impl {
       }
       case Opcode::kMultiply: {
         MxmPlaneState& state = planes_.at(slice);
-        if (state.installed_cycle == INT64_MIN) {
+        if (!isa::Multiply(now, state.installed_cycle == INT64_MIN ? INT64_MAX : state.installed_cycle).ok()) {
           return Hazard(q, instruction, now, repetition,
                         absl::StrCat("multiplies before weights are installed on ",
                                      chip_.slices()[slice].name,
@@ -797,7 +805,7 @@ class ChipEmulator::Impl {
       }
       case Opcode::kAccumulate: {
         MxmPlaneState& state = planes_.at(slice);
-        if (state.products_accumulated == 0) {
+        if (!isa::Accumulate(now, state.products_accumulated == 0 ? INT64_MAX : state.first_product_landed).ok()) {
           return Hazard(q, instruction, now, repetition,
                         absl::StrCat("reads out an accumulator that no Multiply has reached "
                                      "since the last Accumulate",
@@ -859,7 +867,7 @@ class ChipEmulator::Impl {
         RETURN_IF_ERROR(CheckDeskewed(q, instruction, now, repetition, slice));
         auto it = inbound_.find({slice, static_cast<int>(instruction.port)});
         if (it == inbound_.end() || it->second.empty() ||
-            it->second.front().arrival_cycle > now) {
+            !isa::Receive(now, it->second.front().arrival_cycle).ok()) {
           return Hazard(
               q, instruction, now, repetition,
               absl::StrCat("receives on port ", instruction.port,
@@ -909,7 +917,9 @@ class ChipEmulator::Impl {
           StreamRegisters::WriteOutcome outcome = streams_.Write(
               pending.group.direction, stream, pending.slice, now,
               data == nullptr ? nullptr : data + static_cast<size_t>(k) * lanes_, producer);
-          if (outcome.collided) {
+          if (!isa::StreamSlot(now, outcome.collided, {outcome.other.queue, outcome.other.instruction,
+                                                       outcome.other.issue_cycle})
+                   .ok()) {
             return Hazard(q, instruction, now, pending.repetition,
                           absl::StrCat("two values in one stream-register slot: its result on ",
                                        StreamName(pending.group.direction, stream),
@@ -940,15 +950,18 @@ class ChipEmulator::Impl {
                           absl::StrCat("its write lands in bank ", bank, " in a cycle a batch of "
                                        "repeated reads reads it"));
           }
-          if (read.cycle == now) {
+          Sram::Access& write = sram_.last_write(mem_index, bank);
+          const isa::Hazard bank_rule =
+              isa::BankWrite(now, read.cycle == now, {read.queue, read.instruction, read.issue_cycle},
+                             write.cycle == now, {write.queue, write.instruction, write.issue_cycle});
+          if (bank_rule.kind == isa::HazardKind::kBankWriteMeetsRead) {
             return Hazard(q, instruction, now, pending.repetition,
                           absl::StrCat("its write lands in bank ", bank, " in the cycle ",
                                        DescribeProducer({read.queue, read.instruction, read.issue_cycle}),
                                        " reads it; a bank cannot be read and written in one "
                                        "cycle: move one by a cycle or use the other bank"));
           }
-          Sram::Access& write = sram_.last_write(mem_index, bank);
-          if (write.cycle == now) {
+          if (bank_rule.kind == isa::HazardKind::kBankWritesMeet) {
             return Hazard(q, instruction, now, pending.repetition,
                           absl::StrCat("its write lands in bank ", bank, " in the same cycle as "
                                        "the write of ",
@@ -1005,7 +1018,7 @@ class ChipEmulator::Impl {
       case ResultKind::kProduct: {
         MxmPlaneState& state = planes_.at(pending.slice);
         --state.products_in_flight;
-        ++state.products_accumulated;
+        if (state.products_accumulated++ == 0) state.first_product_landed = now;
         if (pending.buffer >= 0) state.plane.Accumulate(instruction.type, BufferData(pending.buffer));
         return absl::OkStatus();
       }

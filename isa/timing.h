@@ -1,8 +1,10 @@
 #ifndef TSP_ISA_TIMING_H_
 #define TSP_ISA_TIMING_H_
 
-// The timing rules of the chip, in one place: the emulator checks programs
-// against them and the scheduler plans with them. All times are cycles at
+// The timing of the chip, in one place: latencies, where a value on a stream
+// is when, banks and queue occupancy. The legality rules built on them are
+// isa/hazards.h's; the emulator checks programs and the scheduler plans with
+// both. All times are cycles at
 // superlane 0; superlane k does the same k * superlane_skew_cycles later.
 
 #include <cstdint>

@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "isa/hazards.h"
 #include "isa/status_macros.h"
 #include "pipeline/worker_pool.h"
 
@@ -99,7 +100,9 @@ absl::Status SystemEmulator::Deliver(int chip, std::vector<emulator::OutboundVec
                                   topology_->links()[link].a.port == port
                               ? 0
                               : 1;
-    if (link_free_[link][direction] > vector.departure_cycle) {
+    if (!isa::LinkDeparture(vector.departure_cycle, link_free_[link][direction],
+                            {-1, -1, link_last_departure_[link][direction]})
+             .ok()) {
       return absl::FailedPreconditionError(absl::StrCat(
           where, ": a Send departs on link ", link, " (to chip ", peer.chip,
           ") while the vector that departed at cycle ", link_last_departure_[link][direction],
@@ -107,14 +110,14 @@ absl::Status SystemEmulator::Deliver(int chip, std::vector<emulator::OutboundVec
           "; a link carries one vector per ", serialization,
           " cycles, so depart at cycle ", link_free_[link][direction], " or later"));
     }
-    link_free_[link][direction] = vector.departure_cycle + serialization;
+    link_free_[link][direction] = isa::LinkFreeCycle(vector.departure_cycle, serialization);
     link_last_departure_[link][direction] = vector.departure_cycle;
     auto receiver = index_of_chip_.find(peer.chip);
     if (receiver == index_of_chip_.end()) {
       return absl::FailedPreconditionError(absl::StrCat(
           where, ": a Send departs to chip ", peer.chip, ", which has no program to receive it"));
     }
-    const int64_t arrival = vector.departure_cycle + serialization + latency;
+    const int64_t arrival = isa::LinkArrivalCycle(vector.departure_cycle, serialization, latency);
     const isa::SliceInfo& peer_slice = chip_->slices()[c2c_slices_[topology_->PortSlice(peer.port)]];
     emulator::InboundVector inbound;
     inbound.slice = peer_slice.name;

@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "isa/hazards.h"
 #include "isa/opcode.h"
 #include "isa/timing.h"
 
@@ -20,7 +21,11 @@ constexpr int64_t kSearchWindow = 200'000;
 
 bool Claim::UseQueue(int queue, int64_t cycle) {
   if (cycle < chip_.earliest_) return false;
-  return Take(chip_.queue_cycles_[queue], cycle);
+  CycleSet& cycles = chip_.queue_cycles_[queue];
+  const bool held = !cycles.insert(cycle);
+  if (!isa::QueueCycle(cycle, held).ok()) return false;
+  taken_.emplace_back(&cycles, cycle);
+  return true;
 }
 
 void Claim::SkipQueueBusyRun(int queue, int64_t cycle) {
@@ -40,7 +45,9 @@ bool Claim::Read(int slice, int64_t address, int64_t cycle) {
     if (s == slice && a == address && landing >= cycle) return false;
   }
   if (!UseQueue(chip_.Queue(slice), cycle)) return false;
-  if (chip_.BankSet(chip_.bank_writes_, slice, address).contains(cycle)) return false;
+  if (!isa::BankRead(cycle, chip_.BankSet(chip_.bank_writes_, slice, address).contains(cycle), {}).ok()) {
+    return false;
+  }
   // Reads of one bank never meet (one queue per slice), so the set only
   // marks the cycle against writes.
   CycleSet& reads = chip_.BankSet(chip_.bank_reads_, slice, address);
@@ -56,8 +63,13 @@ bool Claim::Write(int slice, int64_t address, int64_t cycle) {
     if (s == slice && a == address && read >= landing) return false;
   }
   if (!UseQueue(chip_.Queue(slice), cycle)) return false;
-  if (chip_.BankSet(chip_.bank_reads_, slice, address).contains(landing)) return false;
-  if (!Take(chip_.BankSet(chip_.bank_writes_, slice, address), landing)) return false;
+  CycleSet& bank_writes = chip_.BankSet(chip_.bank_writes_, slice, address);
+  if (!isa::BankWrite(landing, chip_.BankSet(chip_.bank_reads_, slice, address).contains(landing), {},
+                      bank_writes.contains(landing), {})
+           .ok()) {
+    return false;
+  }
+  Take(bank_writes, landing);
   writes_.emplace_back(slice, address, landing);
   Note(landing);
   return true;
@@ -76,7 +88,7 @@ int Claim::Streams(isa::Direction direction, int width, int position, int64_t cy
   const int64_t key = DiagonalKey(direction, position, cycle);
   StreamTable& table = chip_.Streams(direction);
   const int first = table.FirstFree(key, width);
-  if (first < 0) return -1;
+  if (!isa::StreamSlot(cycle, first < 0, {}).ok()) return -1;  // No group of `width` free slots.
   table.Set(key, first, width);
   stream_takes_.push_back({&table, key, first, width});
   return first;
@@ -85,7 +97,7 @@ int Claim::Streams(isa::Direction direction, int width, int position, int64_t cy
 bool Claim::FixedStreams(isa::Direction direction, int first, int width, int position, int64_t cycle) {
   const int64_t key = DiagonalKey(direction, position, cycle);
   StreamTable& table = chip_.Streams(direction);
-  if (!table.Free(key, first, width)) return false;
+  if (!isa::StreamSlot(cycle, !table.Free(key, first, width), {}).ok()) return false;
   table.Set(key, first, width);
   stream_takes_.push_back({&table, key, first, width});
   return true;

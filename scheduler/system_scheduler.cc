@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "isa/element_type.h"
+#include "isa/hazards.h"
 #include "isa/opcode.h"
 #include "isa/program_builder.h"
 #include "isa/status_macros.h"
@@ -67,14 +68,14 @@ absl::Status SystemScheduler::TransferPlane(int from, int from_slice, int64_t fr
   const int64_t send_latency = chip_.latency_cycles(Opcode::kSend);
   const int64_t receive_latency = chip_.latency_cycles(Opcode::kReceive);
   const int64_t serialization = system_.link_serialization_cycles();
-  const int64_t flight = serialization + system_.spec().link_latency_cycles().value();
+  const int64_t link_latency = system_.spec().link_latency_cycles().value();
   auto link_direction = [&](const pipeline::Hop& hop) {
     const pipeline::Link& link = topology_.links()[hop.link];
     return link.a.chip == hop.from && link.a.port == hop.from_port ? 0 : 1;
   };
   auto departure_lower = [&](const pipeline::Hop& hop) {
     auto it = last_departure_.find({hop.link, link_direction(hop)});
-    return it == last_departure_.end() ? int64_t{0} : it->second + serialization;
+    return it == last_departure_.end() ? int64_t{0} : isa::LinkFreeCycle(it->second, serialization);
   };
   auto c2c_instruction = [&](Claim& claim, Opcode opcode, int port, int64_t cycle,
                              const isa::StreamRef& stream) {
@@ -115,7 +116,7 @@ absl::Status SystemScheduler::TransferPlane(int from, int from_slice, int64_t fr
     }));
     use_port(from, hop.from_port);
     last_departure_[{hop.link, link_direction(hop)}] = send + send_latency;
-    arrival = send + send_latency + flight;
+    arrival = isa::LinkArrivalCycle(send + send_latency, serialization, link_latency);
   }
   // Intermediate chips: Receive, and Send as the plane passes the next port.
   for (size_t i = 1; i < route.size(); ++i) {
@@ -145,7 +146,7 @@ absl::Status SystemScheduler::TransferPlane(int from, int from_slice, int64_t fr
     chips_[out_hop.from].last_receive[in_hop.to_port] = receive;
     const int64_t departure = receive + receive_latency + Distance(in, out) + send_latency;
     last_departure_[{out_hop.link, link_direction(out_hop)}] = departure;
-    arrival = departure + flight;
+    arrival = isa::LinkArrivalCycle(departure, serialization, link_latency);
   }
   // Destination: Receive, then Write as the plane passes the MEM slice.
   const pipeline::Hop& last = route.back();

@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "isa/hazards.h"
 #include "isa/program_builder.h"
 #include "isa/status_macros.h"
 #include "isa/timing.h"
@@ -625,8 +626,8 @@ absl::StatusOr<std::vector<Vec>> VectorOps::MatVec(const StreamedMatrix& m, cons
           }));
       plane.last_load = first_load + m.loads - 1;
       // The install waits for the last row and for the previous tile's multiply.
-      const int64_t install_lower =
-          std::max(plane.last_load + load_latency, plane.last_multiply - install_latency + 1);
+      const int64_t install_lower = std::max(isa::EarliestInstall(plane.last_load + load_latency),
+                                             plane.last_multiply - install_latency + 1);
       ASSIGN_OR_RETURN(const int64_t install,
                        scheduler_.Place(install_lower, "InstallWeights", [&](int64_t t, Claim& claim) {
                          if (!claim.UseQueue(unit.first_queue + 1, t)) return false;
@@ -635,7 +636,7 @@ absl::StatusOr<std::vector<Vec>> VectorOps::MatVec(const StreamedMatrix& m, cons
                        }));
       plane.last_install = install;
       // A new row block's products must land after the previous Accumulate cleared.
-      int64_t multiply_lower = install + install_latency;
+      int64_t multiply_lower = isa::EarliestMultiply(install + install_latency);
       if (tile_column == 0) {
         multiply_lower = std::max(multiply_lower, plane.last_accumulate - multiply_latency + 1);
       }
