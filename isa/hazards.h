@@ -61,6 +61,7 @@ struct Hazard {
 // The rule's name, for messages and traces ("bank read meets write").
 absl::string_view HazardKindName(HazardKind kind);
 
+// No rule broken.
 inline Hazard Clear() { return Hazard{}; }
 
 // --- queues ---------------------------------------------------------------

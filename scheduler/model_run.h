@@ -41,6 +41,7 @@ std::string StageUnitSignature(const DecoderPartition& partition, const pipeline
 // Stage units timed by earlier runs of the same partition and options
 // (opaque; share one between runs to skip units already timed).
 struct UnitCache;
+// An empty cache.
 std::shared_ptr<UnitCache> NewUnitCache();
 
 struct ModelRunOptions {
@@ -58,6 +59,11 @@ struct ModelRunOptions {
   std::function<void(const std::string&)> progress;
 };
 
+// Compiles (and, with options.emulate, emulates) the choice's distinct stage
+// units and reports the model's per-user speed, users, time to first token
+// and the predicted and emulated cycles a token. Errors: the choice does not
+// compile (its message names the stage and why), or a unit's prediction and
+// emulation disagree (an internal error: a bug).
 absl::StatusOr<RunReport> RunModel(const models::ModelConfig& config, const isa::ChipModel& chip,
                                    const pipeline::SystemModel& system, const pipeline::Topology& topology,
                                    const PartitionChoice& choice, const ModelRunOptions& options);

@@ -60,6 +60,10 @@ struct PlanQuery {
   std::function<void(const std::string&)> progress;
 };
 
+// The plan for `query` (see above). Errors: no chip counts or formats, a
+// system spec that makes no system (InvalidArgument), or no pipeline of the
+// widths tried fits the largest count asked (ResourceExhausted, with the
+// shortfall); an option that fails is left out with why, not an error.
 absl::StatusOr<PlanReport> Plan(const PlanQuery& query, const isa::ChipModel& chip);
 
 }  // namespace tsp::scheduler

@@ -22,7 +22,9 @@
 
 namespace tsp::scheduler::lowering {
 
+// a / b rounded up, for positive b.
 inline int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+// The other side of the VXM.
 inline Side Other(Side side) { return side == Side::kWest ? Side::kEast : Side::kWest; }
 
 class LoweringContext {

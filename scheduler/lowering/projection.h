@@ -28,11 +28,13 @@ absl::StatusOr<Vec> LargestMagnitude(LoweringContext& ctx, ChipResidents& c, con
 // Quantizes x with its own largest magnitude (Quantize) or a given one.
 absl::StatusOr<Quantized> Quantize(LoweringContext& ctx, ChipResidents& c, const std::vector<Vec>& x, bool west,
                                    bool east);
+// `largest`: max |x| in every lane (the stage's, for a row-parallel projection).
 absl::StatusOr<Quantized> QuantizeWith(LoweringContext& ctx, ChipResidents& c, const std::vector<Vec>& x,
                                        const Vec& largest, bool west, bool east);
 // Products of a linear (int32 accumulators or fp32 sums), before scales.
 absl::StatusOr<std::vector<Vec>> Products(LoweringContext& ctx, ChipResidents& c, const Linear& linear,
                                           const Quantized& q, const std::vector<Vec>& x);
+// int8: each accumulator to fp32, times the activation's scale and its rows' scales.
 absl::StatusOr<std::vector<Vec>> Dequantize(LoweringContext& ctx, ChipResidents& c, const Linear& linear,
                                             const std::vector<Vec>& accumulators, const Vec& scale);
 // y = W x on one chip, fp32 in and out: CeilDiv(linear.rows, lanes) vectors.
