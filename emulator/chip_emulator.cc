@@ -96,6 +96,15 @@ struct MxmPlaneState {
   int64_t products_accumulated = 0;  // Since the last Accumulate.
   int64_t first_product_landed = 0;  // The first of those landed then.
   int64_t products_in_flight = 0;
+  // What made the MXM's values, for the intent checks and the end of run:
+  // LoadWeights landed since the last install took the buffer, and the last
+  // of them; the install staged and the one whose weights are in use; the
+  // Multiply of the last product landed.
+  int64_t loads_landed = 0;
+  Producer last_load;
+  Producer staged_by;
+  Producer installed_by;
+  Producer last_product;
   explicit MxmPlaneState(int size) : plane(size) {}
 };
 
@@ -225,6 +234,23 @@ class ChipEmulator::Impl {
             "buffering beyond the link: every arrival needs its Receive)"));
       }
     }
+    for (const auto& [position, state] : planes_) {
+      const std::string where = absl::StrCat(options_.chip_label, ", ", chip_.slices()[position].name);
+      if (state.products_accumulated > 0 || state.products_in_flight > 0) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            where, ": the run ends with ", state.products_accumulated + state.products_in_flight,
+            " Multiply result(s) never read out, the last from ", DescribeFound(state.last_product),
+            "; every product is accumulated and read out by an Accumulate"));
+      }
+      if (state.loads_landed > 0 || !state.loads_in_flight.empty()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            where, ": the run ends with ", state.loads_landed + static_cast<int64_t>(state.loads_in_flight.size()),
+            " LoadWeights never installed", state.loads_landed > 0 ? absl::StrCat(", the last from ",
+                                                                                  DescribeFound(state.last_load))
+                                                                   : std::string(),
+            "; weights loaded are installed by an InstallWeights"));
+      }
+    }
     result_.last_event_cycle = std::max(result_.last_event_cycle, early_last_cycle_);
     if (result_.last_event_cycle >= 0) {
       result_.completion_cycle = isa::LastSuperlaneCycle(chip_, result_.last_event_cycle) + 1;
@@ -270,7 +296,7 @@ class ChipEmulator::Impl {
       const DecodedQueue& queue = decoded_.queues[event.queue];
       absl::StrAppend(&text, event.cycle, " ", chip_.queues()[queue.queue].name, " ",
                       event.kind == TraceKind::kIssue ? "issue " : "result ", "`",
-                      isa::PrintInstruction(queue.source->instructions(event.instruction)), "`");
+                      isa::PrintInstruction(queue.source->instructions(event.instruction), &program_), "`");
       if (event.repetition >= 0) absl::StrAppend(&text, " repetition ", event.repetition);
       text.push_back('\n');
     }
@@ -285,7 +311,7 @@ class ChipEmulator::Impl {
     const DecodedQueue& queue = *runtimes_[q].queue;
     std::string text = absl::StrCat(
         options_.chip_label, ", queue ", chip_.queues()[queue.queue].name, ", cycle ", cycle,
-        ", `", isa::PrintInstruction(queue.source->instructions(instruction.index)), "`");
+        ", `", isa::PrintInstruction(queue.source->instructions(instruction.index), &program_), "`");
     if (repetition >= 0) absl::StrAppend(&text, " (repetition ", repetition, " of a Repeat)");
     return text;
   }
@@ -299,8 +325,41 @@ class ChipEmulator::Impl {
   std::string DescribeProducer(const Producer& producer) const {
     const DecodedQueue& queue = *runtimes_[producer.queue].queue;
     return absl::StrCat("queue ", chip_.queues()[queue.queue].name, "'s `",
-                        isa::PrintInstruction(queue.source->instructions(producer.instruction)),
+                        isa::PrintInstruction(queue.source->instructions(producer.instruction), &program_),
                         "` (issued at cycle ", producer.issue_cycle, ")");
+  }
+
+  // ---- Intent ----------------------------------------------------------------
+
+  // The producer a source names, `shift` cycles on (a repetition's).
+  Producer Intended(const isa::Source& source, int64_t shift) const {
+    return {decoded_.queue_of_program_queue[source.queue()], -1, source.cycle() + shift};
+  }
+
+  // "queue VXM.0's `@12 Add.fp32 ...` (issued at cycle 12)", or the queue and
+  // cycle when no instruction of the queue is listed there (a repetition).
+  std::string DescribeIntended(const Producer& intended) const {
+    const DecodedQueue& queue = *runtimes_[intended.queue].queue;
+    auto it = std::lower_bound(queue.instructions.begin(), queue.instructions.end(), intended.issue_cycle,
+                               [](const DecodedInstruction& i, int64_t cycle) { return i.cycle < cycle; });
+    if (it != queue.instructions.end() && it->cycle == intended.issue_cycle) {
+      return DescribeProducer({intended.queue, it->index, intended.issue_cycle});
+    }
+    return absl::StrCat("queue ", chip_.queues()[queue.queue].name, "'s issue at cycle ", intended.issue_cycle);
+  }
+
+  std::string DescribeFound(const Producer& found) const {
+    return found.queue < 0 ? std::string("the initial contents (no write)") : DescribeProducer(found);
+  }
+
+  // An operand that reads another value than its intent names.
+  absl::Status NotIntended(int q, const DecodedInstruction& instruction, int64_t now, int64_t repetition,
+                           absl::string_view operand, const Producer& found, const Producer* intended,
+                           absl::string_view hint = "") const {
+    return Hazard(q, instruction, now, repetition,
+                  absl::StrCat(operand, " reads the value of ", DescribeFound(found), ", not the intended ",
+                               intended == nullptr ? std::string("initial contents") : DescribeIntended(*intended),
+                               hint));
   }
 
   std::string StreamName(isa::Direction direction, int stream) const {
@@ -367,7 +426,7 @@ class ChipEmulator::Impl {
       std::string cause;
       if (queue_rule.kind == isa::HazardKind::kQueueSameCycle) {
         cause = absl::StrCat("two issues from one queue in one cycle; `",
-                             isa::PrintInstruction(runtime.queue->source->instructions(previous.index)),
+                             isa::PrintInstruction(runtime.queue->source->instructions(previous.index), &program_),
                              "` also issues at cycle ", instruction.cycle);
       } else if (queue_rule.kind == isa::HazardKind::kQueueOutOfOrder) {
         cause = absl::StrCat("the previous instruction issues at cycle ",
@@ -376,7 +435,7 @@ class ChipEmulator::Impl {
       } else {
         cause = absl::StrCat(
             "the queue is busy until cycle ", runtime.free_cycle, " with `",
-            isa::PrintInstruction(runtime.queue->source->instructions(previous.index)),
+            isa::PrintInstruction(runtime.queue->source->instructions(previous.index), &program_),
             "`; issue at cycle ", runtime.free_cycle, " or later");
       }
       return Hazard(q, instruction, instruction.cycle, -1, cause);
@@ -490,6 +549,12 @@ class ChipEmulator::Impl {
     if (isa::MemBank(chip_, last_address) != bank || sram_.last_write(mem_index, bank).cycle == now) {
       return false;
     }
+    for (int64_t k = 0; k < n; ++k) {
+      // Values of later writes land after now + k only through this bank,
+      // which the batch holds (a write landing in it is an error).
+      RETURN_IF_ERROR(CheckMemoryIntent(q, read, now + k, k - (n - repeat.n), mem_index,
+                                        first_address + repeat.stride * k));
+    }
     int64_t& reads_through = sram_.reads_through(mem_index, bank);
     reads_through = std::max(reads_through, now + n - 1);
     CountBusy(slice, now, now + n - 1);
@@ -517,11 +582,23 @@ class ChipEmulator::Impl {
     }
   }
 
-  // Reads a stream group at the slice of queue q into `out` (functional).
+  // The intent sources of stream operand a, b or c (null: none given).
+  static const google::protobuf::RepeatedPtrField<isa::Source>* Sources(const DecodedInstruction& instruction,
+                                                                       char operand) {
+    if (instruction.intent == nullptr) return nullptr;
+    const auto& list = operand == 'a'   ? instruction.intent->a()
+                       : operand == 'b' ? instruction.intent->b()
+                                        : instruction.intent->c();
+    return list.empty() ? nullptr : &list;
+  }
+
+  // Reads a stream group at the slice of queue q into `out` (functional),
+  // checking each stream's value against the operand's intent `sources`.
   absl::Status ReadGroup(int q, const DecodedInstruction& instruction, int64_t now,
                          int64_t repetition, absl::string_view operand, const StreamGroup& group,
                          uint8_t* out) {
     const int position = runtimes_[q].queue->slice;
+    const google::protobuf::RepeatedPtrField<isa::Source>* sources = Sources(instruction, operand[0]);
     for (int k = 0; k < group.width; ++k) {
       StreamRegisters::ReadOutcome read =
           streams_.Read(group.direction, group.first + k, position, now);
@@ -530,13 +607,51 @@ class ChipEmulator::Impl {
                       absl::StrCat("operand ", operand, ": stream ",
                                    StreamName(group.direction, group.first + k),
                                    " holds no value at position ", position, " (",
-                                   chip_.slices()[position].name, ") in cycle ", now));
+                                   chip_.slices()[position].name, ") in cycle ", now,
+                                   sources == nullptr
+                                       ? std::string()
+                                       : absl::StrCat("; the intended value is ",
+                                                      DescribeIntended(Intended(
+                                                          (*sources)[sources->size() == 1 ? 0 : k],
+                                                          now - instruction.cycle)))));
+      }
+      if (sources != nullptr) {
+        const Producer intended = Intended((*sources)[sources->size() == 1 ? 0 : k], now - instruction.cycle);
+        if (!(read.producer == intended)) {
+          return NotIntended(q, instruction, now, repetition,
+                             absl::StrCat("operand ", operand, " (stream ", StreamName(group.direction, group.first + k),
+                                          ")"),
+                             read.producer, &intended);
+        }
       }
       if (out != nullptr && read.bytes != nullptr) {
         std::memcpy(out + static_cast<size_t>(k) * lanes_, read.bytes, lanes_);
       }
     }
     return absl::OkStatus();
+  }
+
+  // A Read of `address` at `now` against its intent: the word's last landed
+  // write must be the one named (or none, for `initial`).
+  absl::Status CheckMemoryIntent(int q, const DecodedInstruction& instruction, int64_t now, int64_t repetition,
+                                 int mem_index, int64_t address) const {
+    if (instruction.intent == nullptr || instruction.intent->memory().empty()) return absl::OkStatus();
+    const auto& memory = instruction.intent->memory();
+    const isa::Source& source = memory[memory.size() == 1 ? 0 : static_cast<int>(repetition + 1)];
+    const Sram::Writers& writers = sram_.WritersOf(mem_index, address);
+    if (source.initial()) {
+      if (writers.landed.queue < 0) return absl::OkStatus();
+      return NotIntended(q, instruction, now, repetition, absl::StrCat("address ", address), writers.landed, nullptr);
+    }
+    const Producer intended = Intended(source, 0);
+    if (writers.landed == intended) return absl::OkStatus();
+    std::string hint;
+    if (writers.issued == intended && writers.issued_landing > now) {
+      hint = absl::StrCat(", whose write lands at cycle ", writers.issued_landing,
+                          ": a read of an address must come after its write lands");
+    }
+    return NotIntended(q, instruction, now, repetition, absl::StrCat("address ", address), writers.landed, &intended,
+                       hint);
   }
 
   absl::Status CheckAddress(int q, const DecodedInstruction& instruction, int64_t now,
@@ -629,6 +744,7 @@ class ChipEmulator::Impl {
         RETURN_IF_ERROR(CheckAddress(q, instruction, now, repetition, address));
         RETURN_IF_ERROR(
             ReadBank(q, instruction, now, repetition, mem_index, isa::MemBank(chip_, address)));
+        RETURN_IF_ERROR(CheckMemoryIntent(q, instruction, now, repetition, mem_index, address));
         PendingResult result = MakeResult(ResultKind::kStream, q, instruction, now, repetition);
         result.group = instruction.dst;
         result.buffer = AcquireBuffer(lanes_);
@@ -640,6 +756,9 @@ class ChipEmulator::Impl {
         RETURN_IF_ERROR(CheckAddress(q, instruction, now, repetition, address));
         PendingResult result = MakeResult(ResultKind::kSram, q, instruction, now, repetition);
         result.address = address;
+        Sram::Writers& writers = sram_.MutableWritersOf(mem_index, address);
+        writers.issued = {q, instruction.index, now};
+        writers.issued_landing = result.cycle;
         result.buffer = AcquireBuffer(lanes_);
         RETURN_IF_ERROR(
             ReadGroup(q, instruction, now, repetition, "a", instruction.a, BufferData(result.buffer)));
@@ -768,9 +887,26 @@ class ChipEmulator::Impl {
           return Hazard(q, instruction, now, repetition,
                         "installs an empty weight buffer; LoadWeights must land first");
         }
+        if (instruction.intent != nullptr && instruction.intent->has_loads()) {
+          const isa::Source& loads = instruction.intent->loads();
+          const Producer intended = Intended(loads, now - instruction.cycle);
+          if (state.loads_landed != loads.count() || !(state.last_load == intended)) {
+            return Hazard(q, instruction, now, repetition,
+                          absl::StrCat("takes ", state.loads_landed, " LoadWeights since the last install, the last ",
+                                       state.loads_landed == 0 ? std::string("none") : DescribeFound(state.last_load),
+                                       "; the intent is ", loads.count(), ", the last ", DescribeIntended(intended),
+                                       state.loads_in_flight.empty()
+                                           ? std::string()
+                                           : absl::StrCat(" (", state.loads_in_flight.size(),
+                                                          " still in flight, the last landing at cycle ",
+                                                          state.loads_in_flight.back().second, ")")));
+          }
+        }
         // The buffer is taken now; the weights become usable when the result lands.
         if (options_.functional) state.plane.StageInstall();
         state.staged_type = state.buffer_type;
+        state.staged_by = {q, instruction.index, now};
+        state.loads_landed = 0;
         return PushResult(MakeResult(ResultKind::kInstall, q, instruction, now, repetition));
       }
       case Opcode::kMultiply: {
@@ -789,6 +925,12 @@ class ChipEmulator::Impl {
                         absl::StrCat("multiplies ", isa::ElementTypeName(instruction.type),
                                      " activations with installed ",
                                      isa::ElementTypeName(state.installed_type), " weights"));
+        }
+        if (instruction.intent != nullptr && instruction.intent->has_weights()) {
+          const Producer intended = Intended(instruction.intent->weights(), now - instruction.cycle);
+          if (!(state.installed_by == intended)) {
+            return NotIntended(q, instruction, now, repetition, "its weights", state.installed_by, &intended);
+          }
         }
         PendingResult result = MakeResult(ResultKind::kProduct, q, instruction, now, repetition);
         result.buffer = AcquireBuffer(static_cast<size_t>(4) * lanes_);
@@ -816,6 +958,22 @@ class ChipEmulator::Impl {
                                                         chip_.latency_cycles(Opcode::kMultiply),
                                                         " cycles after it issues)")
                                          : std::string()));
+        }
+        if (instruction.intent != nullptr && instruction.intent->has_products()) {
+          const isa::Source& products = instruction.intent->products();
+          const Producer intended = Intended(products, now - instruction.cycle);
+          if (state.products_accumulated != products.count() || !(state.last_product == intended)) {
+            return Hazard(q, instruction, now, repetition,
+                          absl::StrCat("reads out ", state.products_accumulated, " products, the last from ",
+                                       DescribeFound(state.last_product), "; the intent is ", products.count(),
+                                       ", the last from ", DescribeIntended(intended),
+                                       state.products_in_flight > 0
+                                           ? absl::StrCat(" (", state.products_in_flight,
+                                                          " still in flight: a Multiply's result lands d_func = ",
+                                                          chip_.latency_cycles(Opcode::kMultiply),
+                                                          " cycles after it issues)")
+                                           : std::string()));
+          }
         }
         state.products_accumulated = 0;
         PendingResult result = MakeResult(ResultKind::kStream, q, instruction, now, repetition);
@@ -879,11 +1037,35 @@ class ChipEmulator::Impl {
                                               "must be scheduled at or after it)")
                                : std::string(" (none is due)")));
         }
+        const std::deque<InboundVector>& held = it->second;
+        const int buffer = chip_.c2c_receive_buffer_vectors();
+        const int64_t overflow = static_cast<int64_t>(held.size()) > buffer ? held[buffer].arrival_cycle : INT64_MAX;
+        if (!isa::ReceiveBuffer(now, overflow).ok()) {
+          return Hazard(q, instruction, now, repetition,
+                        absl::StrCat("takes the vector that arrived on port ", instruction.port, " at cycle ",
+                                     held.front().arrival_cycle, ", but the port holds ", buffer,
+                                     " vector(s) (c2c.receive_buffer_vectors) and another arrived at cycle ", overflow,
+                                     ", so it was lost; receive by cycle ", overflow - 1,
+                                     " or space the sends further apart"));
+        }
+        const InboundVector& vector = held.front();
+        if (instruction.intent != nullptr && instruction.intent->has_sent() && vector.from_chip >= 0) {
+          const isa::Source& sent = instruction.intent->sent();
+          const int64_t intended_cycle = sent.cycle() + (now - instruction.cycle);
+          if (vector.from_chip != sent.chip() || vector.from_queue != sent.remote_queue() ||
+              vector.send_cycle != intended_cycle) {
+            return Hazard(q, instruction, now, repetition,
+                          absl::StrCat("takes the vector chip ", vector.from_chip, "'s queue ", vector.from_queue,
+                                       " sent at cycle ", vector.send_cycle, ", not the intended one chip ",
+                                       sent.chip(), "'s queue ", sent.remote_queue(), " sends at cycle ",
+                                       intended_cycle));
+          }
+        }
         PendingResult result = MakeResult(ResultKind::kStream, q, instruction, now, repetition);
         result.group = instruction.dst;
         result.buffer = AcquireBuffer(lanes_);
         if (functional) {
-          std::memcpy(BufferData(result.buffer), it->second.front().data.data(), lanes_);
+          std::memcpy(BufferData(result.buffer), vector.data.data(), lanes_);
         }
         it->second.pop_front();
         return PushResult(std::move(result));
@@ -969,6 +1151,10 @@ class ChipEmulator::Impl {
           }
           write = {now, q, instruction.index, now - chip_.latency_cycles(instruction.opcode)};
         }
+        for (int64_t address : addresses) {
+          sram_.MutableWritersOf(mem_index, address).landed = {q, instruction.index,
+                                                               now - chip_.latency_cycles(instruction.opcode)};
+        }
         if (pending.buffer >= 0) {
           const uint8_t* data = BufferData(pending.buffer);
           if (pending.kind == ResultKind::kSram) {
@@ -988,6 +1174,8 @@ class ChipEmulator::Impl {
       case ResultKind::kWeightRows: {
         MxmPlaneState& state = planes_.at(pending.slice);
         state.loads_in_flight.pop_front();
+        ++state.loads_landed;
+        state.last_load = {q, instruction.index, now - chip_.latency_cycles(instruction.opcode)};
         state.buffer_loaded = true;
         state.buffer_type = instruction.type;
         if (pending.buffer >= 0) {
@@ -1006,12 +1194,14 @@ class ChipEmulator::Impl {
         if (state.staged_type == isa::FP16 || partner_state.installed_type == isa::FP16) {
           partner_state.installed_cycle = INT64_MIN;
           partner_state.installed_type = isa::ELEMENT_TYPE_UNSPECIFIED;
+          partner_state.installed_by = Producer();
           partner_state.lost_weights = absl::StrCat("weights replaced by InstallWeights on ",
                                                     chip_.slices()[pending.slice].name, " at cycle ", now);
         }
         if (options_.functional) state.plane.CommitInstall();
         state.installed_cycle = now;
         state.installed_type = state.staged_type;
+        state.installed_by = state.staged_by;
         state.lost_weights.clear();
         return absl::OkStatus();
       }
@@ -1019,6 +1209,7 @@ class ChipEmulator::Impl {
         MxmPlaneState& state = planes_.at(pending.slice);
         --state.products_in_flight;
         if (state.products_accumulated++ == 0) state.first_product_landed = now;
+        state.last_product = {q, instruction.index, now - chip_.latency_cycles(instruction.opcode)};
         if (pending.buffer >= 0) state.plane.Accumulate(instruction.type, BufferData(pending.buffer));
         return absl::OkStatus();
       }
@@ -1027,6 +1218,8 @@ class ChipEmulator::Impl {
         vector.slice = chip_.slices()[pending.slice].name;
         vector.port = static_cast<int>(instruction.port);
         vector.departure_cycle = now;
+        vector.queue = chip_.queues()[runtimes_[q].queue->queue].name;
+        vector.send_cycle = now - chip_.latency_cycles(instruction.opcode);
         if (pending.buffer >= 0) {
           vector.data.assign(reinterpret_cast<const char*>(BufferData(pending.buffer)), lanes_);
         }

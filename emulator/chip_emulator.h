@@ -34,6 +34,12 @@ struct InboundVector {
   int port = 0;
   int64_t arrival_cycle = 0;
   std::string data;         // lanes bytes; may be empty in timing-only mode.
+  // The Send that put it on the link (a Receive's intent names it): its
+  // chip, queue and issue cycle; from_chip -1 when not known (then a
+  // Receive's intent is not checked).
+  int from_chip = -1;
+  std::string from_queue;
+  int64_t send_cycle = -1;
 };
 
 // A vector a Send put on a link.
@@ -42,6 +48,8 @@ struct OutboundVector {
   int port = 0;
   int64_t departure_cycle = 0;
   std::string data;         // Empty in timing-only mode.
+  std::string queue;        // The Send's queue and issue cycle.
+  int64_t send_cycle = 0;
 };
 
 enum class TraceKind { kIssue, kResult };

@@ -26,14 +26,14 @@ StreamGroup ToGroup(const isa::StreamRef& ref, int width) {
 
 class Decoder {
  public:
-  Decoder(const ChipModel& chip, const std::string& chip_label)
-      : chip_(chip), chip_label_(chip_label) {}
+  Decoder(const ChipModel& chip, const isa::Program& program, const std::string& chip_label)
+      : chip_(chip), program_(&program), chip_label_(chip_label) {}
 
   absl::Status Error(const DecodedQueue& queue, const isa::Instruction& instruction,
                      absl::string_view cause) const {
     return absl::InvalidArgumentError(absl::StrCat(
         chip_label_, ", queue ", chip_.queues()[queue.queue].name, ", cycle ", instruction.cycle(),
-        ", `", isa::PrintInstruction(instruction), "`: ", cause));
+        ", `", isa::PrintInstruction(instruction, program_), "`: ", cause));
   }
 
   absl::Status CheckGroup(const DecodedQueue& queue, const isa::Instruction& instruction,
@@ -205,11 +205,80 @@ class Decoder {
         }
         break;
     }
+    if (instruction.has_intent()) {
+      RETURN_IF_ERROR(CheckIntent(program, queue, instruction, decoded));
+      decoded.intent = &instruction.intent();
+    }
+    if (opcode == Opcode::kRepeat && previous != nullptr && previous->intent != nullptr &&
+        previous->intent->memory_size() > 1 && previous->intent->memory_size() != decoded.n + 1) {
+      return Error(queue, instruction,
+                   absl::StrCat("the Read before it names ", previous->intent->memory_size(),
+                                " memory sources, but it and this Repeat read ", decoded.n + 1,
+                                " times (one source each, or one for all)"));
+    }
     return decoded;
   }
 
  private:
+  absl::Status CheckIntent(const isa::Program& program, const DecodedQueue& queue,
+                           const isa::Instruction& instruction, const DecodedInstruction& decoded) const {
+    const isa::Intent& intent = instruction.intent();
+    auto check_source = [&](absl::string_view key, const isa::Source& source) -> absl::Status {
+      if (source.initial() || source.has_chip()) return absl::OkStatus();
+      if (source.queue() < 0 || source.queue() >= program.queues_size()) {
+        return Error(queue, instruction,
+                     absl::StrCat("intent ", key, " names queue index ", source.queue(), "; the program has ",
+                                  program.queues_size(), " queues"));
+      }
+      return absl::OkStatus();
+    };
+    auto check_group = [&](absl::string_view key, const google::protobuf::RepeatedPtrField<isa::Source>& sources,
+                           const StreamGroup& group) -> absl::Status {
+      if (sources.empty()) return absl::OkStatus();
+      if (group.width == 0) {
+        return Error(queue, instruction, absl::StrCat("intent ", key, " for an operand it does not have"));
+      }
+      if (sources.size() != 1 && sources.size() != group.width) {
+        return Error(queue, instruction,
+                     absl::StrCat("intent ", key, " names ", sources.size(), " sources for a group of ", group.width,
+                                  " streams (one for the whole group, or one per stream)"));
+      }
+      for (const isa::Source& source : sources) {
+        if (source.initial() || source.has_chip()) {
+          return Error(queue, instruction,
+                       absl::StrCat("intent ", key, ": a stream value is made by an instruction of this chip"));
+        }
+        RETURN_IF_ERROR(check_source(key, source));
+      }
+      return absl::OkStatus();
+    };
+    RETURN_IF_ERROR(check_group("a", intent.a(), decoded.a));
+    RETURN_IF_ERROR(check_group("b", intent.b(), decoded.b));
+    RETURN_IF_ERROR(check_group("c", intent.c(), decoded.c));
+    auto only_for = [&](bool present, absl::string_view key, Opcode opcode) -> absl::Status {
+      if (present && decoded.opcode != opcode) {
+        return Error(queue, instruction,
+                     absl::StrCat("intent ", key, " is for ", isa::GetOpcodeInfo(opcode).mnemonic, " only"));
+      }
+      return absl::OkStatus();
+    };
+    RETURN_IF_ERROR(only_for(intent.memory_size() > 0, "memory", Opcode::kRead));
+    RETURN_IF_ERROR(only_for(intent.has_loads(), "loads", Opcode::kInstallWeights));
+    RETURN_IF_ERROR(only_for(intent.has_weights(), "weights", Opcode::kMultiply));
+    RETURN_IF_ERROR(only_for(intent.has_products(), "products", Opcode::kAccumulate));
+    RETURN_IF_ERROR(only_for(intent.has_sent(), "sent", Opcode::kReceive));
+    for (const isa::Source& source : intent.memory()) RETURN_IF_ERROR(check_source("memory", source));
+    if (intent.has_loads()) RETURN_IF_ERROR(check_source("loads", intent.loads()));
+    if (intent.has_weights()) RETURN_IF_ERROR(check_source("weights", intent.weights()));
+    if (intent.has_products()) RETURN_IF_ERROR(check_source("products", intent.products()));
+    if (intent.has_sent() && !intent.sent().has_chip()) {
+      return Error(queue, instruction, "intent sent names the sending chip (chipN:QUEUE@CYCLE)");
+    }
+    return absl::OkStatus();
+  }
+
   const ChipModel& chip_;
+  const isa::Program* program_;
   const std::string& chip_label_;
 };
 
@@ -229,11 +298,12 @@ absl::StatusOr<DecodedProgram> DecodeProgram(const ChipModel& chip, const isa::P
         absl::StrCat(chip_label, ": the program was written for chip '", program.chip(),
                      "' and cannot run on '", chip.name(), "'"));
   }
-  Decoder decoder(chip, chip_label);
+  Decoder decoder(chip, program, chip_label);
   DecodedProgram decoded;
   decoded.source = &program;
   std::set<int> seen_queues;
-  for (const isa::QueueProgram& queue_program : program.queues()) {
+  for (int program_queue = 0; program_queue < program.queues_size(); ++program_queue) {
+    const isa::QueueProgram& queue_program = program.queues(program_queue);
     std::optional<int> queue_index = chip.FindQueue(queue_program.queue());
     if (!queue_index.has_value()) {
       return absl::InvalidArgumentError(
@@ -249,6 +319,7 @@ absl::StatusOr<DecodedProgram> DecodeProgram(const ChipModel& chip, const isa::P
     queue.queue = *queue_index;
     queue.slice = chip.queues()[*queue_index].slice;
     queue.source = &queue_program;
+    queue.program_queue = program_queue;
     queue.instructions.reserve(queue_program.instructions_size());
     const int size = queue_program.instructions_size();
     for (int i = 0; i < size; ++i) {
@@ -272,6 +343,10 @@ absl::StatusOr<DecodedProgram> DecodeProgram(const ChipModel& chip, const isa::P
   }
   std::sort(decoded.queues.begin(), decoded.queues.end(),
             [](const DecodedQueue& x, const DecodedQueue& y) { return x.queue < y.queue; });
+  decoded.queue_of_program_queue.assign(program.queues_size(), -1);
+  for (size_t k = 0; k < decoded.queues.size(); ++k) {
+    decoded.queue_of_program_queue[decoded.queues[k].program_queue] = static_cast<int>(k);
+  }
 
   for (int i = 0; i < program.memory_size(); ++i) {
     const isa::MemoryImage& image = program.memory(i);

@@ -42,6 +42,9 @@ struct DecodedInstruction {
   int64_t amount = 0;
   int64_t map = 0;
   int64_t port = 0;
+  // What each operand is meant to read (program.proto, Intent); null when
+  // the program does not say. Checked against the values it reads.
+  const isa::Intent* intent = nullptr;
 };
 
 struct DecodedQueue {
@@ -49,6 +52,7 @@ struct DecodedQueue {
   int slice = 0;
   std::vector<DecodedInstruction> instructions;
   const isa::QueueProgram* source = nullptr;
+  int program_queue = 0;  // Its index in Program.queues.
 };
 
 struct DecodedMemoryImage {
@@ -59,6 +63,9 @@ struct DecodedMemoryImage {
 
 struct DecodedProgram {
   std::vector<DecodedQueue> queues;  // Sorted by queue index.
+  // For each of the program's queues (Program.queues order, which intent
+  // sources name), its index in `queues`.
+  std::vector<int> queue_of_program_queue;
   std::vector<DecodedMemoryImage> memory;
   const isa::Program* source = nullptr;
 };

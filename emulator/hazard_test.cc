@@ -94,12 +94,16 @@ TEST(HazardTest, SramAddressOutOfRange) {
 
 // LoadWeights at 20 from 32 westward streams... one stream suffices here:
 // MEM_W43 (4) reads at 12, the row reaches MXM_W1 (1) at 12 + 5 + 3 = 20.
-std::string MultiplyAfterInstall(int install_cycle, int multiply_cycle) {
+// Every product is read out by the end of the run: by the Accumulate at
+// `accumulate_cycle` (well after the product lands when not given).
+std::string MultiplyAfterInstall(int install_cycle, int multiply_cycle, int accumulate_cycle = -1) {
   return absl::StrCat("queue MEM_W43\n  @12 Read address=0 dst=W0\n  @", multiply_cycle - 8,
                       " Read address=1 dst=W1\n",
                       "queue MXM_W1.0\n  @20 LoadWeights.int8 row=0 a=W0\n",
                       "queue MXM_W1.1\n  @", install_cycle, " InstallWeights\n  @", multiply_cycle,
-                      " Multiply.int8 a=W1\n");
+                      " Multiply.int8 a=W1\n",
+                      "queue MXM_W1.2\n  @", accumulate_cycle >= 0 ? accumulate_cycle : multiply_cycle + 100,
+                      " Accumulate dst=E0\n");
 }
 
 TEST(HazardTest, MultiplyBeforeWeightsAreInstalled) {
@@ -123,9 +127,8 @@ TEST(HazardTest, MultiplyBeforeWeightsAreInstalled) {
 TEST(HazardTest, AccumulateBeforeTheProductLands) {
   ProgramRunner runner;
   // Multiply at 26 (d_func 24) lands at 50.
-  const std::string base = MultiplyAfterInstall(22, 26);
-  TSP_EXPECT_OK(runner.Run(base + "queue MXM_W1.2\n  @50 Accumulate dst=E0\n"));
-  EXPECT_THAT(runner.Run(base + "queue MXM_W1.2\n  @49 Accumulate dst=E0\n"),
+  TSP_EXPECT_OK(runner.Run(MultiplyAfterInstall(22, 26, 50)));
+  EXPECT_THAT(runner.Run(MultiplyAfterInstall(22, 26, 49)),
               StatusIs(kHazard, HasSubstr("(1 Multiply results still in flight; a Multiply's "
                                           "result lands d_func = 24 cycles after it issues)")));
 }

@@ -12,7 +12,9 @@ Sram::Sram(int slices, int64_t addresses, int lanes, int banks, bool keep_values
       reads_(static_cast<size_t>(slices) * banks),
       writes_(static_cast<size_t>(slices) * banks),
       reads_through_(static_cast<size_t>(slices) * banks, INT64_MIN),
-      zeros_(lanes, 0) {
+      zeros_(lanes, 0),
+      writer_pages_(slices) {
+  for (auto& slice_pages : writer_pages_) slice_pages.resize((addresses + kPageVectors - 1) / kPageVectors);
   if (keep_values_) {
     pages_.resize(slices);
     for (auto& slice_pages : pages_) {
@@ -36,6 +38,17 @@ void Sram::WriteVector(int slice, int64_t address, const uint8_t* bytes) {
     std::memset(page.get(), 0, static_cast<size_t>(kPageVectors) * lanes_);
   }
   std::memcpy(&page[(address % kPageVectors) * lanes_], bytes, lanes_);
+}
+
+const Sram::Writers& Sram::WritersOf(int slice, int64_t address) const {
+  const auto& page = writer_pages_[slice][address / kPageVectors];
+  return page == nullptr ? never_written_ : page[address % kPageVectors];
+}
+
+Sram::Writers& Sram::MutableWritersOf(int slice, int64_t address) {
+  auto& page = writer_pages_[slice][address / kPageVectors];
+  if (page == nullptr) page = std::make_unique<Writers[]>(kPageVectors);
+  return page[address % kPageVectors];
 }
 
 }  // namespace tsp::emulator

@@ -10,6 +10,8 @@
 #include <memory>
 #include <vector>
 
+#include "emulator/producer.h"
+
 namespace tsp::emulator {
 
 class Sram {
@@ -36,6 +38,17 @@ class Sram {
   // the bank in every cycle up to this one; INT64_MIN if none.
   int64_t& reads_through(int slice, int bank) { return reads_through_[slice * banks_ + bank]; }
 
+  // Who wrote a word, in timing-only and functional runs alike: the write
+  // that landed last (none: the initial contents) and the one issued last,
+  // with its landing cycle (a read between the two reads the former).
+  struct Writers {
+    Producer landed;
+    Producer issued;
+    int64_t issued_landing = -1;
+  };
+  const Writers& WritersOf(int slice, int64_t address) const;
+  Writers& MutableWritersOf(int slice, int64_t address);
+
  private:
   static constexpr int64_t kPageVectors = 64;
   int64_t addresses_;
@@ -47,6 +60,8 @@ class Sram {
   std::vector<Access> writes_;
   std::vector<int64_t> reads_through_;
   std::vector<uint8_t> zeros_;
+  std::vector<std::vector<std::unique_ptr<Writers[]>>> writer_pages_;  // [slice][page], on first write.
+  Writers never_written_;
 };
 
 }  // namespace tsp::emulator

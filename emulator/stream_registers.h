@@ -17,16 +17,11 @@
 #include <cstdint>
 #include <vector>
 
+#include "emulator/producer.h"
 #include "isa/program.pb.h"
 
 namespace tsp::emulator {
 
-// Who put a value on a stream, for error messages.
-struct Producer {
-  int queue = -1;
-  int instruction = -1;   // Index in the queue's program.
-  int64_t issue_cycle = 0;
-};
 
 class StreamRegisters {
  public:

@@ -1,5 +1,6 @@
 #include "isa/assembler.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -8,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/descriptor.h"
@@ -117,6 +119,147 @@ absl::StatusOr<std::string> ParseHex(absl::string_view hex) {
   return bytes;
 }
 
+// The intent fields as the text form writes them ("a<-VXM.0@12"), in print
+// order: the lists (stream groups, a Read's memory), then the single sources.
+struct IntentList {
+  absl::string_view key;
+  const google::protobuf::RepeatedPtrField<Source>& (Intent::*get)() const;
+  google::protobuf::RepeatedPtrField<Source>* (Intent::*mutable_list)();
+};
+constexpr IntentList kIntentLists[] = {
+    {"a", &Intent::a, &Intent::mutable_a},
+    {"b", &Intent::b, &Intent::mutable_b},
+    {"c", &Intent::c, &Intent::mutable_c},
+    {"memory", &Intent::memory, &Intent::mutable_memory},
+};
+struct IntentKey {
+  absl::string_view key;
+  bool (Intent::*has)() const;
+  const Source& (Intent::*get)() const;
+  Source* (Intent::*mutable_source)();
+};
+constexpr IntentKey kIntentKeys[] = {
+    {"loads", &Intent::has_loads, &Intent::loads, &Intent::mutable_loads},
+    {"weights", &Intent::has_weights, &Intent::weights, &Intent::mutable_weights},
+    {"products", &Intent::has_products, &Intent::products, &Intent::mutable_products},
+    {"sent", &Intent::has_sent, &Intent::sent, &Intent::mutable_sent},
+};
+
+// "VXM.0@12", "MXM_W.2@40*8", "chip3:C2C_E@900", "initial"; a queue is
+// named from `program` when it is given and the name is unambiguous, else
+// by its index ("%4@12").
+std::string PrintSource(const Source& source, const Program* program) {
+  if (source.initial()) return "initial";
+  std::string text;
+  if (source.has_chip()) {
+    absl::StrAppend(&text, "chip", source.chip(), ":", source.remote_queue());
+  } else {
+    bool named = false;
+    if (program != nullptr && source.queue() >= 0 && source.queue() < program->queues_size()) {
+      const std::string& name = program->queues(source.queue()).queue();
+      int same = 0;
+      for (const QueueProgram& queue : program->queues()) same += queue.queue() == name ? 1 : 0;
+      if (same == 1 && !name.empty()) {
+        absl::StrAppend(&text, name);
+        named = true;
+      }
+    }
+    if (!named) absl::StrAppend(&text, "%", source.queue());
+  }
+  absl::StrAppend(&text, "@", source.cycle());
+  if (source.count() != 0) absl::StrAppend(&text, "*", source.count());
+  return text;
+}
+
+absl::StatusOr<Source> ParseSource(absl::string_view text, absl::Span<const std::string> queue_names) {
+  Source source;
+  if (text == "initial") {
+    source.set_initial(true);
+    return source;
+  }
+  const size_t at = text.rfind('@');
+  if (at == absl::string_view::npos || at == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", text, "' is not a source; write QUEUE@CYCLE[*COUNT], chipN:QUEUE@CYCLE or initial"));
+  }
+  absl::string_view queue = text.substr(0, at);
+  absl::string_view cycle_text = text.substr(at + 1);
+  absl::string_view count_text;
+  if (size_t star = cycle_text.find('*'); star != absl::string_view::npos) {
+    count_text = cycle_text.substr(star + 1);
+    cycle_text = cycle_text.substr(0, star);
+  }
+  int64_t cycle;
+  if (!absl::SimpleAtoi(cycle_text, &cycle) || cycle < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("'", text, "': '", cycle_text, "' is not a cycle"));
+  }
+  source.set_cycle(cycle);
+  if (!count_text.empty()) {
+    int64_t count;
+    if (!absl::SimpleAtoi(count_text, &count) || count <= 0) {
+      return absl::InvalidArgumentError(absl::StrCat("'", text, "': '", count_text, "' is not a count"));
+    }
+    source.set_count(count);
+  }
+  if (absl::ConsumePrefix(&queue, "chip")) {
+    const size_t colon = queue.find(':');
+    int32_t chip;
+    if (colon == absl::string_view::npos || !absl::SimpleAtoi(queue.substr(0, colon), &chip) || chip < 0 ||
+        colon + 1 == queue.size()) {
+      return absl::InvalidArgumentError(absl::StrCat("'", text, "': a remote source is chipN:QUEUE@CYCLE"));
+    }
+    source.set_chip(chip);
+    source.set_remote_queue(std::string(queue.substr(colon + 1)));
+    return source;
+  }
+  if (absl::ConsumePrefix(&queue, "%")) {
+    int32_t index;
+    if (!absl::SimpleAtoi(queue, &index) || index < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("'", text, "': '%", queue, "' is not a queue index"));
+    }
+    source.set_queue(index);
+    return source;
+  }
+  for (size_t i = 0; i < queue_names.size(); ++i) {
+    if (queue_names[i] == queue) {
+      source.set_queue(static_cast<int32_t>(i));
+      return source;
+    }
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "'", text, "' names queue '", queue, "', which this program does not have (a source names a queue of "
+      "its own program, or chipN:QUEUE for a Receive's Send)"));
+}
+
+// Parses "key<-source" into the instruction's intent.
+absl::Status ParseIntentToken(absl::string_view token, absl::Span<const std::string> queue_names,
+                              Instruction* instruction) {
+  const size_t arrow = token.find("<-");
+  const absl::string_view key = token.substr(0, arrow);
+  const absl::string_view value = token.substr(arrow + 2);
+  Intent* intent = instruction->mutable_intent();
+  for (const IntentList& candidate : kIntentLists) {
+    if (candidate.key != key) continue;
+    google::protobuf::RepeatedPtrField<Source>* list = (intent->*candidate.mutable_list)();
+    if (!list->empty()) return absl::InvalidArgumentError(absl::StrCat("intent '", key, "' given twice"));
+    for (absl::string_view part : absl::StrSplit(value, ',')) {
+      ASSIGN_OR_RETURN(*list->Add(), ParseSource(part, queue_names));
+    }
+    return absl::OkStatus();
+  }
+  for (const IntentKey& candidate : kIntentKeys) {
+    if (candidate.key != key) continue;
+    if ((intent->*candidate.has)()) {
+      return absl::InvalidArgumentError(absl::StrCat("intent '", key, "' given twice"));
+    }
+    ASSIGN_OR_RETURN(*(intent->*candidate.mutable_source)(), ParseSource(value, queue_names));
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "'", token, "' is not an intent (key<-source with key one of a, b, c, memory, loads, weights, products, "
+      "sent)"));
+}
+
 }  // namespace
 
 std::string PrintStreamRef(const StreamRef& stream) {
@@ -175,7 +318,7 @@ absl::Status CheckSignature(const Instruction& instruction) {
   return absl::OkStatus();
 }
 
-std::string PrintInstruction(const Instruction& instruction) {
+std::string PrintInstruction(const Instruction& instruction, const Program* program) {
   std::optional<Opcode> opcode = InstructionOpcode(instruction);
   std::string text = absl::StrCat("@", instruction.cycle(), " ",
                                   opcode.has_value() ? absl::string_view(GetOpcodeInfo(*opcode).mnemonic)
@@ -194,10 +337,23 @@ std::string PrintInstruction(const Instruction& instruction) {
       absl::StrAppend(&text, IntOperand(instruction, operand));
     }
   }
+  if (instruction.has_intent()) {
+    const Intent& intent = instruction.intent();
+    for (const IntentList& list : kIntentLists) {
+      if ((intent.*list.get)().empty()) continue;
+      absl::StrAppend(&text, " ", list.key, "<-",
+                      absl::StrJoin((intent.*list.get)(), ",", [program](std::string* out, const Source& source) {
+                        absl::StrAppend(out, PrintSource(source, program));
+                      }));
+    }
+    for (const IntentKey& key : kIntentKeys) {
+      if ((intent.*key.has)()) absl::StrAppend(&text, " ", key.key, "<-", PrintSource((intent.*key.get)(), program));
+    }
+  }
   return text;
 }
 
-absl::StatusOr<Instruction> ParseInstruction(absl::string_view line) {
+absl::StatusOr<Instruction> ParseInstruction(absl::string_view line, absl::Span<const std::string> queue_names) {
   std::vector<absl::string_view> tokens =
       absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
   if (tokens.size() < 2 || !absl::ConsumePrefix(&tokens[0], "@")) {
@@ -229,6 +385,10 @@ absl::StatusOr<Instruction> ParseInstruction(absl::string_view line) {
   }
   uint32_t seen = 0;
   for (size_t i = 2; i < tokens.size(); ++i) {
+    if (absl::StrContains(tokens[i], "<-")) {
+      RETURN_IF_ERROR(ParseIntentToken(tokens[i], queue_names, &instruction));
+      continue;
+    }
     std::pair<absl::string_view, absl::string_view> key_value =
         absl::StrSplit(tokens[i], absl::MaxSplits('=', 1));
     const OperandInfo* operand = nullptr;
@@ -268,6 +428,12 @@ absl::StatusOr<Instruction> ParseInstruction(absl::string_view line) {
 }
 
 absl::StatusOr<Program> ParseProgram(absl::string_view text) {
+  // Sources name queues that may come later in the text: their names first.
+  std::vector<std::string> queue_names;
+  for (absl::string_view raw_line : absl::StrSplit(text, '\n')) {
+    absl::string_view line = absl::StripAsciiWhitespace(raw_line.substr(0, raw_line.find('#')));
+    if (absl::ConsumePrefix(&line, "queue ")) queue_names.emplace_back(absl::StripAsciiWhitespace(line));
+  }
   Program program;
   QueueProgram* queue = nullptr;
   int line_number = 0;
@@ -323,7 +489,7 @@ absl::StatusOr<Program> ParseProgram(absl::string_view text) {
         return LineError(line_number, raw_line,
                          absl::InvalidArgumentError("instruction before any 'queue <name>' line"));
       }
-      absl::StatusOr<Instruction> instruction = ParseInstruction(line);
+      absl::StatusOr<Instruction> instruction = ParseInstruction(line, queue_names);
       if (!instruction.ok()) return LineError(line_number, raw_line, instruction.status());
       *queue->add_instructions() = *std::move(instruction);
     } else {
@@ -355,9 +521,86 @@ std::string PrintProgram(const Program& program) {
   for (const QueueProgram& queue : program.queues()) {
     absl::StrAppend(&text, "queue ", queue.queue(), "\n");
     for (const Instruction& instruction : queue.instructions()) {
-      absl::StrAppend(&text, "  ", PrintInstruction(instruction), "\n");
+      absl::StrAppend(&text, "  ", PrintInstruction(instruction, &program), "\n");
     }
   }
+  return text;
+}
+
+bool IsSystemProgramText(absl::string_view text) {
+  for (absl::string_view raw_line : absl::StrSplit(text, '\n')) {
+    absl::string_view line = absl::StripAsciiWhitespace(raw_line.substr(0, raw_line.find('#')));
+    if (line.empty()) continue;
+    return absl::StartsWith(line, "program ") || absl::StartsWith(line, "predicted_last_event_cycle ");
+  }
+  return false;
+}
+
+absl::StatusOr<SystemProgram> ParseSystemProgram(absl::string_view text) {
+  SystemProgram system;
+  // Each chip's lines, with the line number of the first, parsed as one program.
+  int line_number = 0;
+  int chip = -1;
+  int first_line = 0;
+  std::string lines;
+  auto finish = [&]() -> absl::Status {
+    if (chip < 0) return absl::OkStatus();
+    absl::StatusOr<Program> program = ParseProgram(lines);
+    if (!program.ok()) {
+      return absl::Status(program.status().code(),
+                          absl::StrCat("program ", chip, " (from line ", first_line, "), ", program.status().message()));
+    }
+    (*system.mutable_chips())[chip] = *std::move(program);
+    lines.clear();
+    return absl::OkStatus();
+  };
+  for (absl::string_view raw_line : absl::StrSplit(text, '\n')) {
+    ++line_number;
+    absl::string_view line = absl::StripAsciiWhitespace(raw_line.substr(0, raw_line.find('#')));
+    if (absl::ConsumePrefix(&line, "predicted_last_event_cycle ")) {
+      int64_t cycle;
+      if (chip >= 0 || !absl::SimpleAtoi(line, &cycle)) {
+        return LineError(line_number, raw_line,
+                         absl::InvalidArgumentError("expected 'predicted_last_event_cycle <cycle>' before any program"));
+      }
+      system.set_predicted_last_event_cycle(cycle);
+      continue;
+    }
+    if (absl::ConsumePrefix(&line, "program ")) {
+      RETURN_IF_ERROR(finish());
+      if (!absl::SimpleAtoi(line, &chip) || chip < 0) {
+        return LineError(line_number, raw_line, absl::InvalidArgumentError("expected 'program <chip id>'"));
+      }
+      if (system.chips().contains(chip)) {
+        return LineError(line_number, raw_line,
+                         absl::InvalidArgumentError(absl::StrCat("chip ", chip, " has a program already")));
+      }
+      first_line = line_number + 1;
+      continue;
+    }
+    if (line.empty()) {
+      lines.push_back('\n');  // Keeps the chip's line numbers.
+      continue;
+    }
+    if (chip < 0) {
+      return LineError(line_number, raw_line,
+                       absl::InvalidArgumentError("a system's text starts each chip's program with 'program <chip id>'"));
+    }
+    absl::StrAppend(&lines, raw_line, "\n");
+  }
+  RETURN_IF_ERROR(finish());
+  return system;
+}
+
+std::string PrintSystemProgram(const SystemProgram& system) {
+  std::string text;
+  if (system.predicted_last_event_cycle() != 0) {
+    absl::StrAppend(&text, "predicted_last_event_cycle ", system.predicted_last_event_cycle(), "\n");
+  }
+  std::vector<int> chips;
+  for (const auto& [chip, program] : system.chips()) chips.push_back(chip);
+  std::sort(chips.begin(), chips.end());
+  for (int chip : chips) absl::StrAppend(&text, "program ", chip, "\n", PrintProgram(system.chips().at(chip)));
   return text;
 }
 

@@ -140,3 +140,69 @@ TEST(AssemblerTest, RejectsMalformedInstructionsWithTheLine) {
 
 }  // namespace
 }  // namespace tsp::isa
+
+namespace tsp::isa {
+namespace {
+
+constexpr absl::string_view kIntents = R"(chip tsp_v1
+queue MEM_W0
+  @0 Read address=16 dst=E0 memory<-initial
+  @1 Read address=17 dst=E4 memory<-MEM_E0@0,initial,MEM_E0@9
+  @2 Repeat n=2 every=1 stride=1
+queue VXM.0
+  @12 Add.fp32 a=E0 b=W4 dst=E8 a<-MEM_W0@0 b<-MEM_E0@1,MEM_E0@2,MEM_E0@3,MEM_E0@4
+queue MXM_W1.1
+  @30 InstallWeights loads<-MXM_W1.1@20*10
+  @40 Multiply.int8 a=W1 weights<-MXM_W1.1@30
+queue MXM_W1.2
+  @80 Accumulate dst=E0 products<-MXM_W1.1@40*3
+queue C2C_W
+  @90 Receive port=1 dst=E0 sent<-chip12:C2C_E@3
+queue MEM_E0
+  @95 Write address=3 a=E0 a<-C2C_W@90
+)";
+
+TEST(AssemblerTest, IntentsRoundTripWithQueueNamesResolved) {
+  absl::StatusOr<Program> program = ParseProgram(kIntents);
+  TSP_ASSERT_OK(program);
+  EXPECT_EQ(PrintProgram(*program), kIntents);
+  // Sources name queues by their index in the program; later queues too.
+  const Instruction& add = program->queues(1).instructions(0);
+  EXPECT_EQ(add.intent().a(0).queue(), 0);
+  EXPECT_EQ(add.intent().b_size(), 4);
+  EXPECT_EQ(add.intent().b(0).queue(), 5);  // MEM_E0, the last queue.
+  EXPECT_EQ(program->queues(4).instructions(0).intent().sent().chip(), 12);
+  // Without the program, a source shows its queue's index.
+  EXPECT_EQ(PrintInstruction(program->queues(2).instructions(0)), "@30 InstallWeights loads<-%2@20*10");
+}
+
+TEST(AssemblerTest, RejectsMalformedIntents) {
+  EXPECT_THAT(ParseProgram("queue MEM_W0\n  @0 Read address=0 dst=E0 memory<-MEM_W7@3\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("names queue 'MEM_W7', which this program")));
+  EXPECT_THAT(ParseProgram("queue MEM_W0\n  @0 Read address=0 dst=E0 from<-MEM_W0@3\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is not an intent")));
+  EXPECT_THAT(ParseProgram("queue MEM_W0\n  @0 Read address=0 dst=E0 memory<-MEM_W0\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is not a source")));
+}
+
+TEST(AssemblerTest, SystemProgramTextRoundTrips) {
+  SystemProgram system;
+  system.set_predicted_last_event_cycle(1234);
+  ASSERT_TRUE(ParseProgram("chip tsp_v1\nlane_map 0:1 0\nqueue MEM_W0\n  @0 Read address=0 dst=E0\n")
+                  .ok());
+  (*system.mutable_chips())[0] = *ParseProgram("chip tsp_v1\nlane_map 0:1 0\nqueue MEM_W0\n  @0 Read address=0 dst=E0\n");
+  (*system.mutable_chips())[3] = *ParseProgram("chip tsp_v1\nlane_map 0:0 1\nqueue C2C_W\n  @0 Deskew port=0\n");
+  const std::string text = PrintSystemProgram(system);
+  EXPECT_TRUE(IsSystemProgramText(text));
+  EXPECT_FALSE(IsSystemProgramText(kIntents));
+  // Each chip's lane maps count from 0 again: the second chip's parse.
+  absl::StatusOr<SystemProgram> again = ParseSystemProgram(text);
+  TSP_ASSERT_OK(again);
+  EXPECT_EQ(PrintSystemProgram(*again), text);
+  EXPECT_EQ(again->predicted_last_event_cycle(), 1234);
+  EXPECT_THAT(ParseSystemProgram("program 0\nqueue MEM_W0\n  @0 Bad\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("program 0 (from line 2), line 2")));
+}
+
+}  // namespace
+}  // namespace tsp::isa

@@ -111,6 +111,8 @@ absl::StatusOr<ChipModel> ChipModel::Create(const ChipSpec& spec) {
                                     spec.vxm().alus_per_lane()));
   RETURN_IF_ERROR(check.CheckFigure("c2c.links_on_die", spec.c2c().has_links_on_die(),
                                     spec.c2c().links_on_die(), 0));
+  RETURN_IF_ERROR(check.CheckFigure("c2c.receive_buffer_vectors", spec.c2c().has_receive_buffer_vectors(),
+                                    spec.c2c().receive_buffer_vectors()));
   RETURN_IF_ERROR(
       check.CheckFigure("compute_queues", spec.has_compute_queues(), spec.compute_queues()));
 
@@ -255,6 +257,7 @@ absl::StatusOr<ChipModel> ChipModel::Create(const ChipSpec& spec) {
                                       " C2C slices"));
     }
     model.c2c_ports_per_slice_ = static_cast<int>(spec.c2c().links_on_die().value() / c2c_slices);
+    model.c2c_receive_buffer_vectors_ = static_cast<int>(spec.c2c().receive_buffer_vectors().value());
   }
 
   // Timing: exactly one entry for every opcode.

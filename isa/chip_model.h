@@ -68,6 +68,8 @@ class ChipModel {
   }
   bool IsLargeAlu(int alu) const;
   int c2c_ports_per_slice() const { return c2c_ports_per_slice_; }
+  // Arrived vectors a port holds until Received (c2c.receive_buffer_vectors).
+  int c2c_receive_buffer_vectors() const { return c2c_receive_buffer_vectors_; }
 
   const std::vector<SliceInfo>& slices() const { return slices_; }
   const std::vector<QueueInfo>& queues() const { return queues_; }
@@ -83,6 +85,7 @@ class ChipModel {
   ChipSpec spec_;
   int64_t mem_addresses_ = 0;
   int c2c_ports_per_slice_ = 0;
+  int c2c_receive_buffer_vectors_ = 1;
   std::vector<SliceInfo> slices_;
   std::vector<QueueInfo> queues_;
   std::map<std::string, int, std::less<>> slice_by_name_;

@@ -30,6 +30,8 @@ absl::string_view HazardKindName(HazardKind kind) {
       return "link still serializing";
     case HazardKind::kReceiveBeforeArrival:
       return "Receive before the vector arrived";
+    case HazardKind::kReceiveBufferOverflow:
+      return "Receive after the port's buffer overflowed";
   }
   return "?";
 }

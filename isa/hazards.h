@@ -41,6 +41,9 @@ enum class HazardKind {
   kLinkBusy,
   // A Receive takes a vector that has arrived (links have no back pressure).
   kReceiveBeforeArrival,
+  // A port holds c2c.receive_buffer_vectors arrived vectors: the Receive of
+  // the oldest must come before the arrival that would be one too many.
+  kReceiveBufferOverflow,
 };
 
 // What holds a resource: the instruction (queue and index in it, -1 when the
@@ -137,6 +140,16 @@ inline Hazard LinkDeparture(int64_t departure, int64_t link_free, const Holder& 
 // A Receive at `cycle` of the vector arriving at `arrival`.
 inline Hazard Receive(int64_t cycle, int64_t arrival) {
   return arrival > cycle ? Hazard{HazardKind::kReceiveBeforeArrival, arrival, {}} : Clear();
+}
+
+// The first cycle a vector may arrive at a port whose buffer is full until
+// the Receive at `receive` takes the oldest vector it holds.
+inline int64_t EarliestArrivalAtFullPort(int64_t receive) { return receive + 1; }
+// A Receive at `cycle` of the oldest vector a port holds, when the vector
+// that would overflow the port's buffer (the buffer-th after it) arrives at
+// `overflow_arrival` (INT64_MAX when none is due).
+inline Hazard ReceiveBuffer(int64_t cycle, int64_t overflow_arrival) {
+  return overflow_arrival <= cycle ? Hazard{HazardKind::kReceiveBufferOverflow, overflow_arrival, {}} : Clear();
 }
 
 }  // namespace tsp::isa

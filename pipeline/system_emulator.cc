@@ -124,6 +124,9 @@ absl::Status SystemEmulator::Deliver(int chip, std::vector<emulator::OutboundVec
     inbound.port = topology_->PortInSlice(peer.port);
     inbound.arrival_cycle = arrival;
     inbound.data = std::move(vector.data);
+    inbound.from_chip = chip;
+    inbound.from_queue = std::move(vector.queue);
+    inbound.send_cycle = vector.send_cycle;
     RETURN_IF_ERROR(emulators_[receiver->second]->AddInbound(inbound));
     result->transfers.push_back(
         {link, chip, port, peer.chip, peer.port, vector.departure_cycle, arrival});

@@ -154,6 +154,28 @@ void StreamTable::Clear(int64_t key, int first, int width) {
   ForEachWord(first, width, [&](int w, uint64_t mask) { words[w] &= ~mask; });
 }
 
+isa::Source Produced(int queue, int64_t cycle, int64_t count) {
+  isa::Source source;
+  source.set_queue(queue);
+  source.set_cycle(cycle);
+  if (count != 0) source.set_count(count);
+  return source;
+}
+
+void AddSources(const std::vector<isa::Source>& sources, google::protobuf::RepeatedPtrField<isa::Source>* list) {
+  for (const isa::Source& source : sources) *list->Add() = source;
+}
+
+isa::Source Claim::MemorySource(int slice, int64_t address) const {
+  const int64_t landed = chip_.StateOf(slice, address).landed;
+  if (landed < 0) {
+    isa::Source initial;
+    initial.set_initial(true);
+    return initial;
+  }
+  return Produced(chip_.Queue(slice), landed - chip_.write_latency_);
+}
+
 isa::Instruction& Claim::Emit(int queue, int64_t cycle, isa::Opcode opcode) {
   if (used_ == instructions_.size()) instructions_.emplace_back();
   Pending& pending = instructions_[used_++];
@@ -275,6 +297,28 @@ void ChipScheduler::BuildInto(isa::Program* program) {
   for (isa::LaneMap& map : lane_maps_) program->mutable_lane_maps()->AddAllocated(new isa::LaneMap(std::move(map)));
   memory_.clear();
   lane_maps_.clear();
+  // Intent sources name chip queues while scheduling; the program numbers
+  // only the queues it has.
+  std::vector<int32_t> program_queue(queued_.size(), -1);
+  int32_t queues = 0;
+  for (size_t q = 0; q < queued_.size(); ++q) {
+    if (!queued_[q].empty()) program_queue[q] = queues++;
+  }
+  auto renumber = [&](isa::Source& source) {
+    if (!source.has_chip() && !source.initial()) source.set_queue(program_queue[source.queue()]);
+  };
+  for (const std::vector<isa::Instruction*>& list : queued_) {
+    for (isa::Instruction* instruction : list) {
+      if (!instruction->has_intent()) continue;
+      isa::Intent& intent = *instruction->mutable_intent();
+      for (auto* sources : {intent.mutable_a(), intent.mutable_b(), intent.mutable_c(), intent.mutable_memory()}) {
+        for (isa::Source& source : *sources) renumber(source);
+      }
+      if (intent.has_loads()) renumber(*intent.mutable_loads());
+      if (intent.has_weights()) renumber(*intent.mutable_weights());
+      if (intent.has_products()) renumber(*intent.mutable_products());
+    }
+  }
   // Each queue's instructions in cycle order (ties in the order placed).
   for (size_t q = 0; q < queued_.size(); ++q) {
     std::vector<isa::Instruction*>& list = queued_[q];

@@ -100,6 +100,13 @@ class StreamTable {
   std::vector<uint64_t> words_;
 };
 
+// The intent source naming the instruction on chip queue `queue` issued at
+// `cycle` (ChipScheduler::BuildInto renumbers the queue to the program's).
+isa::Source Produced(int queue, int64_t cycle, int64_t count = 0);
+// Appends `sources` to an intent list (a group operand's: one per stream, or
+// one for all when a single instruction made the group).
+void AddSources(const std::vector<isa::Source>& sources, google::protobuf::RepeatedPtrField<isa::Source>* list);
+
 // What one operation would claim at one candidate cycle. Every method checks
 // against the chip's tables (which already hold what this claim took),
 // records the use and returns false (or -1) on a conflict; the candidate is
@@ -126,6 +133,11 @@ class Claim {
   bool FixedStreams(isa::Direction direction, int first, int width, int position, int64_t cycle);
 
   isa::Instruction& Emit(int queue, int64_t cycle, isa::Opcode opcode);
+  // What a Read of (slice position, address) in this claim reads: the write
+  // that landed last (committed; a claim never reads what it writes), or the
+  // initial contents. Its queue is the chip's; BuildInto makes every local
+  // source's queue the program's.
+  isa::Source MemorySource(int slice, int64_t address) const;
   void Note(int64_t cycle) { last_cycle_ = std::max(last_cycle_, cycle); }
   // After a conflict that every anchor cycle below `anchor` would meet too
   // (the caller knows which), Place tries `anchor` next instead of the next

@@ -13,11 +13,23 @@ namespace {
 
 class StageUnitSignatureTest : public SystemFixture<::testing::Test> {};
 
-// The chips' programs with chip ids moved by `offset`, serialized: units
+// The chips' programs with chip ids moved by `offset` (the programs' keys
+// and the sending chips their Receives' intents name), serialized: units
 // equal up to chip ids serialize the same.
 std::map<int, std::string> Shifted(const isa::ChipPrograms& programs, int offset) {
   std::map<int, std::string> out;
-  for (const auto& [chip, program] : programs) out[chip + offset] = program.SerializeAsString();
+  for (const auto& [chip, program] : programs) {
+    isa::Program moved = program;
+    for (isa::QueueProgram& queue : *moved.mutable_queues()) {
+      for (isa::Instruction& instruction : *queue.mutable_instructions()) {
+        if (instruction.intent().has_sent()) {
+          isa::Source& sent = *instruction.mutable_intent()->mutable_sent();
+          sent.set_chip(sent.chip() + offset);
+        }
+      }
+    }
+    out[chip + offset] = moved.SerializeAsString();
+  }
   return out;
 }
 

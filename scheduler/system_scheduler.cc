@@ -73,24 +73,42 @@ absl::Status SystemScheduler::TransferPlane(int from, int from_slice, int64_t fr
     const pipeline::Link& link = topology_.links()[hop.link];
     return link.a.chip == hop.from && link.a.port == hop.from_port ? 0 : 1;
   };
+  // A departure waits for the link and, since the far port holds only
+  // c2c.receive_buffer_vectors arrived vectors, for the Receive that frees
+  // room for it there.
   auto departure_lower = [&](const pipeline::Hop& hop) {
     auto it = last_departure_.find({hop.link, link_direction(hop)});
-    return it == last_departure_.end() ? int64_t{0} : isa::LinkFreeCycle(it->second, serialization);
+    int64_t lower = it == last_departure_.end() ? int64_t{0} : isa::LinkFreeCycle(it->second, serialization);
+    const std::vector<int64_t>& receives = chips_[hop.to].receives[hop.to_port];
+    const size_t buffer = static_cast<size_t>(chip_.c2c_receive_buffer_vectors());
+    if (receives.size() >= buffer) {
+      const int64_t arrival = isa::EarliestArrivalAtFullPort(receives[receives.size() - buffer]);
+      lower = std::max(lower, arrival - link_latency - serialization);
+    }
+    return lower;
   };
+  auto c2c_queue = [&](int port) { return chip_.slices()[C2cPosition(port)].first_queue; };
   auto c2c_instruction = [&](Claim& claim, Opcode opcode, int port, int64_t cycle,
-                             const isa::StreamRef& stream) {
-    isa::Instruction& instruction =
-        claim.Emit(chip_.slices()[C2cPosition(port)].first_queue, cycle, opcode);
+                             const isa::StreamRef& stream) -> isa::Instruction& {
+    isa::Instruction& instruction = claim.Emit(c2c_queue(port), cycle, opcode);
     instruction.set_port(topology_.PortInSlice(port));
     *(opcode == Opcode::kSend ? instruction.mutable_a() : instruction.mutable_dst()) = stream;
+    return instruction;
+  };
+  // The Send of the hop before, as the next Receive's intent.
+  isa::Source sent;
+  auto sent_by = [&](int chip_id, int port, int64_t cycle) {
+    sent = isa::Source();
+    sent.set_chip(chip_id);
+    sent.set_remote_queue(chip_.queues()[c2c_queue(port)].name);
+    sent.set_cycle(cycle);
   };
   auto use_port = [&](int chip_id, int port) {
     chips_[chip_id].used_ports.insert({topology_.PortSlice(port), topology_.PortInSlice(port)});
   };
   auto receive_lower = [&](int chip_id, int port, int64_t arrival) {
-    auto& last = chips_[chip_id].last_receive;
-    auto it = last.find(port);
-    return std::max(arrival, it == last.end() ? arrival : it->second + 1);
+    const std::vector<int64_t>& receives = chips_[chip_id].receives[port];
+    return std::max(arrival, receives.empty() ? arrival : receives.back() + 1);
   };
 
   // Source: Read, then Send as the plane passes the out-port's slice.
@@ -111,9 +129,13 @@ absl::Status SystemScheduler::TransferPlane(int from, int from_slice, int64_t fr
       isa::Instruction& instruction = claim.Emit(scheduler.Queue(from_slice), read, Opcode::kRead);
       instruction.set_address(from_address);
       *instruction.mutable_dst() = isa::Stream(direction, stream);
-      c2c_instruction(claim, Opcode::kSend, hop.from_port, t, isa::Stream(direction, stream));
+      *instruction.mutable_intent()->add_memory() = claim.MemorySource(from_slice, from_address);
+      *c2c_instruction(claim, Opcode::kSend, hop.from_port, t, isa::Stream(direction, stream))
+           .mutable_intent()
+           ->add_a() = Produced(scheduler.Queue(from_slice), read);
       return true;
     }));
+    sent_by(from, hop.from_port, send);
     use_port(from, hop.from_port);
     last_departure_[{hop.link, link_direction(hop)}] = send + send_latency;
     arrival = isa::LinkArrivalCycle(send + send_latency, serialization, link_latency);
@@ -137,13 +159,18 @@ absl::Status SystemScheduler::TransferPlane(int from, int from_slice, int64_t fr
       }
       const int stream = claim.Streams(direction, 1, in, land);
       if (stream < 0) return false;
-      c2c_instruction(claim, Opcode::kReceive, in_hop.to_port, t, isa::Stream(direction, stream));
-      c2c_instruction(claim, Opcode::kSend, out_hop.from_port, send, isa::Stream(direction, stream));
+      *c2c_instruction(claim, Opcode::kReceive, in_hop.to_port, t, isa::Stream(direction, stream))
+           .mutable_intent()
+           ->mutable_sent() = sent;
+      *c2c_instruction(claim, Opcode::kSend, out_hop.from_port, send, isa::Stream(direction, stream))
+           .mutable_intent()
+           ->add_a() = Produced(c2c_queue(in_hop.to_port), t);
       return true;
     }));
+    sent_by(out_hop.from, out_hop.from_port, receive + receive_latency + Distance(in, out));
     use_port(out_hop.from, in_hop.to_port);
     use_port(out_hop.from, out_hop.from_port);
-    chips_[out_hop.from].last_receive[in_hop.to_port] = receive;
+    chips_[out_hop.from].receives[in_hop.to_port].push_back(receive);
     const int64_t departure = receive + receive_latency + Distance(in, out) + send_latency;
     last_departure_[{out_hop.link, link_direction(out_hop)}] = departure;
     arrival = isa::LinkArrivalCycle(departure, serialization, link_latency);
@@ -163,16 +190,19 @@ absl::Status SystemScheduler::TransferPlane(int from, int from_slice, int64_t fr
                                      if (stream < 0 || !claim.Write(to_slice, to_address, write)) {
                                        return false;
                                      }
-                                     c2c_instruction(claim, Opcode::kReceive, last.to_port, t,
-                                                     isa::Stream(direction, stream));
+                                     *c2c_instruction(claim, Opcode::kReceive, last.to_port, t,
+                                                      isa::Stream(direction, stream))
+                                          .mutable_intent()
+                                          ->mutable_sent() = sent;
                                      isa::Instruction& instruction =
                                          claim.Emit(scheduler.Queue(to_slice), write, Opcode::kWrite);
                                      instruction.set_address(to_address);
                                      *instruction.mutable_a() = isa::Stream(direction, stream);
+                                     *instruction.mutable_intent()->add_a() = Produced(c2c_queue(last.to_port), t);
                                      return true;
                                    }));
   use_port(to, last.to_port);
-  chips_[to].last_receive[last.to_port] = receive;
+  chips_[to].receives[last.to_port].push_back(receive);
   return absl::OkStatus();
 }
 

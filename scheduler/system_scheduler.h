@@ -58,7 +58,7 @@ class SystemScheduler {
     std::unique_ptr<ChipScheduler> scheduler;
     std::unique_ptr<VectorOps> ops;
     std::set<std::pair<int, int>> used_ports;  // (C2C slice index, port in slice)
-    std::map<int, int64_t> last_receive;       // Per chip port.
+    std::map<int, std::vector<int64_t>> receives;  // Per chip port: each Receive's cycle, in order.
   };
   absl::Status TransferPlane(int from, int from_slice, int64_t from_address, int to, int to_slice,
                              int64_t to_address);

@@ -158,7 +158,23 @@ int64_t VectorOps::ArrivalLowerBound(const Vec& v, int position) const {
   return lower;
 }
 
-int VectorOps::ReadTo(Claim& claim, const Vec& v, int position, int64_t cycle) {
+namespace {
+// A tile stream's Read and its Repeat read `loads` consecutive addresses:
+// one source each, or one for all when none was written.
+void SetTileReadSources(const Claim& claim, int slice, int64_t address, int loads, isa::Intent* intent) {
+  bool all_initial = true;
+  for (int i = 0; i < loads && all_initial; ++i) all_initial = claim.MemorySource(slice, address + i).initial();
+  if (all_initial) {
+    intent->add_memory()->set_initial(true);
+    return;
+  }
+  for (int i = 0; i < loads; ++i) *intent->add_memory() = claim.MemorySource(slice, address + i);
+}
+}  // namespace
+
+int VectorOps::ReadTo(Claim& claim, const Vec& v, int position, int64_t cycle,
+                      std::vector<isa::Source>* sources) {
+  sources->clear();
   const int64_t read_latency = chip().latency_cycles(Opcode::kRead);
   const isa::Direction direction = Toward(v.slices[0], position);
   const int first = claim.Streams(direction, v.planes(), position, cycle);
@@ -173,12 +189,14 @@ int VectorOps::ReadTo(Claim& claim, const Vec& v, int position, int64_t cycle) {
     isa::Instruction& instruction = claim.Emit(scheduler_.Queue(v.slices[p]), read, Opcode::kRead);
     instruction.set_address(v.address);
     *instruction.mutable_dst() = isa::Stream(direction, first + p);
+    *instruction.mutable_intent()->add_memory() = claim.MemorySource(v.slices[p], v.address);
+    sources->push_back(Produced(scheduler_.Queue(v.slices[p]), read));
   }
   return first;
 }
 
 bool VectorOps::WriteFrom(Claim& claim, const Vec& v, int position, int64_t cycle,
-                          isa::Direction direction, int first) {
+                          isa::Direction direction, int first, const isa::Source& producer) {
   for (int p = 0; p < v.planes(); ++p) {
     if (Toward(position, v.slices[p]) != direction) return false;
     const int64_t write = cycle + Distance(position, v.slices[p]);
@@ -186,6 +204,7 @@ bool VectorOps::WriteFrom(Claim& claim, const Vec& v, int position, int64_t cycl
     isa::Instruction& instruction = claim.Emit(scheduler_.Queue(v.slices[p]), write, Opcode::kWrite);
     instruction.set_address(v.address);
     *instruction.mutable_a() = isa::Stream(direction, first + p);
+    *instruction.mutable_intent()->add_a() = producer;
   }
   return true;
 }
@@ -256,14 +275,25 @@ absl::Status VectorOps::VxmInto(Opcode opcode, isa::ElementType type, const std:
     }
     if (alu < 0) return false;
     int streams[3] = {0, 0, 0};
+    std::vector<isa::Source> sources[3];
     for (size_t i = 0; i < inputs.size(); ++i) {
-      streams[i] = alias[i] >= 0 ? streams[alias[i]] : ReadTo(claim, inputs[i], vxm_, t);
+      if (alias[i] >= 0) {
+        streams[i] = streams[alias[i]];
+        sources[i] = sources[alias[i]];
+      } else {
+        streams[i] = ReadTo(claim, inputs[i], vxm_, t, &sources[i]);
+      }
       if (streams[i] < 0) return false;
     }
     const int first = claim.Streams(out_direction, out.planes(), vxm_, t + latency);
     if (first < 0) return false;
-    if (!WriteFrom(claim, out, vxm_, t + latency, out_direction, first)) return false;
+    if (!WriteFrom(claim, out, vxm_, t + latency, out_direction, first, Produced(vxm.first_queue + alu, t))) {
+      return false;
+    }
     isa::Instruction& instruction = claim.Emit(vxm.first_queue + alu, t, info.opcode);
+    AddSources(sources[0], instruction.mutable_intent()->mutable_a());
+    if (inputs.size() > 1) AddSources(sources[1], instruction.mutable_intent()->mutable_b());
+    if (inputs.size() > 2) AddSources(sources[2], instruction.mutable_intent()->mutable_c());
     instruction.set_type(type);
     auto stream_of = [&](size_t i) {
       return isa::Stream(Toward(inputs[i].slices[0], vxm_), streams[i]);
@@ -314,12 +344,17 @@ absl::Status VectorOps::SxmInto(Opcode opcode, const Vec& a, int amount_or_map, 
                  if (claim.UseQueue(unit.first_queue + candidate, t)) queue = candidate;
                }
                if (queue < 0) return false;
-               const int in = ReadTo(claim, a, sxm, t);
+               std::vector<isa::Source> sources;
+               const int in = ReadTo(claim, a, sxm, t, &sources);
                if (in < 0) return false;
                const int first = claim.Streams(out_direction, out.planes(), sxm, t + latency);
                if (first < 0) return false;
-               if (!WriteFrom(claim, out, sxm, t + latency, out_direction, first)) return false;
+               if (!WriteFrom(claim, out, sxm, t + latency, out_direction, first,
+                              Produced(unit.first_queue + queue, t))) {
+                 return false;
+               }
                isa::Instruction& instruction = claim.Emit(unit.first_queue + queue, t, opcode);
+               AddSources(sources, instruction.mutable_intent()->mutable_a());
                instruction.set_type(a.type);
                *instruction.mutable_a() = isa::Stream(Toward(a.slices[0], sxm), in);
                if (opcode == Opcode::kPermute) {
@@ -571,6 +606,7 @@ absl::StatusOr<std::vector<Vec>> VectorOps::MatVec(const StreamedMatrix& m, cons
     ASSIGN_OR_RETURN(Vec out, NewVec(out_type, m.side));
     for (int tile_column = 0; tile_column < column_tiles; ++tile_column) {
       const int64_t tile = static_cast<int64_t>(tile_row) * m.column_tiles + tile_column;
+      std::vector<isa::Source> tile_sources;  // The tile's Reads: the LoadWeights' intent.
       // Rows stream in at cycles L .. L + loads - 1, after the previous install took the buffer.
       int64_t lower = plane.last_install;
       for (int stream = 0; stream < rows_per_load * width; ++stream) {
@@ -583,6 +619,7 @@ absl::StatusOr<std::vector<Vec>> VectorOps::MatVec(const StreamedMatrix& m, cons
       ASSIGN_OR_RETURN(
           const int64_t first_load,
           scheduler_.Place(std::max<int64_t>(lower, 0), "LoadWeights", [&](int64_t t, Claim& claim) {
+            tile_sources.clear();
             for (int i = 0; i < m.loads; ++i) {
               // A load queue cycle or stream slot taken at t + i is one every
               // anchor up to t + i would need too.
@@ -602,6 +639,8 @@ absl::StatusOr<std::vector<Vec>> VectorOps::MatVec(const StreamedMatrix& m, cons
               isa::Instruction& instruction = claim.Emit(scheduler_.Queue(slice), read, Opcode::kRead);
               instruction.set_address(place.address);
               *instruction.mutable_dst() = isa::Stream(in_direction, stream);
+              SetTileReadSources(claim, slice, place.address, m.loads, instruction.mutable_intent());
+              tile_sources.push_back(Produced(scheduler_.Queue(slice), read));
               if (m.loads > 1) {
                 isa::Instruction& repeat = claim.Emit(scheduler_.Queue(slice), read + 1, Opcode::kRepeat);
                 repeat.set_n(m.loads - 1);
@@ -615,6 +654,7 @@ absl::StatusOr<std::vector<Vec>> VectorOps::MatVec(const StreamedMatrix& m, cons
             load.set_row(0);
             load.set_rows(rows_per_load);
             *load.mutable_a() = isa::Stream(in_direction, 0);
+            AddSources(tile_sources, load.mutable_intent()->mutable_a());
             if (m.loads > 1) {
               isa::Instruction& repeat = claim.Emit(unit.first_queue, t + 1, Opcode::kRepeat);
               repeat.set_n(m.loads - 1);
@@ -631,7 +671,9 @@ absl::StatusOr<std::vector<Vec>> VectorOps::MatVec(const StreamedMatrix& m, cons
       ASSIGN_OR_RETURN(const int64_t install,
                        scheduler_.Place(install_lower, "InstallWeights", [&](int64_t t, Claim& claim) {
                          if (!claim.UseQueue(unit.first_queue + 1, t)) return false;
-                         claim.Emit(unit.first_queue + 1, t, Opcode::kInstallWeights);
+                         isa::Instruction& instruction = claim.Emit(unit.first_queue + 1, t, Opcode::kInstallWeights);
+                         *instruction.mutable_intent()->mutable_loads() =
+                             Produced(unit.first_queue, plane.last_load, m.loads);
                          return true;
                        }));
       plane.last_install = install;
@@ -648,12 +690,15 @@ absl::StatusOr<std::vector<Vec>> VectorOps::MatVec(const StreamedMatrix& m, cons
       ASSIGN_OR_RETURN(const int64_t multiply,
                        scheduler_.Place(multiply_lower, "Multiply", [&](int64_t t, Claim& claim) {
                          if (!claim.UseQueue(unit.first_queue + 1, t)) return false;
-                         const int stream = ReadTo(claim, input, plane.position, t);
+                         std::vector<isa::Source> sources;
+                         const int stream = ReadTo(claim, input, plane.position, t, &sources);
                          if (stream < 0) return false;
                          isa::Instruction& instruction =
                              claim.Emit(unit.first_queue + 1, t, Opcode::kMultiply);
                          instruction.set_type(m.type);
                          *instruction.mutable_a() = isa::Stream(in_direction, stream);
+                         AddSources(sources, instruction.mutable_intent()->mutable_a());
+                         *instruction.mutable_intent()->mutable_weights() = Produced(unit.first_queue + 1, install);
                          return true;
                        }));
       plane.last_multiply = multiply;
@@ -667,12 +712,14 @@ absl::StatusOr<std::vector<Vec>> VectorOps::MatVec(const StreamedMatrix& m, cons
                                claim.Streams(out_direction, 4, plane.position, t + accumulate_latency);
                            if (first < 0) return false;
                            if (!WriteFrom(claim, out, plane.position, t + accumulate_latency,
-                                          out_direction, first)) {
+                                          out_direction, first, Produced(unit.first_queue + 2, t))) {
                              return false;
                            }
                            isa::Instruction& instruction =
                                claim.Emit(unit.first_queue + 2, t, Opcode::kAccumulate);
                            *instruction.mutable_dst() = isa::Stream(out_direction, first);
+                           *instruction.mutable_intent()->mutable_products() =
+                               Produced(unit.first_queue + 1, plane.last_multiply, column_tiles);
                            return true;
                          }));
     plane.last_accumulate = accumulate;

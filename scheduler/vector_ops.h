@@ -154,11 +154,12 @@ class VectorOps {
   // Reads the planes of `v` so that they pass `position` in `cycle`, on a
   // free stream group; returns its first stream or -1. `cycle` is the
   // claim's anchor plus a constant (a busy read queue skips anchors).
-  int ReadTo(Claim& claim, const Vec& v, int position, int64_t cycle);
+  // `sources` gets the Reads, one per stream, as the consumer's intent.
+  int ReadTo(Claim& claim, const Vec& v, int position, int64_t cycle, std::vector<isa::Source>* sources);
   // Writes the value on streams [first, first + planes) leaving `position`
-  // in `cycle` into `v`.
+  // in `cycle` into `v`; `producer` made the value (the Writes' intent).
   bool WriteFrom(Claim& claim, const Vec& v, int position, int64_t cycle, isa::Direction direction,
-                 int first);
+                 int first, const isa::Source& producer);
   // out = the SXM operation on a (on a's side of the chip).
   absl::Status SxmInto(isa::Opcode opcode, const Vec& a, int amount_or_map, const Vec& out);
   // Earliest cycle the operand may pass `position` (its planes readable).

@@ -87,12 +87,7 @@ int main(int argc, char** argv) {
     std::cerr << "schedule_text: " << programs.status().message() << "\n";
     return 1;
   }
-  std::cout << "# predicted last event cycle " << programs->predicted_last_event_cycle() << "\n";
-  std::map<int, const tsp::isa::Program*> ordered;
-  for (const auto& [id, program] : programs->chips()) ordered[id] = &program;
-  for (const auto& [id, program] : ordered) {
-    std::cout << "# ---- chip " << id << "\n" << tsp::isa::PrintProgram(*program);
-  }
+  std::cout << tsp::isa::PrintSystemProgram(*programs);
   if (const std::string path = absl::GetFlag(FLAGS_out); !path.empty()) {
     std::ofstream file(path, std::ios::binary);
     if (!programs->SerializeToOstream(&file)) {

@@ -14,11 +14,11 @@ grep -q '^ok     cycles per token: predicted' <<<"${out}" || fail "no prediction
 
 # A golden that is out of date: a diff and the command that regenerates it.
 stale="$(mktemp)"
-sed 's/^# predicted last event cycle 998$/# predicted last event cycle 997/' "${golden}" > "${stale}"
+sed 's/^predicted_last_event_cycle 998$/predicted_last_event_cycle 997/' "${golden}" > "${stale}"
 out="$("${golden_test}" "${schedule_text}" "${stale}" //tests/checks:golden_lane_sum.update --kernel=lane_sum)"
 [[ $? != 0 ]] || fail "a stale golden passed"
-grep -q '^-# predicted last event cycle 997$' <<<"${out}" || fail "no diff: ${out}"
-grep -q '^+# predicted last event cycle 998$' <<<"${out}" || fail "no diff: ${out}"
+grep -q '^-predicted_last_event_cycle 997$' <<<"${out}" || fail "no diff: ${out}"
+grep -q '^+predicted_last_event_cycle 998$' <<<"${out}" || fail "no diff: ${out}"
 grep -q 'bazel run //tests/checks:golden_lane_sum.update' <<<"${out}" || fail "no regenerate command: ${out}"
 # The genuine golden passes.
 "${golden_test}" "${schedule_text}" "${golden}" x --kernel=lane_sum > /dev/null || fail "the golden failed"
