@@ -234,6 +234,16 @@ class ChipEmulator::Impl {
             "buffering beyond the link: every arrival needs its Receive)"));
       }
     }
+    for (const DecodedOutput& output : decoded_.outputs) {
+      const Sram::Writers& writers = sram_.WritersOf(chip_.slices()[output.slice].kind_index, output.address);
+      const Producer intended = Intended(*output.written_by, 0);
+      if (!(writers.landed == intended)) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            options_.chip_label, ", ", chip_.slices()[output.slice].name, " address ", output.address,
+            ": the run ends with this output holding the value of ", DescribeFound(writers.landed),
+            ", not the intended ", DescribeIntended(intended)));
+      }
+    }
     for (const auto& [position, state] : planes_) {
       const std::string where = absl::StrCat(options_.chip_label, ", ", chip_.slices()[position].name);
       if (state.products_accumulated > 0 || state.products_in_flight > 0) {
@@ -640,6 +650,13 @@ class ChipEmulator::Impl {
     const isa::Source& source = memory[memory.size() == 1 ? 0 : static_cast<int>(repetition + 1)];
     const Sram::Writers& writers = sram_.WritersOf(mem_index, address);
     if (source.initial()) {
+      const int64_t meant = source.has_address() ? source.address() + (memory.size() == 1 ? address - instruction.address : 0)
+                                                 : address;
+      if (meant != address) {
+        return Hazard(q, instruction, now, repetition,
+                      absl::StrCat("reads address ", address, "; the intent is the initial contents of address ",
+                                   meant));
+      }
       if (writers.landed.queue < 0) return absl::OkStatus();
       return NotIntended(q, instruction, now, repetition, absl::StrCat("address ", address), writers.landed, nullptr);
     }

@@ -368,6 +368,25 @@ absl::StatusOr<DecodedProgram> DecodeProgram(const ChipModel& chip, const isa::P
     }
     decoded.memory.push_back({*slice, image.address(), &image.data()});
   }
+  for (int i = 0; i < program.outputs_size(); ++i) {
+    const isa::Output& output = program.outputs(i);
+    std::optional<int> slice = chip.FindSlice(output.slice());
+    const std::string where = absl::StrCat(chip_label, ": output ", i, " (", output.slice(), " address ",
+                                           output.address(), ")");
+    if (!slice.has_value() || chip.slices()[*slice].kind != isa::SLICE_MEM) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": no MEM slice of that name"));
+    }
+    if (output.address() < 0 || output.address() >= chip.mem_addresses()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": the address is outside 0..", chip.mem_addresses() - 1));
+    }
+    const isa::Source& source = output.written_by();
+    if (source.initial() || source.has_chip() || source.queue() < 0 || source.queue() >= program.queues_size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": written_by names a Write of this program (QUEUE@CYCLE)"));
+    }
+    decoded.outputs.push_back({*slice, output.address(), &source});
+  }
   return decoded;
 }
 

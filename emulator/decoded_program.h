@@ -61,12 +61,19 @@ struct DecodedMemoryImage {
   const std::string* data;
 };
 
+struct DecodedOutput {
+  int slice;
+  int64_t address;
+  const isa::Source* written_by;
+};
+
 struct DecodedProgram {
   std::vector<DecodedQueue> queues;  // Sorted by queue index.
   // For each of the program's queues (Program.queues order, which intent
   // sources name), its index in `queues`.
   std::vector<int> queue_of_program_queue;
   std::vector<DecodedMemoryImage> memory;
+  std::vector<DecodedOutput> outputs;
   const isa::Program* source = nullptr;
 };
 

@@ -149,7 +149,7 @@ constexpr IntentKey kIntentKeys[] = {
 // named from `program` when it is given and the name is unambiguous, else
 // by its index ("%4@12").
 std::string PrintSource(const Source& source, const Program* program) {
-  if (source.initial()) return "initial";
+  if (source.initial()) return source.has_address() ? absl::StrCat("initial:", source.address()) : "initial";
   std::string text;
   if (source.has_chip()) {
     absl::StrAppend(&text, "chip", source.chip(), ":", source.remote_queue());
@@ -173,8 +173,14 @@ std::string PrintSource(const Source& source, const Program* program) {
 
 absl::StatusOr<Source> ParseSource(absl::string_view text, absl::Span<const std::string> queue_names) {
   Source source;
-  if (text == "initial") {
+  if (absl::ConsumePrefix(&text, "initial")) {
     source.set_initial(true);
+    if (text.empty()) return source;
+    int64_t address;
+    if (!absl::ConsumePrefix(&text, ":") || !absl::SimpleAtoi(text, &address) || address < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("'initial", text, "': write initial or initial:ADDRESS"));
+    }
+    source.set_address(address);
     return source;
   }
   const size_t at = text.rfind('@');
@@ -484,6 +490,21 @@ absl::StatusOr<Program> ParseProgram(absl::string_view text) {
       image->set_slice(std::string(parts[0]));
       image->set_address(address);
       image->set_data(*std::move(bytes));
+    } else if (absl::ConsumePrefix(&line, "output ")) {
+      // output SLICE ADDRESS<-SOURCE
+      std::vector<absl::string_view> parts = absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+      const size_t arrow = parts.size() == 2 ? parts[1].find("<-") : absl::string_view::npos;
+      int64_t address;
+      if (arrow == absl::string_view::npos || !absl::SimpleAtoi(parts[1].substr(0, arrow), &address)) {
+        return LineError(line_number, raw_line,
+                         absl::InvalidArgumentError("expected 'output <slice> <address><-<queue>@<cycle>'"));
+      }
+      absl::StatusOr<Source> source = ParseSource(parts[1].substr(arrow + 2), queue_names);
+      if (!source.ok()) return LineError(line_number, raw_line, source.status());
+      Output* output = program.add_outputs();
+      output->set_slice(std::string(parts[0]));
+      output->set_address(address);
+      *output->mutable_written_by() = *std::move(source);
     } else if (line[0] == '@') {
       if (queue == nullptr) {
         return LineError(line_number, raw_line,
@@ -495,7 +516,7 @@ absl::StatusOr<Program> ParseProgram(absl::string_view text) {
     } else {
       return LineError(line_number, raw_line,
                        absl::InvalidArgumentError(
-                           "expected 'chip', 'queue', 'lane_map', 'memory' or an '@<cycle>' "
+                           "expected 'chip', 'queue', 'lane_map', 'memory', 'output' or an '@<cycle>' "
                            "instruction"));
     }
   }
@@ -517,6 +538,10 @@ std::string PrintProgram(const Program& program) {
       text.push_back(kDigits[byte & 15]);
     }
     text.push_back('\n');
+  }
+  for (const Output& output : program.outputs()) {
+    absl::StrAppend(&text, "output ", output.slice(), " ", output.address(), "<-",
+                    PrintSource(output.written_by(), &program), "\n");
   }
   for (const QueueProgram& queue : program.queues()) {
     absl::StrAppend(&text, "queue ", queue.queue(), "\n");

@@ -171,6 +171,7 @@ isa::Source Claim::MemorySource(int slice, int64_t address) const {
   if (landed < 0) {
     isa::Source initial;
     initial.set_initial(true);
+    initial.set_address(address);
     return initial;
   }
   return Produced(chip_.Queue(slice), landed - chip_.write_latency_);
@@ -319,6 +320,17 @@ void ChipScheduler::BuildInto(isa::Program* program) {
       if (intent.has_products()) renumber(*intent.mutable_products());
     }
   }
+  std::sort(outputs_.begin(), outputs_.end());
+  outputs_.erase(std::unique(outputs_.begin(), outputs_.end()), outputs_.end());
+  for (const auto& [slice, address] : outputs_) {
+    const int64_t landed = StateOf(slice, address).landed;
+    if (landed < 0) continue;  // Not written by this program.
+    isa::Output* output = program->add_outputs();
+    output->set_slice(chip_.slices()[slice].name);
+    output->set_address(address);
+    *output->mutable_written_by() = Produced(program_queue[Queue(slice)], landed - write_latency_);
+  }
+  outputs_.clear();
   // Each queue's instructions in cycle order (ties in the order placed).
   for (size_t q = 0; q < queued_.size(); ++q) {
     std::vector<isa::Instruction*>& list = queued_[q];

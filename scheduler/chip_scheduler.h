@@ -230,6 +230,10 @@ class ChipScheduler {
   void AddMemoryImages(const std::vector<isa::MemoryImage>& images) {
     memory_.insert(memory_.end(), images.begin(), images.end());
   }
+  // Declares (slice position, address) an output of the program: if this
+  // program writes it, the write landing last is named as what it must hold
+  // at the end of the run (isa::Output).
+  void DeclareOutput(int slice, int64_t address) { outputs_.emplace_back(slice, address); }
   // A lane map, shared with any identical one already added; returns its index.
   int AddLaneMap(const std::vector<int>& lanes);
   // Instructions outside any claim (Deskews), with their result cycle noted.
@@ -292,6 +296,7 @@ class ChipScheduler {
   // Per queue, in the order placed; on the arena.
   std::vector<std::vector<isa::Instruction*>> queued_;
   std::vector<isa::MemoryImage> memory_;
+  std::vector<std::pair<int, int64_t>> outputs_;  // (slice, address) declared.
   std::vector<isa::LaneMap> lane_maps_;
   absl::flat_hash_map<std::string, int> lane_map_index_;
   int64_t last_cycle_ = 0;

@@ -33,6 +33,11 @@ class SystemScheduler {
   // The chip's scheduler and operations, created on first use.
   VectorOps& ops(int chip);
   ChipScheduler& chip(int chip) { return ops(chip).scheduler(); }
+  // Whether the chip has a scheduler (something was placed or allocated on it).
+  bool has_chip(int chip) const {
+    auto it = chips_.find(chip);
+    return it != chips_.end() && it->second.scheduler != nullptr;
+  }
   // Forgets everything placed on a chip (before any transfer touches it), to
   // allocate it again another way.
   void ResetChip(int chip) { chips_.erase(chip); }

@@ -165,7 +165,7 @@ void SetTileReadSources(const Claim& claim, int slice, int64_t address, int load
   bool all_initial = true;
   for (int i = 0; i < loads && all_initial; ++i) all_initial = claim.MemorySource(slice, address + i).initial();
   if (all_initial) {
-    intent->add_memory()->set_initial(true);
+    *intent->add_memory() = claim.MemorySource(slice, address);
     return;
   }
   for (int i = 0; i < loads; ++i) *intent->add_memory() = claim.MemorySource(slice, address + i);

@@ -22,7 +22,9 @@
 #include "isa/status_macros.h"
 #include "models/model_registry.h"
 #include "models/reference_ops.h"
+#include "pipeline/system_emulator.h"
 #include "pipeline/system_model.h"
+#include "pipeline/topology.h"
 #include "tools/chip_reports.pb.h"
 #include "tools/command_line.h"
 #include "tools/fit_command.h"
@@ -43,23 +45,50 @@ absl::StatusOr<bool> Functional(const TspRequest& request) {
   return UsageError(absl::StrCat("--mode=", request.mode(), " is not one of: functional, timing"));
 }
 
-absl::StatusOr<isa::Program> LoadProgram(const TspRequest& request) {
+// A program file: one chip's program or a system's (text: "program <id>"
+// sections, isa/README.md; binary: a tsp.isa.SystemProgram, as tsp_program
+// writes, or a tsp.isa.Program). One chip's program runs as chip 0.
+absl::StatusOr<isa::SystemProgram> LoadPrograms(const TspRequest& request) {
   if (request.program().empty()) return UsageError("--program=FILE.tsp (or a binary Program FILE.pb) is required");
   ASSIGN_OR_RETURN(std::string text, isa::ReadFile(request.program()));
+  isa::SystemProgram system;
   if (absl::EndsWith(request.program(), ".pb")) {
-    isa::Program program;
-    if (!program.ParseFromString(text)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          request.program(), ": not a valid binary tsp.isa.Program (truncated or corrupted?)"));
+    // A SystemProgram's bytes that also parse as one Program are not told
+    // apart by parsing alone: a system's has chips and nothing unknown.
+    if (system.ParseFromString(text) && system.chips_size() > 0 &&
+        system.GetReflection()->GetUnknownFields(system).empty()) {
+      bool clean = true;
+      for (const auto& [id, program] : system.chips()) {
+        clean &= program.GetReflection()->GetUnknownFields(program).empty();
+      }
+      if (clean) return system;
     }
-    return program;
+    system.Clear();
+    if (!(*system.mutable_chips())[0].ParseFromString(text)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          request.program(), ": not a valid binary tsp.isa.Program or tsp.isa.SystemProgram (truncated or corrupted?)"));
+    }
+    return system;
+  }
+  if (isa::IsSystemProgramText(text)) {
+    absl::StatusOr<isa::SystemProgram> parsed = isa::ParseSystemProgram(text);
+    if (!parsed.ok()) {
+      return absl::Status(parsed.status().code(), absl::StrCat(request.program(), ": ", parsed.status().message()));
+    }
+    return parsed;
   }
   absl::StatusOr<isa::Program> program = isa::ParseProgram(text);
   if (!program.ok()) {
     return absl::Status(program.status().code(),
                         absl::StrCat(request.program(), ": ", program.status().message()));
   }
-  return program;
+  (*system.mutable_chips())[0] = *std::move(program);
+  return system;
+}
+
+// Whether a system's programs are one chip's program run as chip 0.
+bool IsOneChip(const isa::SystemProgram& system) {
+  return system.chips_size() == 1 && system.chips().begin()->first == 0;
 }
 
 // Refuses a request whose estimated host memory exceeds the limit, before
@@ -184,10 +213,80 @@ absl::Status RunMatvec(const TspRequest& request, std::ostream& out) {
   return absl::OkStatus();
 }
 
+absl::Status RunSystemProgram(const TspRequest& request, const isa::SystemProgram& programs, bool functional,
+                              std::ostream& out) {
+  if (!request.trace().empty()) {
+    return UsageError("--trace writes one chip's trace; for a system's programs use tsp trace --model");
+  }
+  ASSIGN_OR_RETURN(RequestHardware hardware, RequestChipAndSystem(request));
+  ASSIGN_OR_RETURN(pipeline::Topology topology, pipeline::Topology::Create(hardware.system, hardware.chip));
+  int64_t instructions = 0;
+  for (const auto& [id, program] : programs.chips()) {
+    for (const isa::QueueProgram& queue : program.queues()) instructions += queue.instructions_size();
+  }
+  RETURN_IF_ERROR(CheckHostMemory(request, 200 * instructions, absl::StrCat("running ", request.program())));
+  isa::ChipPrograms chips;
+  for (const auto& [id, program] : programs.chips()) {
+    if (id < 0 || id >= hardware.system.chips()) {
+      return absl::InvalidArgumentError(absl::StrCat(request.program(), ": program ", id, " is for a chip outside the ",
+                                                     hardware.system.chips(), "-chip system ",
+                                                     hardware.system.spec().name(), "; pick a larger --system"));
+    }
+    chips[id] = program;
+  }
+  pipeline::SystemRunOptions options;
+  options.functional = functional;
+  options.threads = 2;
+  ASSIGN_OR_RETURN(std::unique_ptr<pipeline::SystemEmulator> emulator,
+                   pipeline::SystemEmulator::Create(hardware.chip, hardware.system, topology, chips, options));
+  absl::StatusOr<pipeline::SystemRunResult> result = emulator->Run();
+  if (!result.ok()) {
+    return absl::Status(result.status().code(), absl::StrCat(request.program(), ": ", result.status().message()));
+  }
+  const int64_t predicted = programs.predicted_last_event_cycle();
+  if (request.format() == "json") {
+    ProgramRunReport report;
+    report.set_program(request.program());
+    report.set_chip(hardware.chip.name());
+    report.set_mode(functional ? "functional" : "timing");
+    report.set_last_event_cycle(result->last_event_cycle);
+    report.set_completion_cycle(result->completion_cycle);
+    report.set_completion_us(Microseconds(result->completion_cycle, hardware.chip.clock_hz()));
+    report.set_instructions_issued(result->instructions_issued);
+    report.set_vectors_sent(static_cast<int64_t>(result->transfers.size()));
+    report.set_chips(programs.chips_size());
+    report.set_system(hardware.system.spec().name());
+    report.set_predicted_last_event_cycle(predicted);
+    out << ProtoJson(report) << "\n";
+  } else {
+    out << absl::StrFormat("tsp run: %s on %d chips of %s (%s)\n", request.program(), programs.chips_size(),
+                           hardware.system.spec().name(), functional ? "functional" : "timing-only");
+    out << absl::StrFormat("  last event  : cycle %d%s\n", result->last_event_cycle,
+                           predicted == 0 ? std::string()
+                           : predicted == result->last_event_cycle
+                               ? absl::StrCat(" (predicted ", predicted, ": equal)")
+                               : absl::StrCat(" (predicted ", predicted, ": DIFFERS)"));
+    out << absl::StrFormat("  completion  : %d cycles = %.3f us\n", result->completion_cycle,
+                           Microseconds(result->completion_cycle, hardware.chip.clock_hz()));
+    out << absl::StrFormat("  instructions: %d issued\n", result->instructions_issued);
+    out << absl::StrFormat("  transfers   : %d vectors over links\n", result->transfers.size());
+  }
+  if (predicted != 0 && predicted != result->last_event_cycle) {
+    return absl::InternalError(absl::StrCat(request.program(), ": the programs predict their last event at cycle ",
+                                            predicted, " and ran to cycle ", result->last_event_cycle));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status RunProgram(const TspRequest& request, std::ostream& out) {
-  ASSIGN_OR_RETURN(isa::ChipModel chip, RequestChip(request));
-  ASSIGN_OR_RETURN(isa::Program program, LoadProgram(request));
+  ASSIGN_OR_RETURN(isa::SystemProgram programs, LoadPrograms(request));
   ASSIGN_OR_RETURN(bool functional, Functional(request));
+  if (!IsOneChip(programs)) return RunSystemProgram(request, programs, functional, out);
+  if (!request.system().empty()) {
+    return UsageError("--system applies to a system's programs (program <id> sections); this is one chip's program");
+  }
+  ASSIGN_OR_RETURN(isa::ChipModel chip, RequestChip(request));
+  const isa::Program& program = programs.chips().at(0);
   {
     // Decoded instructions (about 200 bytes each, every Repeat repetition
     // traced when tracing) and, in functional mode, the SRAM the images touch.
@@ -304,8 +403,9 @@ absl::Status RealMain(const TspRequest& request, std::ostream& out) {
   if (command == "check") return Check(request, out);
   if (command == "fit") return FitCommand(request, out);
   if (command == "asm") {
-    ASSIGN_OR_RETURN(isa::Program program, LoadProgram(request));
-    out << isa::PrintProgram(program);
+    ASSIGN_OR_RETURN(isa::SystemProgram programs, LoadPrograms(request));
+    out << (IsOneChip(programs) && programs.predicted_last_event_cycle() == 0 ? isa::PrintProgram(programs.chips().at(0))
+                                                                             : isa::PrintSystemProgram(programs));
     return absl::OkStatus();
   }
   return UsageError(absl::StrCat("unknown subcommand '", command, "'", isa::DidYouMean(command, SubcommandNames()),

@@ -323,6 +323,24 @@ absl::StatusOr<CompiledStep> StepLowering::Lower(int64_t position, int first, in
     step.stage_last_cycle = std::max(step.stage_last_cycle, system.chip(c.chip).last_cycle());
   }
   step.instructions = system.instruction_count();
+  // What the step leaves behind must hold the values its last writes meant.
+  // (Only on chips this step uses: a stage unit leaves the others alone.)
+  for (const MemoryRegion& region : step.persistent) {
+    if (!system.has_chip(region.chip)) continue;
+    for (int64_t v = 0; v < region.vectors; ++v) system.chip(region.chip).DeclareOutput(region.slice, region.address + v);
+  }
+  auto declare = [&](int chip, const Vec& vec) {
+    if (!system.has_chip(chip)) return;
+    for (int p = 0; p < vec.planes(); ++p) system.chip(chip).DeclareOutput(vec.slices[p], vec.address);
+  };
+  for (const LogitsShard& shard : step.logits) {
+    for (const Vec& vec : shard.vectors) declare(shard.chip, vec);
+  }
+  if (last + 1 < static_cast<int>(stages_.size())) {
+    for (const ChipResidents& c : stages_[last]) {
+      for (const Vec& vec : c.residual_out) declare(c.chip, vec);
+    }
+  }
   step.programs = system.Build();
   return step;
 }
