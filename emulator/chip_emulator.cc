@@ -345,6 +345,10 @@ class ChipEmulator::Impl {
   Producer Intended(const isa::Source& source, int64_t shift) const {
     return {decoded_.queue_of_program_queue[source.queue()], -1, source.cycle() + shift};
   }
+  // Entry i of a list (a write or stream producer, not the initial contents).
+  Producer Intended(const IntentSpan& sources, int i, int64_t shift) const {
+    return {decoded_.queue_of_program_queue[sources.data[i].queue], -1, sources.data[i].at + shift};
+  }
 
   // "queue VXM.0's `@12 Add.fp32 ...` (issued at cycle 12)", or the queue and
   // cycle when no instruction of the queue is listed there (a repetition).
@@ -592,14 +596,13 @@ class ChipEmulator::Impl {
     }
   }
 
-  // The intent sources of stream operand a, b or c (null: none given).
-  static const google::protobuf::RepeatedPtrField<isa::Source>* Sources(const DecodedInstruction& instruction,
-                                                                       char operand) {
-    if (instruction.intent == nullptr) return nullptr;
-    const auto& list = operand == 'a'   ? instruction.intent->a()
-                       : operand == 'b' ? instruction.intent->b()
-                                        : instruction.intent->c();
-    return list.empty() ? nullptr : &list;
+  // The intent sources of stream operand a, b or c of queue q's instruction
+  // (size 0: none given).
+  IntentSpan Sources(int q, const DecodedInstruction& instruction, char operand) const {
+    if (instruction.intent == nullptr) return {};
+    return runtimes_[q].queue->Intent(instruction, operand == 'a'   ? IntentList::kA
+                                                   : operand == 'b' ? IntentList::kB
+                                                                    : IntentList::kC);
   }
 
   // Reads a stream group at the slice of queue q into `out` (functional),
@@ -608,25 +611,23 @@ class ChipEmulator::Impl {
                          int64_t repetition, absl::string_view operand, const StreamGroup& group,
                          uint8_t* out) {
     const int position = runtimes_[q].queue->slice;
-    const google::protobuf::RepeatedPtrField<isa::Source>* sources = Sources(instruction, operand[0]);
+    const IntentSpan sources = Sources(q, instruction, operand[0]);
     for (int k = 0; k < group.width; ++k) {
       StreamRegisters::ReadOutcome read =
           streams_.Read(group.direction, group.first + k, position, now);
       if (!read.found) {
-        return Hazard(q, instruction, now, repetition,
-                      absl::StrCat("operand ", operand, ": stream ",
-                                   StreamName(group.direction, group.first + k),
-                                   " holds no value at position ", position, " (",
-                                   chip_.slices()[position].name, ") in cycle ", now,
-                                   sources == nullptr
-                                       ? std::string()
-                                       : absl::StrCat("; the intended value is ",
-                                                      DescribeIntended(Intended(
-                                                          (*sources)[sources->size() == 1 ? 0 : k],
-                                                          now - instruction.cycle)))));
+        return Hazard(
+            q, instruction, now, repetition,
+            absl::StrCat("operand ", operand, ": stream ", StreamName(group.direction, group.first + k),
+                         " holds no value at position ", position, " (", chip_.slices()[position].name, ") in cycle ",
+                         now,
+                         sources.size == 0 ? std::string()
+                                           : absl::StrCat("; the intended value is ",
+                                                          DescribeIntended(Intended(sources, sources.size == 1 ? 0 : k,
+                                                                                    now - instruction.cycle)))));
       }
-      if (sources != nullptr) {
-        const Producer intended = Intended((*sources)[sources->size() == 1 ? 0 : k], now - instruction.cycle);
+      if (sources.size != 0) {
+        const Producer intended = Intended(sources, sources.size == 1 ? 0 : k, now - instruction.cycle);
         if (!(read.producer == intended)) {
           return NotIntended(q, instruction, now, repetition,
                              absl::StrCat("operand ", operand, " (stream ", StreamName(group.direction, group.first + k),
@@ -645,13 +646,15 @@ class ChipEmulator::Impl {
   // write must be the one named (or none, for `initial`).
   absl::Status CheckMemoryIntent(int q, const DecodedInstruction& instruction, int64_t now, int64_t repetition,
                                  int mem_index, int64_t address) const {
-    if (instruction.intent == nullptr || instruction.intent->memory().empty()) return absl::OkStatus();
-    const auto& memory = instruction.intent->memory();
-    const isa::Source& source = memory[memory.size() == 1 ? 0 : static_cast<int>(repetition + 1)];
+    if (instruction.intent == nullptr) return absl::OkStatus();
+    const IntentSpan memory = runtimes_[q].queue->Intent(instruction, IntentList::kMemory);
+    const int entries = memory.size;
+    if (entries == 0) return absl::OkStatus();
+    const int entry = entries == 1 ? 0 : static_cast<int>(repetition + 1);
     const Sram::Writers& writers = sram_.WritersOf(mem_index, address);
-    if (source.initial()) {
-      const int64_t meant = source.has_address() ? source.address() + (memory.size() == 1 ? address - instruction.address : 0)
-                                                 : address;
+    if (memory.data[entry].queue == -1) {
+      const int64_t at = memory.data[entry].at;
+      const int64_t meant = at < 0 ? address : at + (entries == 1 ? address - instruction.address : 0);
       if (meant != address) {
         return Hazard(q, instruction, now, repetition,
                       absl::StrCat("reads address ", address, "; the intent is the initial contents of address ",
@@ -660,7 +663,7 @@ class ChipEmulator::Impl {
       if (writers.landed.queue < 0) return absl::OkStatus();
       return NotIntended(q, instruction, now, repetition, absl::StrCat("address ", address), writers.landed, nullptr);
     }
-    const Producer intended = Intended(source, 0);
+    const Producer intended = Intended(memory, entry, 0);
     if (writers.landed == intended) return absl::OkStatus();
     std::string hint;
     if (writers.issued == intended && writers.issued_landing > now) {

@@ -210,9 +210,9 @@ class Decoder {
       decoded.intent = &instruction.intent();
     }
     if (opcode == Opcode::kRepeat && previous != nullptr && previous->intent != nullptr &&
-        previous->intent->memory_size() > 1 && previous->intent->memory_size() != decoded.n + 1) {
+        previous->intent->memory().queue_size() > 1 && previous->intent->memory().queue_size() != decoded.n + 1) {
       return Error(queue, instruction,
-                   absl::StrCat("the Read before it names ", previous->intent->memory_size(),
+                   absl::StrCat("the Read before it names ", previous->intent->memory().queue_size(),
                                 " memory sources, but it and this Repeat read ", decoded.n + 1,
                                 " times (one source each, or one for all)"));
     }
@@ -224,7 +224,7 @@ class Decoder {
                            const isa::Instruction& instruction, const DecodedInstruction& decoded) const {
     const isa::Intent& intent = instruction.intent();
     auto check_source = [&](absl::string_view key, const isa::Source& source) -> absl::Status {
-      if (source.initial() || source.has_chip()) return absl::OkStatus();
+      if (source.has_chip()) return absl::OkStatus();
       if (source.queue() < 0 || source.queue() >= program.queues_size()) {
         return Error(queue, instruction,
                      absl::StrCat("intent ", key, " names queue index ", source.queue(), "; the program has ",
@@ -232,25 +232,38 @@ class Decoder {
       }
       return absl::OkStatus();
     };
-    auto check_group = [&](absl::string_view key, const google::protobuf::RepeatedPtrField<isa::Source>& sources,
+    auto check_list = [&](absl::string_view key, const isa::Sources& sources) -> absl::Status {
+      if (sources.at_size() != sources.queue_size()) {
+        return Error(queue, instruction,
+                     absl::StrCat("intent ", key, " has ", sources.queue_size(), " queues and ", sources.at_size(),
+                                  " cycles (one each per source)"));
+      }
+      const bool initial_allowed = key == "memory";
+      for (const int32_t index : sources.queue()) {
+        if (index == -1 && initial_allowed) continue;
+        if (index < 0 || index >= program.queues_size()) {
+          return Error(queue, instruction,
+                       index == -1 ? absl::StrCat("intent ", key,
+                                                  ": a stream value is made by an instruction of "
+                                                  "this chip, not the initial contents")
+                                   : absl::StrCat("intent ", key, " names queue index ", index, "; the program has ",
+                                                  program.queues_size(), " queues"));
+        }
+      }
+      return absl::OkStatus();
+    };
+    auto check_group = [&](absl::string_view key, const isa::Sources& sources,
                            const StreamGroup& group) -> absl::Status {
-      if (sources.empty()) return absl::OkStatus();
+      if (sources.queue_size() == 0) return absl::OkStatus();
       if (group.width == 0) {
         return Error(queue, instruction, absl::StrCat("intent ", key, " for an operand it does not have"));
       }
-      if (sources.size() != 1 && sources.size() != group.width) {
+      if (sources.queue_size() != 1 && sources.queue_size() != group.width) {
         return Error(queue, instruction,
-                     absl::StrCat("intent ", key, " names ", sources.size(), " sources for a group of ", group.width,
-                                  " streams (one for the whole group, or one per stream)"));
+                     absl::StrCat("intent ", key, " names ", sources.queue_size(), " sources for a group of ",
+                                  group.width, " streams (one for the whole group, or one per stream)"));
       }
-      for (const isa::Source& source : sources) {
-        if (source.initial() || source.has_chip()) {
-          return Error(queue, instruction,
-                       absl::StrCat("intent ", key, ": a stream value is made by an instruction of this chip"));
-        }
-        RETURN_IF_ERROR(check_source(key, source));
-      }
-      return absl::OkStatus();
+      return check_list(key, sources);
     };
     RETURN_IF_ERROR(check_group("a", intent.a(), decoded.a));
     RETURN_IF_ERROR(check_group("b", intent.b(), decoded.b));
@@ -262,12 +275,12 @@ class Decoder {
       }
       return absl::OkStatus();
     };
-    RETURN_IF_ERROR(only_for(intent.memory_size() > 0, "memory", Opcode::kRead));
+    RETURN_IF_ERROR(only_for(intent.memory().queue_size() > 0, "memory", Opcode::kRead));
     RETURN_IF_ERROR(only_for(intent.has_loads(), "loads", Opcode::kInstallWeights));
     RETURN_IF_ERROR(only_for(intent.has_weights(), "weights", Opcode::kMultiply));
     RETURN_IF_ERROR(only_for(intent.has_products(), "products", Opcode::kAccumulate));
     RETURN_IF_ERROR(only_for(intent.has_sent(), "sent", Opcode::kReceive));
-    for (const isa::Source& source : intent.memory()) RETURN_IF_ERROR(check_source("memory", source));
+    RETURN_IF_ERROR(check_list("memory", intent.memory()));
     if (intent.has_loads()) RETURN_IF_ERROR(check_source("loads", intent.loads()));
     if (intent.has_weights()) RETURN_IF_ERROR(check_source("weights", intent.weights()));
     if (intent.has_products()) RETURN_IF_ERROR(check_source("products", intent.products()));
@@ -337,8 +350,18 @@ absl::StatusOr<DecodedProgram> DecodeProgram(const ChipModel& chip, const isa::P
       ASSIGN_OR_RETURN(DecodedInstruction instruction,
                        decoder.Decode(program, queue, queue_program.instructions(i), previous));
       instruction.index = i;
+      if (instruction.intent != nullptr) {
+        const isa::Intent& intent = *instruction.intent;
+        instruction.intent_first = static_cast<uint32_t>(queue.intent_sources.size());
+        int k = 0;
+        for (const isa::Sources* list : {&intent.a(), &intent.b(), &intent.c(), &intent.memory()}) {
+          instruction.intent_sizes[k++] = static_cast<uint32_t>(list->queue_size());
+          for (int e = 0; e < list->queue_size(); ++e) queue.intent_sources.push_back({list->queue(e), list->at(e)});
+        }
+      }
       queue.instructions.push_back(instruction);
     }
+    queue.intent_sources.shrink_to_fit();  // Kept while the program runs.
     decoded.queues.push_back(std::move(queue));
   }
   std::sort(decoded.queues.begin(), decoded.queues.end(),
@@ -381,7 +404,7 @@ absl::StatusOr<DecodedProgram> DecodeProgram(const ChipModel& chip, const isa::P
           absl::StrCat(where, ": the address is outside 0..", chip.mem_addresses() - 1));
     }
     const isa::Source& source = output.written_by();
-    if (source.initial() || source.has_chip() || source.queue() < 0 || source.queue() >= program.queues_size()) {
+    if (source.has_chip() || source.queue() < 0 || source.queue() >= program.queues_size()) {
       return absl::InvalidArgumentError(
           absl::StrCat(where, ": written_by names a Write of this program (QUEUE@CYCLE)"));
     }

@@ -45,6 +45,26 @@ struct DecodedInstruction {
   // What each operand is meant to read (program.proto, Intent); null when
   // the program does not say. Checked against the values it reads.
   const isa::Intent* intent = nullptr;
+  // Its lists (a, b, c, memory, in IntentList order) as they are in
+  // DecodedQueue::intent_sources from intent_first on, one after another.
+  uint32_t intent_first = 0;
+  uint32_t intent_sizes[4] = {0, 0, 0, 0};
+};
+
+// The intent lists of an instruction (isa::Intent's a, b, c and memory).
+enum class IntentList { kA = 0, kB = 1, kC = 2, kMemory = 3 };
+
+// One entry of an intent list (isa::Sources), copied out of the protobuf:
+// issuing reads a queue's entries in order instead of chasing a message and
+// two arrays for each operand.
+struct IntentSource {
+  int32_t queue;  // Index in Program.queues; -1: the initial contents.
+  int64_t at;
+};
+
+struct IntentSpan {
+  const IntentSource* data = nullptr;
+  int size = 0;  // 0: the program names no intent for the operand.
 };
 
 struct DecodedQueue {
@@ -53,6 +73,14 @@ struct DecodedQueue {
   std::vector<DecodedInstruction> instructions;
   const isa::QueueProgram* source = nullptr;
   int program_queue = 0;  // Its index in Program.queues.
+  std::vector<IntentSource> intent_sources;  // Its instructions', in order.
+
+  IntentSpan Intent(const DecodedInstruction& instruction, IntentList list) const {
+    const int k = static_cast<int>(list);
+    uint32_t first = instruction.intent_first;
+    for (int i = 0; i < k; ++i) first += instruction.intent_sizes[i];
+    return {intent_sources.data() + first, static_cast<int>(instruction.intent_sizes[k])};
+  }
 };
 
 struct DecodedMemoryImage {

@@ -4,12 +4,13 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/descriptor.h"
@@ -123,8 +124,8 @@ absl::StatusOr<std::string> ParseHex(absl::string_view hex) {
 // order: the lists (stream groups, a Read's memory), then the single sources.
 struct IntentList {
   absl::string_view key;
-  const google::protobuf::RepeatedPtrField<Source>& (Intent::*get)() const;
-  google::protobuf::RepeatedPtrField<Source>* (Intent::*mutable_list)();
+  const Sources& (Intent::*get)() const;
+  Sources* (Intent::*mutable_list)();
 };
 constexpr IntentList kIntentLists[] = {
     {"a", &Intent::a, &Intent::mutable_a},
@@ -145,48 +146,55 @@ constexpr IntentKey kIntentKeys[] = {
     {"sent", &Intent::has_sent, &Intent::sent, &Intent::mutable_sent},
 };
 
-// "VXM.0@12", "MXM_W.2@40*8", "chip3:C2C_E@900", "initial"; a queue is
-// named from `program` when it is given and the name is unambiguous, else
-// by its index ("%4@12").
-std::string PrintSource(const Source& source, const Program* program) {
-  if (source.initial()) return source.has_address() ? absl::StrCat("initial:", source.address()) : "initial";
-  std::string text;
-  if (source.has_chip()) {
-    absl::StrAppend(&text, "chip", source.chip(), ":", source.remote_queue());
-  } else {
-    bool named = false;
-    if (program != nullptr && source.queue() >= 0 && source.queue() < program->queues_size()) {
-      const std::string& name = program->queues(source.queue()).queue();
+// A queue by name ("VXM.0") when `program` is given and the name is
+// unambiguous, else by its index ("%4"). `names` counts each name's queues.
+std::string PrintQueue(int32_t queue, const Program* program, const absl::flat_hash_map<std::string, int>* names) {
+  if (program != nullptr && queue >= 0 && queue < program->queues_size()) {
+    const std::string& name = program->queues(queue).queue();
+    const bool unique = names != nullptr ? names->at(name) == 1 : [&] {
       int same = 0;
-      for (const QueueProgram& queue : program->queues()) same += queue.queue() == name ? 1 : 0;
-      if (same == 1 && !name.empty()) {
-        absl::StrAppend(&text, name);
-        named = true;
-      }
-    }
-    if (!named) absl::StrAppend(&text, "%", source.queue());
+      for (const QueueProgram& other : program->queues()) same += other.queue() == name ? 1 : 0;
+      return same == 1;
+    }();
+    if (unique && !name.empty()) return name;
   }
+  return absl::StrCat("%", queue);
+}
+
+// "VXM.0@12", "MXM_W.2@40*8", "chip3:C2C_E@900".
+std::string PrintSource(const Source& source, const Program* program,
+                        const absl::flat_hash_map<std::string, int>* names = nullptr) {
+  std::string text = source.has_chip() ? absl::StrCat("chip", source.chip(), ":", source.remote_queue())
+                                       : PrintQueue(source.queue(), program, names);
   absl::StrAppend(&text, "@", source.cycle());
   if (source.count() != 0) absl::StrAppend(&text, "*", source.count());
   return text;
 }
 
+// "VXM.0@12,MEM_E0@9,initial:16,initial".
+std::string PrintSources(const Sources& sources, const Program* program,
+                         const absl::flat_hash_map<std::string, int>* names) {
+  std::string text;
+  for (int i = 0; i < sources.queue_size(); ++i) {
+    if (i > 0) text += ",";
+    const int64_t at = i < sources.at_size() ? sources.at(i) : 0;
+    if (sources.queue(i) == -1) {
+      absl::StrAppend(&text, at < 0 ? "initial" : absl::StrCat("initial:", at));
+    } else {
+      absl::StrAppend(&text, PrintQueue(sources.queue(i), program, names), "@", at);
+    }
+  }
+  return text;
+}
+
 absl::StatusOr<Source> ParseSource(absl::string_view text, absl::Span<const std::string> queue_names) {
   Source source;
-  if (absl::ConsumePrefix(&text, "initial")) {
-    source.set_initial(true);
-    if (text.empty()) return source;
-    int64_t address;
-    if (!absl::ConsumePrefix(&text, ":") || !absl::SimpleAtoi(text, &address) || address < 0) {
-      return absl::InvalidArgumentError(absl::StrCat("'initial", text, "': write initial or initial:ADDRESS"));
-    }
-    source.set_address(address);
-    return source;
-  }
   const size_t at = text.rfind('@');
   if (at == absl::string_view::npos || at == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "'", text, "' is not a source; write QUEUE@CYCLE[*COUNT], chipN:QUEUE@CYCLE or initial"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text,
+                     "' is not a source; write QUEUE@CYCLE[*COUNT] or chipN:QUEUE@CYCLE (a Read's memory<- also "
+                     "takes initial[:ADDRESS])"));
   }
   absl::string_view queue = text.substr(0, at);
   absl::string_view cycle_text = text.substr(at + 1);
@@ -246,10 +254,25 @@ absl::Status ParseIntentToken(absl::string_view token, absl::Span<const std::str
   Intent* intent = instruction->mutable_intent();
   for (const IntentList& candidate : kIntentLists) {
     if (candidate.key != key) continue;
-    google::protobuf::RepeatedPtrField<Source>* list = (intent->*candidate.mutable_list)();
-    if (!list->empty()) return absl::InvalidArgumentError(absl::StrCat("intent '", key, "' given twice"));
+    Sources* list = (intent->*candidate.mutable_list)();
+    if (list->queue_size() > 0) return absl::InvalidArgumentError(absl::StrCat("intent '", key, "' given twice"));
     for (absl::string_view part : absl::StrSplit(value, ',')) {
-      ASSIGN_OR_RETURN(*list->Add(), ParseSource(part, queue_names));
+      if (absl::ConsumePrefix(&part, "initial")) {
+        int64_t address = -1;
+        if (!part.empty() && (!absl::ConsumePrefix(&part, ":") || !absl::SimpleAtoi(part, &address) || address < 0)) {
+          return absl::InvalidArgumentError(absl::StrCat("'initial", part, "': write initial or initial:ADDRESS"));
+        }
+        list->add_queue(-1);
+        list->add_at(address);
+        continue;
+      }
+      ASSIGN_OR_RETURN(const Source source, ParseSource(part, queue_names));
+      if (source.has_chip() || source.count() != 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("'", part, "': an entry of '", key, "' is QUEUE@CYCLE or initial[:ADDRESS]"));
+      }
+      list->add_queue(source.queue());
+      list->add_at(source.cycle());
     }
     return absl::OkStatus();
   }
@@ -324,7 +347,10 @@ absl::Status CheckSignature(const Instruction& instruction) {
   return absl::OkStatus();
 }
 
-std::string PrintInstruction(const Instruction& instruction, const Program* program) {
+namespace {
+// `queue_names` (null: counted here) counts the program's queues by name.
+std::string PrintInstructionIn(const Instruction& instruction, const Program* program,
+                               const absl::flat_hash_map<std::string, int>* queue_names) {
   std::optional<Opcode> opcode = InstructionOpcode(instruction);
   std::string text = absl::StrCat("@", instruction.cycle(), " ",
                                   opcode.has_value() ? absl::string_view(GetOpcodeInfo(*opcode).mnemonic)
@@ -346,17 +372,21 @@ std::string PrintInstruction(const Instruction& instruction, const Program* prog
   if (instruction.has_intent()) {
     const Intent& intent = instruction.intent();
     for (const IntentList& list : kIntentLists) {
-      if ((intent.*list.get)().empty()) continue;
-      absl::StrAppend(&text, " ", list.key, "<-",
-                      absl::StrJoin((intent.*list.get)(), ",", [program](std::string* out, const Source& source) {
-                        absl::StrAppend(out, PrintSource(source, program));
-                      }));
+      if ((intent.*list.get)().queue_size() == 0) continue;
+      absl::StrAppend(&text, " ", list.key, "<-", PrintSources((intent.*list.get)(), program, queue_names));
     }
     for (const IntentKey& key : kIntentKeys) {
-      if ((intent.*key.has)()) absl::StrAppend(&text, " ", key.key, "<-", PrintSource((intent.*key.get)(), program));
+      if ((intent.*key.has)()) {
+        absl::StrAppend(&text, " ", key.key, "<-", PrintSource((intent.*key.get)(), program, queue_names));
+      }
     }
   }
   return text;
+}
+}  // namespace
+
+std::string PrintInstruction(const Instruction& instruction, const Program* program) {
+  return PrintInstructionIn(instruction, program, nullptr);
 }
 
 absl::StatusOr<Instruction> ParseInstruction(absl::string_view line, absl::Span<const std::string> queue_names) {
@@ -539,14 +569,16 @@ std::string PrintProgram(const Program& program) {
     }
     text.push_back('\n');
   }
+  absl::flat_hash_map<std::string, int> queue_names;
+  for (const QueueProgram& queue : program.queues()) ++queue_names[queue.queue()];
   for (const Output& output : program.outputs()) {
     absl::StrAppend(&text, "output ", output.slice(), " ", output.address(), "<-",
-                    PrintSource(output.written_by(), &program), "\n");
+                    PrintSource(output.written_by(), &program, &queue_names), "\n");
   }
   for (const QueueProgram& queue : program.queues()) {
     absl::StrAppend(&text, "queue ", queue.queue(), "\n");
     for (const Instruction& instruction : queue.instructions()) {
-      absl::StrAppend(&text, "  ", PrintInstruction(instruction, &program), "\n");
+      absl::StrAppend(&text, "  ", PrintInstructionIn(instruction, &program, &queue_names), "\n");
     }
   }
   return text;

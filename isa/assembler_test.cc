@@ -168,9 +168,9 @@ TEST(AssemblerTest, IntentsRoundTripWithQueueNamesResolved) {
   EXPECT_EQ(PrintProgram(*program), kIntents);
   // Sources name queues by their index in the program; later queues too.
   const Instruction& add = program->queues(1).instructions(0);
-  EXPECT_EQ(add.intent().a(0).queue(), 0);
-  EXPECT_EQ(add.intent().b_size(), 4);
-  EXPECT_EQ(add.intent().b(0).queue(), 5);  // MEM_E0, the last queue.
+  EXPECT_EQ(add.intent().a().queue(0), 0);
+  EXPECT_EQ(add.intent().b().queue_size(), 4);
+  EXPECT_EQ(add.intent().b().queue(0), 5);  // MEM_E0, the last queue.
   EXPECT_EQ(program->queues(4).instructions(0).intent().sent().chip(), 12);
   // Without the program, a source shows its queue's index.
   EXPECT_EQ(PrintInstruction(program->queues(2).instructions(0)), "@30 InstallWeights loads<-%2@20*10");

@@ -162,20 +162,22 @@ isa::Source Produced(int queue, int64_t cycle, int64_t count) {
   return source;
 }
 
-void AddSources(const std::vector<isa::Source>& sources, google::protobuf::RepeatedPtrField<isa::Source>* list) {
-  for (const isa::Source& source : sources) *list->Add() = source;
+void AddSource(const SourceEntry& entry, isa::Sources* list) {
+  list->add_queue(entry.queue);
+  list->add_at(entry.at);
 }
 
-isa::Source Claim::MemorySource(int slice, int64_t address) const {
-  const int64_t landed = chip_.StateOf(slice, address).landed;
-  if (landed < 0) {
-    isa::Source initial;
-    initial.set_initial(true);
-    initial.set_address(address);
-    return initial;
-  }
-  return Produced(chip_.Queue(slice), landed - chip_.write_latency_);
+void AddSources(const std::vector<SourceEntry>& entries, isa::Sources* list) {
+  for (const SourceEntry& entry : entries) AddSource(entry, list);
 }
+
+SourceEntry Claim::MemorySource(int slice, int64_t address) const {
+  const int64_t landed = chip_.StateOf(slice, address).landed;
+  if (landed < 0) return {-1, address};
+  return {chip_.Queue(slice), landed - chip_.write_latency_};
+}
+
+bool Claim::Written(int slice, int64_t address) const { return chip_.StateOf(slice, address).landed >= 0; }
 
 isa::Instruction& Claim::Emit(int queue, int64_t cycle, isa::Opcode opcode) {
   if (used_ == instructions_.size()) instructions_.emplace_back();
@@ -185,7 +187,16 @@ isa::Instruction& Claim::Emit(int queue, int64_t cycle, isa::Opcode opcode) {
     pending.instruction = google::protobuf::Arena::CreateMessage<isa::Instruction>(chip_.arena_);
   }
   isa::Instruction& instruction = *pending.instruction;
+  // Clear() on an arena drops submessages without freeing them: every try
+  // would leave its intent's sources on the arena. The intent is kept and
+  // emptied instead (its lists reuse their cleared elements); Commit drops
+  // one left empty.
+  isa::Intent* intent = instruction.has_intent() ? instruction.unsafe_arena_release_intent() : nullptr;
   instruction.Clear();
+  if (intent != nullptr) {
+    intent->Clear();
+    instruction.unsafe_arena_set_allocated_intent(intent);
+  }
   instruction.set_cycle(cycle);
   isa::SetInstructionOpcode(opcode, &instruction);
   Note(isa::ResultCycle(chip_.chip_, opcode, cycle));
@@ -234,6 +245,14 @@ absl::StatusOr<int64_t> ChipScheduler::Place(int64_t lower, absl::string_view wh
                    ") fits ", what, " (its operands may share a slice or a stream group)"));
 }
 
+namespace {
+bool IsEmpty(const isa::Intent& intent) {
+  return intent.a().queue().empty() && intent.b().queue().empty() && intent.c().queue().empty() &&
+         intent.memory().queue().empty() && !intent.has_loads() && !intent.has_weights() && !intent.has_products() &&
+         !intent.has_sent();
+}
+}  // namespace
+
 void ChipScheduler::Commit(Claim& claim) {
   claim.taken_.clear();  // Kept: the tables already hold them.
   claim.stream_takes_.clear();
@@ -247,6 +266,9 @@ void ChipScheduler::Commit(Claim& claim) {
   }
   for (size_t i = 0; i < claim.used_; ++i) {
     Claim::Pending& pending = claim.instructions_[i];
+    if (pending.instruction->has_intent() && IsEmpty(pending.instruction->intent())) {
+      pending.instruction->clear_intent();
+    }
     queued_[pending.queue].push_back(pending.instruction);
     pending.instruction = nullptr;
     ++instruction_count_;
@@ -306,15 +328,23 @@ void ChipScheduler::BuildInto(isa::Program* program) {
     if (!queued_[q].empty()) program_queue[q] = queues++;
   }
   auto renumber = [&](isa::Source& source) {
-    if (!source.has_chip() && !source.initial()) source.set_queue(program_queue[source.queue()]);
+    if (!source.has_chip()) source.set_queue(program_queue[source.queue()]);
   };
   for (const std::vector<isa::Instruction*>& list : queued_) {
     for (isa::Instruction* instruction : list) {
       if (!instruction->has_intent()) continue;
       isa::Intent& intent = *instruction->mutable_intent();
-      for (auto* sources : {intent.mutable_a(), intent.mutable_b(), intent.mutable_c(), intent.mutable_memory()}) {
-        for (isa::Source& source : *sources) renumber(source);
-      }
+      // has_ first: mutable_ would add an empty list to every instruction.
+      auto renumber_list = [&](bool present, isa::Sources* (isa::Intent::*list)()) {
+        if (!present) return;
+        for (int32_t& queue : *(intent.*list)()->mutable_queue()) {
+          if (queue >= 0) queue = program_queue[queue];
+        }
+      };
+      renumber_list(intent.has_a(), &isa::Intent::mutable_a);
+      renumber_list(intent.has_b(), &isa::Intent::mutable_b);
+      renumber_list(intent.has_c(), &isa::Intent::mutable_c);
+      renumber_list(intent.has_memory(), &isa::Intent::mutable_memory);
       if (intent.has_loads()) renumber(*intent.mutable_loads());
       if (intent.has_weights()) renumber(*intent.mutable_weights());
       if (intent.has_products()) renumber(*intent.mutable_products());

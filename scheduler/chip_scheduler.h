@@ -103,9 +103,18 @@ class StreamTable {
 // The intent source naming the instruction on chip queue `queue` issued at
 // `cycle` (ChipScheduler::BuildInto renumbers the queue to the program's).
 isa::Source Produced(int queue, int64_t cycle, int64_t count = 0);
-// Appends `sources` to an intent list (a group operand's: one per stream, or
-// one for all when a single instruction made the group).
-void AddSources(const std::vector<isa::Source>& sources, google::protobuf::RepeatedPtrField<isa::Source>* list);
+// An entry of an intent list (isa::Sources) as plain values: the instruction
+// on chip queue `queue` issued at cycle `at`, or (queue -1) the initial
+// contents of address `at`. Claims are tried at many cycles; plain values
+// cost nothing to drop.
+struct SourceEntry {
+  int32_t queue;
+  int64_t at;
+};
+// Appends to an intent list (a group operand's: one per stream, or one for
+// all when a single instruction made the group; a Read's memory).
+void AddSource(const SourceEntry& entry, isa::Sources* list);
+void AddSources(const std::vector<SourceEntry>& entries, isa::Sources* list);
 
 // What one operation would claim at one candidate cycle. Every method checks
 // against the chip's tables (which already hold what this claim took),
@@ -137,7 +146,9 @@ class Claim {
   // that landed last (committed; a claim never reads what it writes), or the
   // initial contents. Its queue is the chip's; BuildInto makes every local
   // source's queue the program's.
-  isa::Source MemorySource(int slice, int64_t address) const;
+  SourceEntry MemorySource(int slice, int64_t address) const;
+  // Whether a committed write has landed at (slice position, address).
+  bool Written(int slice, int64_t address) const;
   void Note(int64_t cycle) { last_cycle_ = std::max(last_cycle_, cycle); }
   // After a conflict that every anchor cycle below `anchor` would meet too
   // (the caller knows which), Place tries `anchor` next instead of the next

@@ -129,10 +129,11 @@ absl::Status SystemScheduler::TransferPlane(int from, int from_slice, int64_t fr
       isa::Instruction& instruction = claim.Emit(scheduler.Queue(from_slice), read, Opcode::kRead);
       instruction.set_address(from_address);
       *instruction.mutable_dst() = isa::Stream(direction, stream);
-      *instruction.mutable_intent()->add_memory() = claim.MemorySource(from_slice, from_address);
-      *c2c_instruction(claim, Opcode::kSend, hop.from_port, t, isa::Stream(direction, stream))
-           .mutable_intent()
-           ->add_a() = Produced(scheduler.Queue(from_slice), read);
+      AddSource(claim.MemorySource(from_slice, from_address), instruction.mutable_intent()->mutable_memory());
+      AddSource({scheduler.Queue(from_slice), read},
+                c2c_instruction(claim, Opcode::kSend, hop.from_port, t, isa::Stream(direction, stream))
+                    .mutable_intent()
+                    ->mutable_a());
       return true;
     }));
     sent_by(from, hop.from_port, send);
@@ -162,9 +163,10 @@ absl::Status SystemScheduler::TransferPlane(int from, int from_slice, int64_t fr
       *c2c_instruction(claim, Opcode::kReceive, in_hop.to_port, t, isa::Stream(direction, stream))
            .mutable_intent()
            ->mutable_sent() = sent;
-      *c2c_instruction(claim, Opcode::kSend, out_hop.from_port, send, isa::Stream(direction, stream))
-           .mutable_intent()
-           ->add_a() = Produced(c2c_queue(in_hop.to_port), t);
+      AddSource({c2c_queue(in_hop.to_port), t},
+                c2c_instruction(claim, Opcode::kSend, out_hop.from_port, send, isa::Stream(direction, stream))
+                    .mutable_intent()
+                    ->mutable_a());
       return true;
     }));
     sent_by(out_hop.from, out_hop.from_port, receive + receive_latency + Distance(in, out));
@@ -198,7 +200,7 @@ absl::Status SystemScheduler::TransferPlane(int from, int from_slice, int64_t fr
                                          claim.Emit(scheduler.Queue(to_slice), write, Opcode::kWrite);
                                      instruction.set_address(to_address);
                                      *instruction.mutable_a() = isa::Stream(direction, stream);
-                                     *instruction.mutable_intent()->add_a() = Produced(c2c_queue(last.to_port), t);
+                                     AddSource({c2c_queue(last.to_port), t}, instruction.mutable_intent()->mutable_a());
                                      return true;
                                    }));
   use_port(to, last.to_port);

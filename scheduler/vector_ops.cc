@@ -162,18 +162,14 @@ namespace {
 // A tile stream's Read and its Repeat read `loads` consecutive addresses:
 // one source each, or one for all when none was written.
 void SetTileReadSources(const Claim& claim, int slice, int64_t address, int loads, isa::Intent* intent) {
-  bool all_initial = true;
-  for (int i = 0; i < loads && all_initial; ++i) all_initial = claim.MemorySource(slice, address + i).initial();
-  if (all_initial) {
-    *intent->add_memory() = claim.MemorySource(slice, address);
-    return;
-  }
-  for (int i = 0; i < loads; ++i) *intent->add_memory() = claim.MemorySource(slice, address + i);
+  bool any_written = false;
+  for (int i = 0; i < loads && !any_written; ++i) any_written = claim.Written(slice, address + i);
+  for (int i = 0; i < (any_written ? loads : 1); ++i)
+    AddSource(claim.MemorySource(slice, address + i), intent->mutable_memory());
 }
 }  // namespace
 
-int VectorOps::ReadTo(Claim& claim, const Vec& v, int position, int64_t cycle,
-                      std::vector<isa::Source>* sources) {
+int VectorOps::ReadTo(Claim& claim, const Vec& v, int position, int64_t cycle, std::vector<SourceEntry>* sources) {
   sources->clear();
   const int64_t read_latency = chip().latency_cycles(Opcode::kRead);
   const isa::Direction direction = Toward(v.slices[0], position);
@@ -189,14 +185,14 @@ int VectorOps::ReadTo(Claim& claim, const Vec& v, int position, int64_t cycle,
     isa::Instruction& instruction = claim.Emit(scheduler_.Queue(v.slices[p]), read, Opcode::kRead);
     instruction.set_address(v.address);
     *instruction.mutable_dst() = isa::Stream(direction, first + p);
-    *instruction.mutable_intent()->add_memory() = claim.MemorySource(v.slices[p], v.address);
-    sources->push_back(Produced(scheduler_.Queue(v.slices[p]), read));
+    AddSource(claim.MemorySource(v.slices[p], v.address), instruction.mutable_intent()->mutable_memory());
+    sources->push_back({scheduler_.Queue(v.slices[p]), read});
   }
   return first;
 }
 
-bool VectorOps::WriteFrom(Claim& claim, const Vec& v, int position, int64_t cycle,
-                          isa::Direction direction, int first, const isa::Source& producer) {
+bool VectorOps::WriteFrom(Claim& claim, const Vec& v, int position, int64_t cycle, isa::Direction direction, int first,
+                          const SourceEntry& producer) {
   for (int p = 0; p < v.planes(); ++p) {
     if (Toward(position, v.slices[p]) != direction) return false;
     const int64_t write = cycle + Distance(position, v.slices[p]);
@@ -204,7 +200,7 @@ bool VectorOps::WriteFrom(Claim& claim, const Vec& v, int position, int64_t cycl
     isa::Instruction& instruction = claim.Emit(scheduler_.Queue(v.slices[p]), write, Opcode::kWrite);
     instruction.set_address(v.address);
     *instruction.mutable_a() = isa::Stream(direction, first + p);
-    *instruction.mutable_intent()->add_a() = producer;
+    AddSource(producer, instruction.mutable_intent()->mutable_a());
   }
   return true;
 }
@@ -266,6 +262,7 @@ absl::Status VectorOps::VxmInto(Opcode opcode, isa::ElementType type, const std:
   int64_t lower = 0;
   for (const Vec& v : inputs) lower = std::max(lower, ArrivalLowerBound(v, vxm_));
   const isa::Direction out_direction = side == Side::kWest ? isa::WEST : isa::EAST;
+  std::vector<SourceEntry> sources[3];  // Per operand; outside the claim, which is tried at many cycles.
   ASSIGN_OR_RETURN(int64_t t, scheduler_.Place(lower, info.mnemonic, [&](int64_t t, Claim& claim) {
     int alu = -1;
     for (int k = 0; k < vxm.queue_count && alu < 0; ++k) {
@@ -275,7 +272,6 @@ absl::Status VectorOps::VxmInto(Opcode opcode, isa::ElementType type, const std:
     }
     if (alu < 0) return false;
     int streams[3] = {0, 0, 0};
-    std::vector<isa::Source> sources[3];
     for (size_t i = 0; i < inputs.size(); ++i) {
       if (alias[i] >= 0) {
         streams[i] = streams[alias[i]];
@@ -287,7 +283,7 @@ absl::Status VectorOps::VxmInto(Opcode opcode, isa::ElementType type, const std:
     }
     const int first = claim.Streams(out_direction, out.planes(), vxm_, t + latency);
     if (first < 0) return false;
-    if (!WriteFrom(claim, out, vxm_, t + latency, out_direction, first, Produced(vxm.first_queue + alu, t))) {
+    if (!WriteFrom(claim, out, vxm_, t + latency, out_direction, first, {vxm.first_queue + alu, t})) {
       return false;
     }
     isa::Instruction& instruction = claim.Emit(vxm.first_queue + alu, t, info.opcode);
@@ -335,6 +331,7 @@ absl::Status VectorOps::SxmInto(Opcode opcode, const Vec& a, int amount_or_map, 
   const int64_t latency = chip().latency_cycles(opcode);
   const isa::Direction out_direction = Toward(sxm, vxm_);
   const absl::string_view mnemonic = isa::GetOpcodeInfo(opcode).mnemonic;
+  std::vector<SourceEntry> sources;  // Outside the claim, which is tried at many cycles.
   return scheduler_
       .Place(ArrivalLowerBound(a, sxm), mnemonic,
              [&](int64_t t, Claim& claim) {
@@ -344,13 +341,11 @@ absl::Status VectorOps::SxmInto(Opcode opcode, const Vec& a, int amount_or_map, 
                  if (claim.UseQueue(unit.first_queue + candidate, t)) queue = candidate;
                }
                if (queue < 0) return false;
-               std::vector<isa::Source> sources;
                const int in = ReadTo(claim, a, sxm, t, &sources);
                if (in < 0) return false;
                const int first = claim.Streams(out_direction, out.planes(), sxm, t + latency);
                if (first < 0) return false;
-               if (!WriteFrom(claim, out, sxm, t + latency, out_direction, first,
-                              Produced(unit.first_queue + queue, t))) {
+               if (!WriteFrom(claim, out, sxm, t + latency, out_direction, first, {unit.first_queue + queue, t})) {
                  return false;
                }
                isa::Instruction& instruction = claim.Emit(unit.first_queue + queue, t, opcode);
@@ -606,7 +601,7 @@ absl::StatusOr<std::vector<Vec>> VectorOps::MatVec(const StreamedMatrix& m, cons
     ASSIGN_OR_RETURN(Vec out, NewVec(out_type, m.side));
     for (int tile_column = 0; tile_column < column_tiles; ++tile_column) {
       const int64_t tile = static_cast<int64_t>(tile_row) * m.column_tiles + tile_column;
-      std::vector<isa::Source> tile_sources;  // The tile's Reads: the LoadWeights' intent.
+      std::vector<SourceEntry> tile_sources;  // The tile's Reads: the LoadWeights' intent.
       // Rows stream in at cycles L .. L + loads - 1, after the previous install took the buffer.
       int64_t lower = plane.last_install;
       for (int stream = 0; stream < rows_per_load * width; ++stream) {
@@ -640,7 +635,7 @@ absl::StatusOr<std::vector<Vec>> VectorOps::MatVec(const StreamedMatrix& m, cons
               instruction.set_address(place.address);
               *instruction.mutable_dst() = isa::Stream(in_direction, stream);
               SetTileReadSources(claim, slice, place.address, m.loads, instruction.mutable_intent());
-              tile_sources.push_back(Produced(scheduler_.Queue(slice), read));
+              tile_sources.push_back({scheduler_.Queue(slice), read});
               if (m.loads > 1) {
                 isa::Instruction& repeat = claim.Emit(scheduler_.Queue(slice), read + 1, Opcode::kRepeat);
                 repeat.set_n(m.loads - 1);
@@ -687,10 +682,10 @@ absl::StatusOr<std::vector<Vec>> VectorOps::MatVec(const StreamedMatrix& m, cons
       if (input.side != m.side || input.type != m.type) {
         return absl::InvalidArgumentError("a matvec input must be on the matrix's side, of its type");
       }
+      std::vector<SourceEntry> sources;  // Outside the claim, which is tried at many cycles.
       ASSIGN_OR_RETURN(const int64_t multiply,
                        scheduler_.Place(multiply_lower, "Multiply", [&](int64_t t, Claim& claim) {
                          if (!claim.UseQueue(unit.first_queue + 1, t)) return false;
-                         std::vector<isa::Source> sources;
                          const int stream = ReadTo(claim, input, plane.position, t, &sources);
                          if (stream < 0) return false;
                          isa::Instruction& instruction =
@@ -711,8 +706,8 @@ absl::StatusOr<std::vector<Vec>> VectorOps::MatVec(const StreamedMatrix& m, cons
                            const int first =
                                claim.Streams(out_direction, 4, plane.position, t + accumulate_latency);
                            if (first < 0) return false;
-                           if (!WriteFrom(claim, out, plane.position, t + accumulate_latency,
-                                          out_direction, first, Produced(unit.first_queue + 2, t))) {
+                           if (!WriteFrom(claim, out, plane.position, t + accumulate_latency, out_direction, first,
+                                          {unit.first_queue + 2, t})) {
                              return false;
                            }
                            isa::Instruction& instruction =

@@ -155,11 +155,11 @@ class VectorOps {
   // free stream group; returns its first stream or -1. `cycle` is the
   // claim's anchor plus a constant (a busy read queue skips anchors).
   // `sources` gets the Reads, one per stream, as the consumer's intent.
-  int ReadTo(Claim& claim, const Vec& v, int position, int64_t cycle, std::vector<isa::Source>* sources);
+  int ReadTo(Claim& claim, const Vec& v, int position, int64_t cycle, std::vector<SourceEntry>* sources);
   // Writes the value on streams [first, first + planes) leaving `position`
   // in `cycle` into `v`; `producer` made the value (the Writes' intent).
-  bool WriteFrom(Claim& claim, const Vec& v, int position, int64_t cycle, isa::Direction direction,
-                 int first, const isa::Source& producer);
+  bool WriteFrom(Claim& claim, const Vec& v, int position, int64_t cycle, isa::Direction direction, int first,
+                 const SourceEntry& producer);
   // out = the SXM operation on a (on a's side of the chip).
   absl::Status SxmInto(isa::Opcode opcode, const Vec& a, int amount_or_map, const Vec& out);
   // Earliest cycle the operand may pass `position` (its planes readable).
