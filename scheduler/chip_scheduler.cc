@@ -179,6 +179,70 @@ SourceEntry Claim::MemorySource(int slice, int64_t address) const {
 
 bool Claim::Written(int slice, int64_t address) const { return chip_.StateOf(slice, address).landed >= 0; }
 
+namespace {
+
+// A claim is tried at many cycles, and each try fills the same arena
+// instruction again. Clear() on an arena drops submessages without freeing
+// them, so every try would leave its operands and intent behind: they are
+// emptied in place instead, marked unused (a stream with no direction, a
+// source at cycle -1, an empty list) until a try sets them, and DropUnused
+// detaches what the committed try left unused.
+void EmptyForReuse(isa::Instruction& instruction) {
+  isa::StreamRef* streams[] = {
+      instruction.has_a() ? instruction.unsafe_arena_release_a() : nullptr,
+      instruction.has_b() ? instruction.unsafe_arena_release_b() : nullptr,
+      instruction.has_c() ? instruction.unsafe_arena_release_c() : nullptr,
+      instruction.has_dst() ? instruction.unsafe_arena_release_dst() : nullptr,
+  };
+  isa::Intent* intent = instruction.has_intent() ? instruction.unsafe_arena_release_intent() : nullptr;
+  instruction.Clear();
+  for (isa::StreamRef* stream : streams) {
+    if (stream != nullptr) stream->Clear();  // Direction unspecified: unused.
+  }
+  instruction.unsafe_arena_set_allocated_a(streams[0]);
+  instruction.unsafe_arena_set_allocated_b(streams[1]);
+  instruction.unsafe_arena_set_allocated_c(streams[2]);
+  instruction.unsafe_arena_set_allocated_dst(streams[3]);
+  if (intent == nullptr) return;
+  for (isa::Sources* list :
+       {intent->has_a() ? intent->mutable_a() : nullptr, intent->has_b() ? intent->mutable_b() : nullptr,
+        intent->has_c() ? intent->mutable_c() : nullptr, intent->has_memory() ? intent->mutable_memory() : nullptr}) {
+    if (list != nullptr) list->Clear();  // Keeps its arrays' capacity.
+  }
+  for (isa::Source* source : {intent->has_loads() ? intent->mutable_loads() : nullptr,
+                              intent->has_weights() ? intent->mutable_weights() : nullptr,
+                              intent->has_products() ? intent->mutable_products() : nullptr,
+                              intent->has_sent() ? intent->mutable_sent() : nullptr}) {
+    if (source == nullptr) continue;
+    source->Clear();
+    source->set_cycle(-1);  // Unused: every source a try sets is assigned whole.
+  }
+  instruction.unsafe_arena_set_allocated_intent(intent);
+}
+
+void DropUnused(isa::Instruction& instruction) {
+  if (instruction.has_a() && instruction.a().direction() == isa::DIRECTION_UNSPECIFIED) instruction.clear_a();
+  if (instruction.has_b() && instruction.b().direction() == isa::DIRECTION_UNSPECIFIED) instruction.clear_b();
+  if (instruction.has_c() && instruction.c().direction() == isa::DIRECTION_UNSPECIFIED) instruction.clear_c();
+  if (instruction.has_dst() && instruction.dst().direction() == isa::DIRECTION_UNSPECIFIED) instruction.clear_dst();
+  if (!instruction.has_intent()) return;
+  isa::Intent& intent = *instruction.mutable_intent();
+  if (intent.has_a() && intent.a().queue().empty()) intent.clear_a();
+  if (intent.has_b() && intent.b().queue().empty()) intent.clear_b();
+  if (intent.has_c() && intent.c().queue().empty()) intent.clear_c();
+  if (intent.has_memory() && intent.memory().queue().empty()) intent.clear_memory();
+  if (intent.has_loads() && intent.loads().cycle() < 0) intent.clear_loads();
+  if (intent.has_weights() && intent.weights().cycle() < 0) intent.clear_weights();
+  if (intent.has_products() && intent.products().cycle() < 0) intent.clear_products();
+  if (intent.has_sent() && intent.sent().cycle() < 0) intent.clear_sent();
+  if (!intent.has_a() && !intent.has_b() && !intent.has_c() && !intent.has_memory() && !intent.has_loads() &&
+      !intent.has_weights() && !intent.has_products() && !intent.has_sent()) {
+    instruction.clear_intent();
+  }
+}
+
+}  // namespace
+
 isa::Instruction& Claim::Emit(int queue, int64_t cycle, isa::Opcode opcode) {
   if (used_ == instructions_.size()) instructions_.emplace_back();
   Pending& pending = instructions_[used_++];
@@ -187,16 +251,7 @@ isa::Instruction& Claim::Emit(int queue, int64_t cycle, isa::Opcode opcode) {
     pending.instruction = google::protobuf::Arena::CreateMessage<isa::Instruction>(chip_.arena_);
   }
   isa::Instruction& instruction = *pending.instruction;
-  // Clear() on an arena drops submessages without freeing them: every try
-  // would leave its intent's sources on the arena. The intent is kept and
-  // emptied instead (its lists reuse their cleared elements); Commit drops
-  // one left empty.
-  isa::Intent* intent = instruction.has_intent() ? instruction.unsafe_arena_release_intent() : nullptr;
-  instruction.Clear();
-  if (intent != nullptr) {
-    intent->Clear();
-    instruction.unsafe_arena_set_allocated_intent(intent);
-  }
+  EmptyForReuse(instruction);
   instruction.set_cycle(cycle);
   isa::SetInstructionOpcode(opcode, &instruction);
   Note(isa::ResultCycle(chip_.chip_, opcode, cycle));
@@ -245,14 +300,6 @@ absl::StatusOr<int64_t> ChipScheduler::Place(int64_t lower, absl::string_view wh
                    ") fits ", what, " (its operands may share a slice or a stream group)"));
 }
 
-namespace {
-bool IsEmpty(const isa::Intent& intent) {
-  return intent.a().queue().empty() && intent.b().queue().empty() && intent.c().queue().empty() &&
-         intent.memory().queue().empty() && !intent.has_loads() && !intent.has_weights() && !intent.has_products() &&
-         !intent.has_sent();
-}
-}  // namespace
-
 void ChipScheduler::Commit(Claim& claim) {
   claim.taken_.clear();  // Kept: the tables already hold them.
   claim.stream_takes_.clear();
@@ -266,9 +313,7 @@ void ChipScheduler::Commit(Claim& claim) {
   }
   for (size_t i = 0; i < claim.used_; ++i) {
     Claim::Pending& pending = claim.instructions_[i];
-    if (pending.instruction->has_intent() && IsEmpty(pending.instruction->intent())) {
-      pending.instruction->clear_intent();
-    }
+    DropUnused(*pending.instruction);
     queued_[pending.queue].push_back(pending.instruction);
     pending.instruction = nullptr;
     ++instruction_count_;
