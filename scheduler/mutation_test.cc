@@ -174,19 +174,18 @@ TEST_P(MutationTest, EveryMutationIsRejectedOrChangesNoOutput) {
             << 100.0 * rejected / c.mutations << "%), " << same << " ran clean with every output bit-identical\n";
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Tiny, MutationTest,
-    ::testing::Values(Case{"tiny_dense", models::NumberFormat::kInt8, 1, 1, 64, 0, 300},
-                      Case{"tiny_dense", models::NumberFormat::kFp16, 2, 1, 64, 3, 300},
-                      Case{"tiny_wide", models::NumberFormat::kInt8, 2, 4, 64, 1, 300},
-                      Case{"tiny_wide", models::NumberFormat::kInt8, 1, 1, 700, 650, 300},
-                      Case{"tiny_wide", models::NumberFormat::kFp16, 2, 1, 400, 330, 300},
-                      Case{"tiny_moe", models::NumberFormat::kInt8, 1, 1, 64, 2, 300},
-                      Case{"tiny_moe", models::NumberFormat::kFp16, 2, 1, 64, 0, 300}),
-    [](const ::testing::TestParamInfo<Case>& info) {
-      return absl::StrCat(info.param.model, "_", models::NumberFormatName(info.param.format), "_",
-                          info.param.tensor_parallel, "x", info.param.stages);
-    });
+INSTANTIATE_TEST_SUITE_P(Tiny, MutationTest,
+                         ::testing::Values(Case{"tiny_dense", models::NumberFormat::kInt8, 1, 1, 64, 0, 100},
+                                           Case{"tiny_dense", models::NumberFormat::kFp16, 2, 1, 64, 3, 100},
+                                           Case{"tiny_wide", models::NumberFormat::kInt8, 2, 4, 64, 1, 100},
+                                           Case{"tiny_wide", models::NumberFormat::kInt8, 1, 1, 700, 650, 100},
+                                           Case{"tiny_wide", models::NumberFormat::kFp16, 2, 1, 400, 330, 100},
+                                           Case{"tiny_moe", models::NumberFormat::kInt8, 1, 1, 64, 2, 100},
+                                           Case{"tiny_moe", models::NumberFormat::kFp16, 2, 1, 64, 0, 100}),
+                         [](const ::testing::TestParamInfo<Case>& info) {
+                           return absl::StrCat(info.param.model, "_", models::NumberFormatName(info.param.format), "_",
+                                               info.param.tensor_parallel, "x", info.param.stages);
+                         });
 
 }  // namespace
 }  // namespace tsp::scheduler

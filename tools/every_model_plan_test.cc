@@ -70,7 +70,9 @@ void ExpectEveryCountAccounted(const scheduler::PlanReport& report) {
   for (int n : report.chip_counts_asked()) EXPECT_EQ(accounted.count(n), 1u) << n;
   for (const std::string& line : report.skipped()) EXPECT_THAT(line, Not(HasSubstr("INTERNAL"))) << line;
   for (const scheduler::PlanRow& row : report.rows()) {
-    if (row.emulated()) EXPECT_EQ(row.cycles_per_token_predicted(), row.cycles_per_token_emulated());
+    if (row.emulated()) {
+      EXPECT_EQ(row.cycles_per_token_predicted(), row.cycles_per_token_emulated());
+    }
   }
 }
 
