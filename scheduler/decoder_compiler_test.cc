@@ -158,38 +158,6 @@ TEST_F(DecoderInvariantTest, TimingOnlyStepsAtLongKvLengths) {
   }
 }
 
-// A step is its stage units in sequence: each unit's stage starts where the
-// previous stage ended, so the whole step's last cycle is the sum of the
-// units' stage times plus the last unit's (which returns the token), and
-// each unit alone runs as predicted.
-TEST_F(DecoderInvariantTest, StageUnitsComposeIntoTheStep) {
-  TSP_ASSERT_OK_AND_ASSIGN(models::ModelConfig config, models::LoadModel("tiny_wide"));
-  for (const Layout& layout : {Layout{"4stages", 2, 4, 2}, Layout{"2nodes", 2, 2, 8}}) {
-    TSP_ASSERT_OK_AND_ASSIGN(DecoderPartition partition,
-                             EvenPartition(config, layout.tensor_parallel, layout.stages, layout.stage_stride));
-    DecoderOptions options;
-    options.context_tokens = 400;
-    TSP_ASSERT_OK_AND_ASSIGN(DecoderCompiler compiler,
-                             DecoderCompiler::Create(config, *chip_, *system_, *topology_, partition, options));
-    TSP_ASSERT_OK_AND_ASSIGN(CompiledStep whole, compiler.CompileStep(330));
-    int64_t start = 0;
-    for (int s = 0; s < layout.stages; ++s) {
-      TSP_ASSERT_OK_AND_ASSIGN(CompiledStep unit, compiler.CompileStageUnit(s, 330));
-      pipeline::SystemRunOptions run;
-      run.functional = false;
-      TSP_ASSERT_OK_AND_ASSIGN(std::unique_ptr<pipeline::SystemEmulator> emulator,
-                               pipeline::SystemEmulator::Create(*chip_, *system_, *topology_, unit.programs, run));
-      TSP_ASSERT_OK_AND_ASSIGN(pipeline::SystemRunResult result, emulator->Run());
-      EXPECT_EQ(unit.predicted_last_cycle, result.last_event_cycle) << layout.name << " stage " << s;
-      if (s + 1 < layout.stages) {
-        start += unit.stage_last_cycle;
-      } else {
-        EXPECT_EQ(start + unit.predicted_last_cycle, whole.predicted_last_cycle) << layout.name;
-      }
-    }
-  }
-}
-
 // Bad partitions are refused with what and why.
 TEST_F(DecoderInvariantTest, RefusesPartitionsThatDoNotSplit) {
   TSP_ASSERT_OK_AND_ASSIGN(models::ModelConfig config, models::LoadModel("tiny_wide"));
