@@ -375,26 +375,24 @@ void ChipScheduler::BuildInto(isa::Program* program) {
   auto renumber = [&](isa::Source& source) {
     if (!source.has_chip()) source.set_queue(program_queue[source.queue()]);
   };
-  for (const std::vector<isa::Instruction*>& list : queued_) {
-    for (isa::Instruction* instruction : list) {
-      if (!instruction->has_intent()) continue;
-      isa::Intent& intent = *instruction->mutable_intent();
-      // has_ first: mutable_ would add an empty list to every instruction.
-      auto renumber_list = [&](bool present, isa::Sources* (isa::Intent::*list)()) {
-        if (!present) return;
-        for (int32_t& queue : *(intent.*list)()->mutable_queue()) {
-          if (queue >= 0) queue = program_queue[queue];
-        }
-      };
-      renumber_list(intent.has_a(), &isa::Intent::mutable_a);
-      renumber_list(intent.has_b(), &isa::Intent::mutable_b);
-      renumber_list(intent.has_c(), &isa::Intent::mutable_c);
-      renumber_list(intent.has_memory(), &isa::Intent::mutable_memory);
-      if (intent.has_loads()) renumber(*intent.mutable_loads());
-      if (intent.has_weights()) renumber(*intent.mutable_weights());
-      if (intent.has_products()) renumber(*intent.mutable_products());
-    }
-  }
+  auto renumber_intent = [&](isa::Instruction& instruction) {
+    if (!instruction.has_intent()) return;
+    isa::Intent& intent = *instruction.mutable_intent();
+    // has_ first: mutable_ would add an empty list to every instruction.
+    auto renumber_list = [&](bool present, isa::Sources* (isa::Intent::*list)()) {
+      if (!present) return;
+      for (int32_t& queue : *(intent.*list)()->mutable_queue()) {
+        if (queue >= 0) queue = program_queue[queue];
+      }
+    };
+    renumber_list(intent.has_a(), &isa::Intent::mutable_a);
+    renumber_list(intent.has_b(), &isa::Intent::mutable_b);
+    renumber_list(intent.has_c(), &isa::Intent::mutable_c);
+    renumber_list(intent.has_memory(), &isa::Intent::mutable_memory);
+    if (intent.has_loads()) renumber(*intent.mutable_loads());
+    if (intent.has_weights()) renumber(*intent.mutable_weights());
+    if (intent.has_products()) renumber(*intent.mutable_products());
+  };
   std::sort(outputs_.begin(), outputs_.end());
   outputs_.erase(std::unique(outputs_.begin(), outputs_.end()), outputs_.end());
   for (const auto& [slice, address] : outputs_) {
@@ -411,8 +409,15 @@ void ChipScheduler::BuildInto(isa::Program* program) {
     std::vector<isa::Instruction*>& list = queued_[q];
     if (list.empty()) continue;
     auto by_cycle = [](const auto& x, const auto& y) { return x->cycle() < y->cycle(); };
-    // Mostly placed in order already; sorting anyway costs a buffer per queue.
-    if (!std::is_sorted(list.begin(), list.end(), by_cycle)) std::stable_sort(list.begin(), list.end(), by_cycle);
+    // One pass over the instructions (each a cache miss): renumbered, and
+    // checked for order. Mostly placed in order already; sorting anyway
+    // costs a buffer per queue.
+    bool sorted = true;
+    for (size_t i = 0; i < list.size(); ++i) {
+      renumber_intent(*list[i]);
+      if (i > 0 && by_cycle(list[i], list[i - 1])) sorted = false;
+    }
+    if (!sorted) std::stable_sort(list.begin(), list.end(), by_cycle);
     isa::QueueProgram* queue = program->add_queues();
     queue->set_queue(chip_.queues()[q].name);
     queue->mutable_instructions()->Reserve(static_cast<int>(list.size()));
