@@ -177,8 +177,6 @@ SourceEntry Claim::MemorySource(int slice, int64_t address) const {
   return {chip_.Queue(slice), landed - chip_.write_latency_};
 }
 
-bool Claim::Written(int slice, int64_t address) const { return chip_.StateOf(slice, address).landed >= 0; }
-
 namespace {
 
 // A claim is tried at many cycles, and each try fills the same arena

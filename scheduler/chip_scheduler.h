@@ -147,8 +147,6 @@ class Claim {
   // initial contents. Its queue is the chip's; BuildInto makes every local
   // source's queue the program's.
   SourceEntry MemorySource(int slice, int64_t address) const;
-  // Whether a committed write has landed at (slice position, address).
-  bool Written(int slice, int64_t address) const;
   void Note(int64_t cycle) { last_cycle_ = std::max(last_cycle_, cycle); }
   // After a conflict that every anchor cycle below `anchor` would meet too
   // (the caller knows which), Place tries `anchor` next instead of the next

@@ -163,7 +163,7 @@ namespace {
 // one source each, or one for all when none was written.
 void SetTileReadSources(const Claim& claim, int slice, int64_t address, int loads, isa::Intent* intent) {
   bool any_written = false;
-  for (int i = 0; i < loads && !any_written; ++i) any_written = claim.Written(slice, address + i);
+  for (int i = 0; i < loads && !any_written; ++i) any_written = claim.MemorySource(slice, address + i).queue >= 0;
   for (int i = 0; i < (any_written ? loads : 1); ++i)
     AddSource(claim.MemorySource(slice, address + i), intent->mutable_memory());
 }
