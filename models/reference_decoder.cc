@@ -101,8 +101,8 @@ ReferenceDecoder::ReferenceDecoder(const ModelConfig& config, NumberFormat forma
       keys_(config.layers()),
       values_(config.layers()) {}
 
-ReferenceDecoder::CachedVector ReferenceDecoder::Store(const std::vector<float>& x) const {
-  CachedVector stored;
+StoredVector ReferenceDecoder::Store(const std::vector<float>& x) const {
+  StoredVector stored;
   if (weights_.format == NumberFormat::kInt8) {
     stored.q = QuantizeInt8(x);
   } else {
@@ -154,7 +154,7 @@ std::vector<float> ReferenceDecoder::Step(int64_t token) {
     const std::vector<float> q = MatVec(layer.q, h, format);
     const std::vector<float> k = MatVec(layer.k, h, format);
     const std::vector<float> v = MatVec(layer.v, h, format);
-    std::vector<CachedVector> new_keys, new_values;
+    std::vector<StoredVector> new_keys, new_values;
     for (int64_t g = 0; g < config_.kv_heads(); ++g) {
       std::vector<float> key(k.begin() + g * head_dim, k.begin() + (g + 1) * head_dim);
       Rotary(key, position_, config_.rope_theta());
@@ -191,6 +191,28 @@ std::vector<float> ReferenceDecoder::Step(int64_t token) {
   }
   ++position_;
   return MatVec(weights_.lm_head, RmsNorm(x, weights_.final_norm, config_.norm_epsilon()), format);
+}
+
+void ReferenceDecoder::FillCache(int64_t tokens, uint64_t seed) {
+  const int64_t head_dim = HeadDim(config_);
+  kernels::SplitMix64 random(seed);
+  auto draw = [&] {
+    std::vector<float> x(head_dim);
+    for (float& value : x) value = static_cast<float>(2.0 * Unit(random) - 1.0);
+    return Store(x);
+  };
+  for (int64_t l = 0; l < config_.layers(); ++l) {
+    for (int64_t t = 0; t < tokens; ++t) {
+      std::vector<StoredVector> new_keys, new_values;
+      for (int64_t g = 0; g < config_.kv_heads(); ++g) {
+        new_keys.push_back(draw());
+        new_values.push_back(draw());
+      }
+      keys_[l].push_back(std::move(new_keys));
+      values_[l].push_back(std::move(new_values));
+    }
+  }
+  position_ += tokens;
 }
 
 std::vector<int64_t> ReferenceDecoder::Generate(const std::vector<int64_t>& prompt, int count) {

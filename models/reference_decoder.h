@@ -33,6 +33,13 @@ struct ModelWeights {
 // tensor). Both formats come from the same int8 draw (fp16 = int8 dequantized).
 ModelWeights SyntheticWeights(const ModelConfig& config, NumberFormat format, uint64_t seed);
 
+// One K or V vector of one token and KV head as the cache stores it
+// (models/README.md): int8 with its scale, or fp16 bits.
+struct StoredVector {
+  QuantizedVector q;           // int8.
+  std::vector<uint16_t> half;  // fp16.
+};
+
 class ReferenceDecoder {
  public:
   ReferenceDecoder(const ModelConfig& config, NumberFormat format, uint64_t seed);
@@ -42,23 +49,28 @@ class ReferenceDecoder {
   std::vector<float> Step(int64_t token);
   // Runs the prompt, then `count` greedy steps; returns the generated tokens.
   std::vector<int64_t> Generate(const std::vector<int64_t>& prompt, int count);
+  // Appends `tokens` tokens of synthetic keys and values (uniform in
+  // [-1, 1], stored as Step stores them) to the cache and moves past them:
+  // for checking a step deep in the context without running every step
+  // before it.
+  void FillCache(int64_t tokens, uint64_t seed);
   int64_t position() const { return position_; }
   const ModelWeights& weights() const { return weights_; }
+  // The stored key or value of `token` (< position()) and KV head in `layer`.
+  const StoredVector& CachedKey(int layer, int64_t token, int kv_head) const { return keys_[layer][token][kv_head]; }
+  const StoredVector& CachedValue(int layer, int64_t token, int kv_head) const {
+    return values_[layer][token][kv_head];
+  }
 
  private:
-  // The cache of one layer: per token, per KV head, K and V as stored.
-  struct CachedVector {
-    QuantizedVector q;           // int8.
-    std::vector<uint16_t> half;  // fp16.
-  };
-  CachedVector Store(const std::vector<float>& x) const;
+  StoredVector Store(const std::vector<float>& x) const;
   std::vector<float> Mlp(const LayerWeights& layer, const std::vector<float>& h) const;
 
   ModelConfig config_;
   ModelWeights weights_;
   int64_t position_ = 0;
-  // [layer][token][kv head]
-  std::vector<std::vector<std::vector<CachedVector>>> keys_, values_;
+  // The cache: [layer][token][kv head], K and V as stored.
+  std::vector<std::vector<std::vector<StoredVector>>> keys_, values_;
 };
 
 }  // namespace tsp::models

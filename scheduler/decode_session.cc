@@ -15,13 +15,36 @@ DecodeSession::DecodeSession(const DecoderCompiler& compiler, const isa::ChipMod
                              pipeline::SystemRunOptions options)
     : compiler_(compiler), chip_(chip), system_(system), topology_(topology), options_(options) {}
 
+absl::Status DecodeSession::StartAt(int64_t position, const lowering::StoredKv& stored) {
+  if (position_ != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the session is at position ", position_, ": start it at another position before its first step"));
+  }
+  if (!options_.functional) {
+    return absl::FailedPreconditionError(
+        "a timing-only session carries no values, so starting it with filled caches does not apply: run it "
+        "functionally or step it from position 0");
+  }
+  if (position <= 0 || position >= compiler_.context_tokens()) {
+    return absl::OutOfRangeError(absl::StrCat("cannot start at position ", position, " of a ",
+                                              compiler_.context_tokens(), "-token context: give 1 to ",
+                                              compiler_.context_tokens() - 1));
+  }
+  ASSIGN_OR_RETURN(auto images, compiler_.KvCacheImages(position, stored));
+  for (auto& [chip, chip_images] : images) {
+    for (SramImage& image : chip_images) carried_[{chip, image.slice, image.address}] = std::move(image.bytes);
+  }
+  position_ = position;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<StepResult> DecodeSession::Step(int64_t host_token) {
+  if (host_token < 0 && !token_in_slot_) {
+    return absl::FailedPreconditionError("the first step needs a token from the host");
+  }
   const absl::Time start = absl::Now();
   ASSIGN_OR_RETURN(CompiledStep step, compiler_.CompileStep(position_));
   const absl::Time compiled = absl::Now();
-  if (host_token < 0 && position_ == 0) {
-    return absl::FailedPreconditionError("the first step needs a token from the host");
-  }
   const int lanes = chip_.lanes();
   for (const auto& [key, bytes] : carried_) {
     const auto& [chip, slice, address] = key;
@@ -92,6 +115,7 @@ absl::StatusOr<StepResult> DecodeSession::Step(int64_t host_token) {
     result.next_token = static_cast<int64_t>(token[0]);
   }
   ++position_;
+  token_in_slot_ = true;
   return result;
 }
 

@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "pipeline/system_emulator.h"
 #include "scheduler/decoder_compiler.h"
+#include "scheduler/lowering/kv_cache_images.h"
 
 namespace tsp::scheduler {
 
@@ -41,6 +42,11 @@ class DecodeSession {
   // slots by the host first (a prompt token); -1 runs the token the previous
   // step chose.
   absl::StatusOr<StepResult> Step(int64_t host_token);
+  // Starts a functional session at `position` instead of 0, its KV caches
+  // holding tokens [0, position) as `stored` gives them (the host writes
+  // them, as it writes the first token): checks a step deep in the context
+  // without running every step before it. Only before the first Step.
+  absl::Status StartAt(int64_t position, const lowering::StoredKv& stored);
   int64_t position() const { return position_; }
 
  private:
@@ -50,6 +56,7 @@ class DecodeSession {
   const pipeline::Topology& topology_;
   pipeline::SystemRunOptions options_;
   int64_t position_ = 0;
+  bool token_in_slot_ = false;  // Whether a step has left its next token.
   // SRAM carried between steps: (chip, slice, address) -> vectors.
   std::map<std::tuple<int, int, int64_t>, std::string> carried_;
 };

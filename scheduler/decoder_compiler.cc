@@ -93,4 +93,11 @@ absl::StatusOr<CompiledStep> DecoderCompiler::CompileStageUnit(int stage, int64_
   return lowering.LowerStageUnit(stage, position);
 }
 
+absl::StatusOr<std::map<int, std::vector<SramImage>>> DecoderCompiler::KvCacheImages(
+    int64_t tokens, const lowering::StoredKv& stored) const {
+  lowering::StepLowering lowering(config_, *chip_, *system_, *topology_, partition_, options_, context_,
+                                  *weight_images_);
+  return lowering.CacheImages(tokens, stored);
+}
+
 }  // namespace tsp::scheduler

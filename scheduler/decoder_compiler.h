@@ -27,6 +27,7 @@
 #include "pipeline/topology.h"
 #include "scheduler/compiled_step.h"
 #include "scheduler/decoder_partition.h"
+#include "scheduler/lowering/kv_cache_images.h"
 #include "scheduler/lowering/weight_allocation.h"
 #include "scheduler/vector_ops.h"
 
@@ -55,6 +56,12 @@ class DecoderCompiler {
   // weights, KV caches and constants; a step's activations come on top and
   // are checked when it is compiled.
   absl::StatusOr<std::vector<StageFootprint>> Footprints() const;
+
+  // Every chip's KV caches (chip -> images) holding tokens [0, tokens) as
+  // `stored` gives them, where the steps read them: the SRAM a run that
+  // starts at position `tokens` begins with (DecodeSession::StartAt).
+  absl::StatusOr<std::map<int, std::vector<SramImage>>> KvCacheImages(int64_t tokens,
+                                                                      const lowering::StoredKv& stored) const;
 
   const DecoderPartition& partition() const { return partition_; }
   int64_t context_tokens() const { return context_; }

@@ -525,6 +525,13 @@ StreamPlace VectorOps::TileStream(const StreamedMatrix& m, int64_t tile, int str
 void VectorOps::FillMatrix(const StreamedMatrix& m,
                            const std::function<uint16_t(int64_t, int64_t)>& bits) {
   if (!with_data_) return;
+  for (SramImage& image : MatrixImages(m, bits))
+    scheduler_.SetMemory(image.slice, image.address, std::move(image.bytes));
+}
+
+std::vector<SramImage> VectorOps::MatrixImages(const StreamedMatrix& m,
+                                               const std::function<uint16_t(int64_t, int64_t)>& bits) const {
+  std::vector<SramImage> images;
   const int width = isa::ElementBytes(m.type);
   const int rows_per_load = (lanes() + m.loads - 1) / m.loads;
   const int64_t tiles = static_cast<int64_t>(m.row_tiles) * m.column_tiles;
@@ -546,15 +553,16 @@ void VectorOps::FillMatrix(const StreamedMatrix& m,
       }
     }
     if (m.places == nullptr) {
-      scheduler_.SetMemory(TileStream(m, 0, stream).slice, m.base, std::move(data));
+      images.push_back({TileStream(m, 0, stream).slice, m.base, std::move(data)});
       continue;
     }
     const size_t tile_bytes = static_cast<size_t>(m.loads) * lanes();
     for (int64_t t = 0; t < tiles; ++t) {
       const StreamPlace place = TileStream(m, t, stream);
-      scheduler_.SetMemory(place.slice, place.address, data.substr(t * tile_bytes, tile_bytes));
+      images.push_back({place.slice, place.address, data.substr(t * tile_bytes, tile_bytes)});
     }
   }
+  return images;
 }
 
 Vec VectorOps::MatrixRow(const StreamedMatrix& m, int64_t row) const {

@@ -47,6 +47,13 @@ struct StreamPlace {
   int64_t address = 0;  // Of the tile's first load; its loads follow.
 };
 
+// Initial contents of consecutive vectors of one slice from `address`.
+struct SramImage {
+  int slice = 0;
+  int64_t address = 0;
+  std::string bytes;  // lanes() bytes a vector.
+};
+
 struct StreamedMatrix {
   Side side = Side::kWest;
   isa::ElementType type = isa::INT8;
@@ -105,6 +112,10 @@ class VectorOps {
                                            int64_t columns);
   void FillMatrix(const StreamedMatrix& matrix,
                   const std::function<uint16_t(int64_t, int64_t)>& bits);
+  // The SRAM images that hold the matrix with those elements (with or
+  // without data).
+  std::vector<SramImage> MatrixImages(const StreamedMatrix& matrix,
+                                      const std::function<uint16_t(int64_t, int64_t)>& bits) const;
   // The vector that is row `row` of the matrix (for caches written a row at a time).
   Vec MatrixRow(const StreamedMatrix& matrix, int64_t row) const;
 

@@ -175,8 +175,8 @@ absl::StatusOr<std::vector<Vec>> AttendHeads(LoweringContext& ctx, ChipResidents
     RETURN_IF_ERROR(AppendToCache(ctx, c, layer.caches[j], key, value, position));
   }
   const int64_t group = ctx.config().heads() / ctx.config().kv_heads();
-  const int64_t first_head = static_cast<int64_t>(c.rank) * ctx.LocalHeads();
-  const int64_t first_kv = first_head / group;
+  const int64_t first_head = ctx.FirstHead(c.rank);
+  const int64_t first_kv = ctx.FirstKvHead(c.rank);
   std::vector<Vec> outs;
   for (int head = 0; head < ctx.LocalHeads(); ++head) {
     ASSIGN_OR_RETURN(Vec query, ExtractHead(ctx, c, q, head * ctx.head_dim()));

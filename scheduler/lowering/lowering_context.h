@@ -53,6 +53,10 @@ class LoweringContext {
   int LocalKvHeads() const {
     return static_cast<int>(std::max<int64_t>(1, config_.kv_heads() / partition_.tensor_parallel));
   }
+  // The model's first query head and first KV head on a chip of rank
+  // `rank` (a KV head shared by chips is on each of them).
+  int64_t FirstHead(int rank) const { return static_cast<int64_t>(rank) * LocalHeads(); }
+  int64_t FirstKvHead(int rank) const { return FirstHead(rank) / (config_.heads() / config_.kv_heads()); }
   int64_t HiddenVectors() const { return CeilDiv(config_.hidden_size(), lanes_); }
   int64_t FfnLocal() const { return config_.ffn_size() / partition_.tensor_parallel; }
 

@@ -194,6 +194,35 @@ absl::StatusOr<StageFootprint> StepLowering::Footprint(int stage) {
   return MeasureStageFootprint(ctx_, stage, weight_images_);
 }
 
+absl::Status StepLowering::AllocateStages(const std::vector<bool>& needed) {
+  const DecoderPartition& partition = ctx_.partition();
+  stages_.assign(ctx_.stage_count(), {});
+  for (int s = 0; s < ctx_.stage_count(); ++s) {
+    for (size_t r = 0; r < partition.stage_chips[s].size(); ++r) {
+      ChipResidents c;
+      c.chip = partition.stage_chips[s][r];
+      c.rank = static_cast<int>(r);
+      c.stage = s;
+      stages_[s].push_back(c);
+    }
+    if (!needed[s]) continue;
+    for (ChipResidents& c : stages_[s]) RETURN_IF_ERROR(AllocateResidents(ctx_, c, weight_images_));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::map<int, std::vector<SramImage>>> StepLowering::CacheImages(int64_t tokens,
+                                                                                const StoredKv& stored) {
+  RETURN_IF_ERROR(AllocateStages(std::vector<bool>(ctx_.stage_count(), true)));
+  std::map<int, std::vector<SramImage>> images;
+  for (const auto& stage : stages_) {
+    for (const ChipResidents& c : stage) {
+      ASSIGN_OR_RETURN(images[c.chip], KvCacheImages(ctx_, c, tokens, stored));
+    }
+  }
+  return images;
+}
+
 absl::StatusOr<CompiledStep> StepLowering::Lower(int64_t position, int first, int last, bool whole_step) {
   const int64_t context = ctx_.context_tokens();
   if (position < 0 || position >= context) {
@@ -201,7 +230,6 @@ absl::StatusOr<CompiledStep> StepLowering::Lower(int64_t position, int first, in
                                               " tokens: give a position from 0 to ", context - 1,
                                               " or a longer context"));
   }
-  const DecoderPartition& partition = ctx_.partition();
   const int stage_count = ctx_.stage_count();
   const int lanes = ctx_.lanes();
   SystemScheduler& system = ctx_.system();
@@ -213,18 +241,7 @@ absl::StatusOr<CompiledStep> StepLowering::Lower(int64_t position, int first, in
     if (first > 0) needed[first - 1] = true;
     if (first == stage_count - 1) needed[0] = true;
   }
-  stages_.resize(stage_count);
-  for (int s = 0; s < stage_count; ++s) {
-    for (size_t r = 0; r < partition.stage_chips[s].size(); ++r) {
-      ChipResidents c;
-      c.chip = partition.stage_chips[s][r];
-      c.rank = static_cast<int>(r);
-      c.stage = s;
-      stages_[s].push_back(c);
-    }
-    if (!needed[s]) continue;
-    for (ChipResidents& c : stages_[s]) RETURN_IF_ERROR(AllocateResidents(ctx_, c, weight_images_));
-  }
+  RETURN_IF_ERROR(AllocateStages(needed));
   CompiledStep step;
   for (const ChipResidents& c : stages_[0]) step.token_slots.push_back({c.chip, c.token});
   for (const auto& stage : stages_) {

@@ -9,6 +9,7 @@
 // previous stage's residual moves to the next stage's chips at a barrier.
 
 #include <cstdint>
+#include <map>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -16,6 +17,7 @@
 #include "scheduler/compiled_step.h"
 #include "scheduler/decoder_partition.h"
 #include "scheduler/lowering/chip_residents.h"
+#include "scheduler/lowering/kv_cache_images.h"
 #include "scheduler/lowering/lowering_context.h"
 #include "scheduler/lowering/weight_allocation.h"
 
@@ -41,10 +43,15 @@ class StepLowering {
   absl::StatusOr<CompiledStep> LowerStageUnit(int stage, int64_t position);
   // What the stage's chips keep in SRAM (DecoderCompiler::Footprints).
   absl::StatusOr<StageFootprint> Footprint(int stage);
+  // Every chip's KV caches holding tokens [0, tokens) (DecoderCompiler::KvCacheImages).
+  absl::StatusOr<std::map<int, std::vector<SramImage>>> CacheImages(int64_t tokens, const StoredKv& stored);
 
  private:
   // Stages [first_stage, last_stage]; `whole_step` allocates every stage.
   absl::StatusOr<CompiledStep> Lower(int64_t position, int first_stage, int last_stage, bool whole_step);
+  // Lays out the residents of every chip of the stages `needed` says (the
+  // others get only their chip, rank and stage).
+  absl::Status AllocateStages(const std::vector<bool>& needed);
 
   LoweringContext ctx_;
   WeightImages& weight_images_;

@@ -96,9 +96,8 @@ absl::Status AllocateOnce(LoweringContext& ctx, ChipResidents& c, WeightImages& 
   if (cached) o.set_with_data(false);
   const int heads = ctx.LocalHeads();
   const int kv = ctx.LocalKvHeads();
-  const int64_t first_head = static_cast<int64_t>(c.rank) * heads;
-  const int64_t group = ctx.config().heads() / ctx.config().kv_heads();
-  const int64_t first_kv = first_head / group;
+  const int64_t first_head = ctx.FirstHead(c.rank);
+  const int64_t first_kv = ctx.FirstKvHead(c.rank);
   auto identity = [](int64_t i) { return i; };
   for (int l = 0; l < layers; ++l) {
     const models::LayerWeights* lw = w != nullptr ? &w->layers[first_layer + l] : nullptr;
