@@ -376,6 +376,26 @@ class ChipEmulator::Impl {
                                hint));
   }
 
+  // An InstallWeights' loads or an Accumulate's products: how many it takes
+  // and the last, against the intent's count and last producer.
+  bool Takes(const isa::Source& intent, int64_t shift, int64_t count, const Producer& last) const {
+    return count == intent.count() && last == Intended(intent, shift);
+  }
+  struct CountWords {
+    absl::string_view verb;     // "takes"
+    absl::string_view counted;  // "LoadWeights since the last install"
+    absl::string_view last;     // "the last"
+  };
+  absl::Status CountNotIntended(int q, const DecodedInstruction& instruction, int64_t now, int64_t repetition,
+                                const CountWords& words, int64_t count, const Producer& last, const isa::Source& intent,
+                                absl::string_view in_flight) const {
+    return Hazard(
+        q, instruction, now, repetition,
+        absl::StrCat(words.verb, " ", count, " ", words.counted, ", ", words.last, " ",
+                     count == 0 ? std::string("none") : DescribeFound(last), "; the intent is ", intent.count(), ", ",
+                     words.last, " ", DescribeIntended(Intended(intent, now - instruction.cycle)), in_flight));
+  }
+
   std::string StreamName(isa::Direction direction, int stream) const {
     return absl::StrCat(direction == isa::EAST ? "E" : "W", stream);
   }
@@ -909,17 +929,14 @@ class ChipEmulator::Impl {
         }
         if (instruction.intent != nullptr && instruction.intent->has_loads()) {
           const isa::Source& loads = instruction.intent->loads();
-          const Producer intended = Intended(loads, now - instruction.cycle);
-          if (state.loads_landed != loads.count() || !(state.last_load == intended)) {
-            return Hazard(q, instruction, now, repetition,
-                          absl::StrCat("takes ", state.loads_landed, " LoadWeights since the last install, the last ",
-                                       state.loads_landed == 0 ? std::string("none") : DescribeFound(state.last_load),
-                                       "; the intent is ", loads.count(), ", the last ", DescribeIntended(intended),
-                                       state.loads_in_flight.empty()
-                                           ? std::string()
-                                           : absl::StrCat(" (", state.loads_in_flight.size(),
-                                                          " still in flight, the last landing at cycle ",
-                                                          state.loads_in_flight.back().second, ")")));
+          if (!Takes(loads, now - instruction.cycle, state.loads_landed, state.last_load)) {
+            return CountNotIntended(
+                q, instruction, now, repetition, {"takes", "LoadWeights since the last install", "the last"},
+                state.loads_landed, state.last_load, loads,
+                state.loads_in_flight.empty()
+                    ? std::string()
+                    : absl::StrCat(" (", state.loads_in_flight.size(), " still in flight, the last landing at cycle ",
+                                   state.loads_in_flight.back().second, ")"));
           }
         }
         // The buffer is taken now; the weights become usable when the result lands.
@@ -981,18 +998,15 @@ class ChipEmulator::Impl {
         }
         if (instruction.intent != nullptr && instruction.intent->has_products()) {
           const isa::Source& products = instruction.intent->products();
-          const Producer intended = Intended(products, now - instruction.cycle);
-          if (state.products_accumulated != products.count() || !(state.last_product == intended)) {
-            return Hazard(q, instruction, now, repetition,
-                          absl::StrCat("reads out ", state.products_accumulated, " products, the last from ",
-                                       DescribeFound(state.last_product), "; the intent is ", products.count(),
-                                       ", the last from ", DescribeIntended(intended),
-                                       state.products_in_flight > 0
-                                           ? absl::StrCat(" (", state.products_in_flight,
-                                                          " still in flight: a Multiply's result lands d_func = ",
-                                                          chip_.latency_cycles(Opcode::kMultiply),
-                                                          " cycles after it issues)")
-                                           : std::string()));
+          if (!Takes(products, now - instruction.cycle, state.products_accumulated, state.last_product)) {
+            return CountNotIntended(
+                q, instruction, now, repetition, {"reads out", "products", "the last from"}, state.products_accumulated,
+                state.last_product, products,
+                state.products_in_flight > 0
+                    ? absl::StrCat(" (", state.products_in_flight,
+                                   " still in flight: a Multiply's result lands d_func = ",
+                                   chip_.latency_cycles(Opcode::kMultiply), " cycles after it issues)")
+                    : std::string());
           }
         }
         state.products_accumulated = 0;
