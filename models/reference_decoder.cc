@@ -95,8 +95,9 @@ ModelWeights SyntheticWeights(const ModelConfig& config, NumberFormat format, ui
   return weights;
 }
 
-ReferenceDecoder::ReferenceDecoder(const ModelConfig& config, NumberFormat format, uint64_t seed)
+ReferenceDecoder::ReferenceDecoder(const ModelConfig& config, NumberFormat format, uint64_t seed, SumOrder norm_order)
     : config_(config),
+      norm_order_(norm_order),
       weights_(SyntheticWeights(config, format, seed)),
       keys_(config.layers()),
       values_(config.layers()) {}
@@ -150,7 +151,7 @@ std::vector<float> ReferenceDecoder::Step(int64_t token) {
   std::vector<float> x = weights_.embedding.Row(token);
   for (int64_t l = 0; l < config_.layers(); ++l) {
     const LayerWeights& layer = weights_.layers[l];
-    const std::vector<float> h = RmsNorm(x, layer.attention_norm, config_.norm_epsilon());
+    const std::vector<float> h = RmsNorm(x, layer.attention_norm, config_.norm_epsilon(), norm_order_);
     const std::vector<float> q = MatVec(layer.q, h, format);
     const std::vector<float> k = MatVec(layer.k, h, format);
     const std::vector<float> v = MatVec(layer.v, h, format);
@@ -187,10 +188,10 @@ std::vector<float> ReferenceDecoder::Step(int64_t token) {
       std::copy(out.begin(), out.end(), attention.begin() + head * head_dim);
     }
     AddInPlace(x, MatVec(layer.o, attention, format));
-    AddInPlace(x, Mlp(layer, RmsNorm(x, layer.mlp_norm, config_.norm_epsilon())));
+    AddInPlace(x, Mlp(layer, RmsNorm(x, layer.mlp_norm, config_.norm_epsilon(), norm_order_)));
   }
   ++position_;
-  return MatVec(weights_.lm_head, RmsNorm(x, weights_.final_norm, config_.norm_epsilon()), format);
+  return MatVec(weights_.lm_head, RmsNorm(x, weights_.final_norm, config_.norm_epsilon(), norm_order_), format);
 }
 
 void ReferenceDecoder::FillCache(int64_t tokens, uint64_t seed) {

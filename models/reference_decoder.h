@@ -42,7 +42,11 @@ struct StoredVector {
 
 class ReferenceDecoder {
  public:
-  ReferenceDecoder(const ModelConfig& config, NumberFormat format, uint64_t seed);
+  // `norm_order`: how RMSNorm adds its squares. Reversed, the decoder is the
+  // same model and differs only by fp32 rounding: how far its logits move
+  // is what rounding explains (scheduler/logits_tolerance.h).
+  ReferenceDecoder(const ModelConfig& config, NumberFormat format, uint64_t seed,
+                   SumOrder norm_order = SumOrder::kForward);
 
   // Runs `token` at the next position, appending its K and V to the cache;
   // returns the logits.
@@ -67,6 +71,7 @@ class ReferenceDecoder {
   std::vector<float> Mlp(const LayerWeights& layer, const std::vector<float>& h) const;
 
   ModelConfig config_;
+  SumOrder norm_order_;
   ModelWeights weights_;
   int64_t position_ = 0;
   // The cache: [layer][token][kv head], K and V as stored.

@@ -46,6 +46,15 @@ TEST(ReferenceOpsTest, NormRotaryAttention) {
   // ms = (9 + 16) / 2 = 12.5.
   EXPECT_THAT(RmsNorm({3.0f, 4.0f}, {1.0f, 2.0f}, 0.0),
               Pointwise(FloatNear(1e-6), std::vector<float>{3.0f / std::sqrt(12.5f), 8.0f / std::sqrt(12.5f)}));
+  // The sum order changes only rounding: sixteen 1s then 4096^2 = 2^24 keep
+  // the 1s; 2^24 first loses each (fp32 has 24 bits).
+  std::vector<float> ones(17, 1.0f);
+  ones.back() = 4096.0f;
+  const std::vector<float> unit(17, 1.0f);
+  const float forward = RmsNorm(ones, unit, 0.0, SumOrder::kForward).back();
+  const float reversed = RmsNorm(ones, unit, 0.0, SumOrder::kReversed).back();
+  EXPECT_NE(forward, reversed);
+  EXPECT_NEAR(forward / reversed, 1.0, 1e-6);
   std::vector<float> head = {1.0f, 0.0f, 2.0f, 0.0f};
   Rotary(head, 0, 10000.0);
   EXPECT_THAT(head, ElementsAre(1.0f, 0.0f, 2.0f, 0.0f));  // Position 0: identity.

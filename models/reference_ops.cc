@@ -100,9 +100,14 @@ std::vector<float> MatVec(const Matrix& w, const std::vector<float>& x, NumberFo
   return y;
 }
 
-std::vector<float> RmsNorm(const std::vector<float>& x, const std::vector<float>& weight, double epsilon) {
+std::vector<float> RmsNorm(const std::vector<float>& x, const std::vector<float>& weight, double epsilon,
+                           SumOrder order) {
   float squares = 0.0f;
-  for (float value : x) squares += value * value;
+  if (order == SumOrder::kForward) {
+    for (float value : x) squares += value * value;
+  } else {
+    for (auto value = x.rbegin(); value != x.rend(); ++value) squares += *value * *value;
+  }
   const float mean = squares * (1.0f / static_cast<float>(x.size()));
   const float inverse = 1.0f / std::sqrt(mean + static_cast<float>(epsilon));
   std::vector<float> y(x.size());

@@ -46,7 +46,13 @@ float FromFp16Bits(uint16_t bits);
 std::vector<float> MatVec(const Matrix& w, const std::vector<float>& x, NumberFormat format,
                           int slice = 320);
 
-std::vector<float> RmsNorm(const std::vector<float>& x, const std::vector<float>& weight, double epsilon);
+// The order in which a sum of many fp32 terms is added: the same model either
+// way, differing only by rounding (what tests measure rounding's effect with).
+enum class SumOrder { kForward, kReversed };
+
+// The sum of squares in `order`.
+std::vector<float> RmsNorm(const std::vector<float>& x, const std::vector<float>& weight, double epsilon,
+                           SumOrder order = SumOrder::kForward);
 // Rotary embedding of one head vector at `position`, in place.
 void Rotary(std::vector<float>& head, int64_t position, double theta);
 // out = softmax(q . K / sqrt(d)) V over the given keys and values, in fp32.

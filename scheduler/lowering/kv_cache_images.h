@@ -22,6 +22,14 @@ namespace tsp::scheduler::lowering {
 // `kv_head` in model layer `layer`, in the step's number format.
 using StoredKv = std::function<const models::StoredVector&(bool value, int layer, int64_t token, int64_t kv_head)>;
 
+// What `reference` has cached (it must outlive the result).
+inline StoredKv CachedBy(const models::ReferenceDecoder& reference) {
+  return [&reference](bool value, int layer, int64_t token, int64_t kv_head) -> const models::StoredVector& {
+    return value ? reference.CachedValue(layer, token, static_cast<int>(kv_head))
+                 : reference.CachedKey(layer, token, static_cast<int>(kv_head));
+  };
+}
+
 // Images of every cache of `c` (allocated by AllocateResidents) with tokens
 // [0, tokens) from `stored` and the rest zero, as a cache is before its
 // token is appended.
