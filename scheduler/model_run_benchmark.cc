@@ -2,7 +2,8 @@
 // the production 576-chip system (16-way x 36 stages), compiled and emulated in timing-only mode through its distinct
 // stage units (RunModel without a prompt), on 1 and 2 threads. Counters:
 // cycles per token (predicted == emulated is checked by RunModel), distinct
-// units.
+// units, and the seconds spent compiling and emulating them (summed over the
+// units), to tell which side a change moves.
 //
 //   bazel run -c opt //scheduler:model_run_benchmark
 
@@ -46,6 +47,8 @@ void BM_Llama70bDecodeStepOn576Chips(benchmark::State& state) {
   state.counters["cycles_per_token"] = static_cast<double>(report.cycles_per_token_emulated());
   state.counters["distinct_units"] = report.units_size();
   state.counters["chips"] = report.chips();
+  state.counters["compile_s"] = report.compile_seconds();
+  state.counters["emulate_s"] = report.emulate_seconds();
 }
 BENCHMARK(BM_Llama70bDecodeStepOn576Chips)->Arg(1)->Arg(2)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
 
