@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
 #include "emulator/matrix_plane.h"
+#include "emulator/messages.h"
 #include "emulator/sram.h"
 #include "emulator/stream_registers.h"
 #include "emulator/switch_unit.h"
@@ -316,14 +317,8 @@ class ChipEmulator::Impl {
  private:
   // ---- Errors --------------------------------------------------------------
 
-  std::string Where(int q, const DecodedInstruction& instruction, int64_t cycle,
-                    int64_t repetition) const {
-    const DecodedQueue& queue = *runtimes_[q].queue;
-    std::string text = absl::StrCat(
-        options_.chip_label, ", queue ", chip_.queues()[queue.queue].name, ", cycle ", cycle,
-        ", `", isa::PrintInstruction(queue.source->instructions(instruction.index), &program_), "`");
-    if (repetition >= 0) absl::StrAppend(&text, " (repetition ", repetition, " of a Repeat)");
-    return text;
+  std::string Where(int q, const DecodedInstruction& instruction, int64_t cycle, int64_t repetition) const {
+    return emulator::Where(options_.chip_label, chip_, decoded_, q, instruction, cycle, repetition);
   }
 
   absl::Status Hazard(int q, const DecodedInstruction& instruction, int64_t cycle,
@@ -333,10 +328,7 @@ class ChipEmulator::Impl {
   }
 
   std::string DescribeProducer(const Producer& producer) const {
-    const DecodedQueue& queue = *runtimes_[producer.queue].queue;
-    return absl::StrCat("queue ", chip_.queues()[queue.queue].name, "'s `",
-                        isa::PrintInstruction(queue.source->instructions(producer.instruction), &program_),
-                        "` (issued at cycle ", producer.issue_cycle, ")");
+    return emulator::DescribeProducer(chip_, decoded_, producer);
   }
 
   // ---- Intent ----------------------------------------------------------------
@@ -347,33 +339,18 @@ class ChipEmulator::Impl {
   }
   // Entry i of a list (a write or stream producer, not the initial contents).
   Producer Intended(const IntentSpan& sources, int i, int64_t shift) const {
-    return {decoded_.queue_of_program_queue[sources.data[i].queue], -1, sources.data[i].at + shift};
+    return emulator::Intended(decoded_, sources, i, shift);
   }
-
-  // "queue VXM.0's `@12 Add.fp32 ...` (issued at cycle 12)", or the queue and
-  // cycle when no instruction of the queue is listed there (a repetition).
   std::string DescribeIntended(const Producer& intended) const {
-    const DecodedQueue& queue = *runtimes_[intended.queue].queue;
-    auto it = std::lower_bound(queue.instructions.begin(), queue.instructions.end(), intended.issue_cycle,
-                               [](const DecodedInstruction& i, int64_t cycle) { return i.cycle < cycle; });
-    if (it != queue.instructions.end() && it->cycle == intended.issue_cycle) {
-      return DescribeProducer({intended.queue, it->index, intended.issue_cycle});
-    }
-    return absl::StrCat("queue ", chip_.queues()[queue.queue].name, "'s issue at cycle ", intended.issue_cycle);
+    return emulator::DescribeIntended(chip_, decoded_, intended);
   }
-
-  std::string DescribeFound(const Producer& found) const {
-    return found.queue < 0 ? std::string("the initial contents (no write)") : DescribeProducer(found);
-  }
+  std::string DescribeFound(const Producer& found) const { return emulator::DescribeFound(chip_, decoded_, found); }
 
   // An operand that reads another value than its intent names.
   absl::Status NotIntended(int q, const DecodedInstruction& instruction, int64_t now, int64_t repetition,
                            absl::string_view operand, const Producer& found, const Producer* intended,
                            absl::string_view hint = "") const {
-    return Hazard(q, instruction, now, repetition,
-                  absl::StrCat(operand, " reads the value of ", DescribeFound(found), ", not the intended ",
-                               intended == nullptr ? std::string("initial contents") : DescribeIntended(*intended),
-                               hint));
+    return Hazard(q, instruction, now, repetition, NotIntendedCause(chip_, decoded_, operand, found, intended, hint));
   }
 
   // An InstallWeights' loads or an Accumulate's products: how many it takes
@@ -394,10 +371,6 @@ class ChipEmulator::Impl {
         absl::StrCat(words.verb, " ", count, " ", words.counted, ", ", words.last, " ",
                      count == 0 ? std::string("none") : DescribeFound(last), "; the intent is ", intent.count(), ", ",
                      words.last, " ", DescribeIntended(Intended(intent, now - instruction.cycle)), in_flight));
-  }
-
-  std::string StreamName(isa::Direction direction, int stream) const {
-    return absl::StrCat(direction == isa::EAST ? "E" : "W", stream);
   }
 
   // ---- Buffers -------------------------------------------------------------
@@ -456,22 +429,8 @@ class ChipEmulator::Impl {
             : isa::QueueIssue(instruction.cycle, runtime.last_issue_cycle, runtime.free_cycle,
                               {q, runtime.last_issued->index, runtime.last_issue_cycle});
     if (!queue_rule.ok()) {
-      const DecodedInstruction& previous = *runtime.last_issued;
-      std::string cause;
-      if (queue_rule.kind == isa::HazardKind::kQueueSameCycle) {
-        cause = absl::StrCat("two issues from one queue in one cycle; `",
-                             isa::PrintInstruction(runtime.queue->source->instructions(previous.index), &program_),
-                             "` also issues at cycle ", instruction.cycle);
-      } else if (queue_rule.kind == isa::HazardKind::kQueueOutOfOrder) {
-        cause = absl::StrCat("the previous instruction issues at cycle ",
-                             runtime.last_issue_cycle,
-                             "; a queue issues in program order, so cycles must increase");
-      } else {
-        cause = absl::StrCat(
-            "the queue is busy until cycle ", runtime.free_cycle, " with `",
-            isa::PrintInstruction(runtime.queue->source->instructions(previous.index), &program_),
-            "`; issue at cycle ", runtime.free_cycle, " or later");
-      }
+      const std::string cause = QueueRuleCause(queue_rule, decoded_, *runtime.queue, *runtime.last_issued,
+                                               runtime.last_issue_cycle, runtime.free_cycle, instruction.cycle);
       return Hazard(q, instruction, instruction.cycle, -1, cause);
     }
     if (runtime.parked) {
@@ -635,25 +594,10 @@ class ChipEmulator::Impl {
     for (int k = 0; k < group.width; ++k) {
       StreamRegisters::ReadOutcome read =
           streams_.Read(group.direction, group.first + k, position, now);
-      if (!read.found) {
-        return Hazard(
-            q, instruction, now, repetition,
-            absl::StrCat("operand ", operand, ": stream ", StreamName(group.direction, group.first + k),
-                         " holds no value at position ", position, " (", chip_.slices()[position].name, ") in cycle ",
-                         now,
-                         sources.size == 0 ? std::string()
-                                           : absl::StrCat("; the intended value is ",
-                                                          DescribeIntended(Intended(sources, sources.size == 1 ? 0 : k,
-                                                                                    now - instruction.cycle)))));
-      }
-      if (sources.size != 0) {
-        const Producer intended = Intended(sources, sources.size == 1 ? 0 : k, now - instruction.cycle);
-        if (!(read.producer == intended)) {
-          return NotIntended(q, instruction, now, repetition,
-                             absl::StrCat("operand ", operand, " (stream ", StreamName(group.direction, group.first + k),
-                                          ")"),
-                             read.producer, &intended);
-        }
+      if (!read.found || sources.size != 0) {
+        const std::string cause = StreamOperandCause(chip_, decoded_, sources, instruction, operand, group, k, position,
+                                                     now, read.found, read.producer);
+        if (!cause.empty()) return Hazard(q, instruction, now, repetition, cause);
       }
       if (out != nullptr && read.bytes != nullptr) {
         std::memcpy(out + static_cast<size_t>(k) * lanes_, read.bytes, lanes_);
@@ -668,38 +612,18 @@ class ChipEmulator::Impl {
                                  int mem_index, int64_t address) const {
     if (instruction.intent == nullptr) return absl::OkStatus();
     const IntentSpan memory = runtimes_[q].queue->Intent(instruction, IntentList::kMemory);
-    const int entries = memory.size;
-    if (entries == 0) return absl::OkStatus();
-    const int entry = entries == 1 ? 0 : static_cast<int>(repetition + 1);
+    if (memory.size == 0) return absl::OkStatus();
     const Sram::Writers& writers = sram_.WritersOf(mem_index, address);
-    if (memory.data[entry].queue == -1) {
-      const int64_t at = memory.data[entry].at;
-      const int64_t meant = at < 0 ? address : at + (entries == 1 ? address - instruction.address : 0);
-      if (meant != address) {
-        return Hazard(q, instruction, now, repetition,
-                      absl::StrCat("reads address ", address, "; the intent is the initial contents of address ",
-                                   meant));
-      }
-      if (writers.landed.queue < 0) return absl::OkStatus();
-      return NotIntended(q, instruction, now, repetition, absl::StrCat("address ", address), writers.landed, nullptr);
-    }
-    const Producer intended = Intended(memory, entry, 0);
-    if (writers.landed == intended) return absl::OkStatus();
-    std::string hint;
-    if (writers.issued == intended && writers.issued_landing > now) {
-      hint = absl::StrCat(", whose write lands at cycle ", writers.issued_landing,
-                          ": a read of an address must come after its write lands");
-    }
-    return NotIntended(q, instruction, now, repetition, absl::StrCat("address ", address), writers.landed, &intended,
-                       hint);
+    const std::string cause = MemoryIntentCause(chip_, decoded_, memory, instruction, repetition, address, now,
+                                                writers.landed, writers.issued, writers.issued_landing);
+    if (cause.empty()) return absl::OkStatus();
+    return Hazard(q, instruction, now, repetition, cause);
   }
 
   absl::Status CheckAddress(int q, const DecodedInstruction& instruction, int64_t now,
                             int64_t repetition, int64_t address) const {
     if (address < 0 || address >= chip_.mem_addresses()) {
-      return Hazard(q, instruction, now, repetition,
-                    absl::StrCat("SRAM address ", address, " is outside 0..",
-                                 chip_.mem_addresses() - 1));
+      return Hazard(q, instruction, now, repetition, AddressOutOfRangeCause(chip_, address));
     }
     return absl::OkStatus();
   }
@@ -709,12 +633,9 @@ class ChipEmulator::Impl {
                         int64_t repetition, int mem_index, int bank) {
     Sram::Access& write = sram_.last_write(mem_index, bank);
     if (!isa::BankRead(now, write.cycle == now, {write.queue, write.instruction, write.issue_cycle}).ok()) {
-      return Hazard(q, instruction, now, repetition,
-                    absl::StrCat("reads bank ", bank, " in the cycle a write lands in it (",
-                                 DescribeProducer({write.queue, write.instruction,
-                                                   write.issue_cycle}),
-                                 "); a bank cannot be read and written in one cycle: move one "
-                                 "by a cycle or use the other bank"));
+      return Hazard(
+          q, instruction, now, repetition,
+          BankReadMeetsWriteCause(chip_, decoded_, bank, {write.queue, write.instruction, write.issue_cycle}));
     }
     sram_.last_read(mem_index, bank) = {now, q, instruction.index, now};
     return absl::OkStatus();
@@ -1137,13 +1058,8 @@ class ChipEmulator::Impl {
                                                        outcome.other.issue_cycle})
                    .ok()) {
             return Hazard(q, instruction, now, pending.repetition,
-                          absl::StrCat("two values in one stream-register slot: its result on ",
-                                       StreamName(pending.group.direction, stream),
-                                       " meets the value from ", DescribeProducer(outcome.other),
-                                       " at position ", outcome.collision_position, " (",
-                                       chip_.slices()[outcome.collision_position].name,
-                                       ") in cycle ", outcome.collision_cycle,
-                                       "; use another stream or another cycle"));
+                          StreamSlotCause(chip_, decoded_, pending.group.direction, stream, outcome.other,
+                                          outcome.collision_position, outcome.collision_cycle));
           }
         }
         return absl::OkStatus();
@@ -1178,10 +1094,9 @@ class ChipEmulator::Impl {
                                        "cycle: move one by a cycle or use the other bank"));
           }
           if (bank_rule.kind == isa::HazardKind::kBankWritesMeet) {
-            return Hazard(q, instruction, now, pending.repetition,
-                          absl::StrCat("its write lands in bank ", bank, " in the same cycle as "
-                                       "the write of ",
-                                       DescribeProducer({write.queue, write.instruction, write.issue_cycle})));
+            return Hazard(
+                q, instruction, now, pending.repetition,
+                BankWritesMeetCause(chip_, decoded_, bank, {write.queue, write.instruction, write.issue_cycle}));
           }
           write = {now, q, instruction.index, now - chip_.latency_cycles(instruction.opcode)};
         }

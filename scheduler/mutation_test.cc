@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "emulator/kernels/random.h"
+#include "emulator/program_verifier.h"
 #include "gtest/gtest.h"
 #include "isa/assembler.h"
 #include "isa/opcode.h"
@@ -155,11 +156,17 @@ TEST_P(MutationTest, EveryMutationIsRejectedOrChangesNoOutput) {
   TSP_ASSERT_OK_AND_ASSIGN(auto expected, Outputs(*chip_, *system_, *topology_, step.programs, step.programs));
   ASSERT_FALSE(expected.empty());
   std::vector<int> chips;
-  for (const auto& [id, program] : step.programs) chips.push_back(id);
+  for (const auto& [id, program] : step.programs) {
+    chips.push_back(id);
+    // The verifier passes what the compiler emits.
+    TSP_EXPECT_OK(emulator::VerifyChipProgram(*chip_, program, absl::StrCat("chip ", id)));
+  }
   kernels::SplitMix64 random(c.position * 1000 + c.tensor_parallel * 10 + c.stages);
   const int mutations = c.mutations / kMutationDivisor;
   int rejected = 0;
   int same = 0;
+  int verifier_rejected = 0;  // Of those the emulator rejects.
+  int same_text = 0;          // Of those, in the emulator's words.
   for (int m = 0; m < mutations;) {
     isa::ChipPrograms mutated;
     for (const auto& [id, program] : step.programs) mutated[id] = program;
@@ -169,6 +176,14 @@ TEST_P(MutationTest, EveryMutationIsRejectedOrChangesNoOutput) {
     ++m;
     absl::StatusOr<std::map<std::string, std::string>> outputs =
         Outputs(*chip_, *system_, *topology_, mutated, step.programs);
+    // The verifier, from the mutated chip's program alone, never rejects
+    // what runs clean (it checks fewer rules than the emulator, not others).
+    const absl::Status verified = emulator::VerifyChipProgram(*chip_, mutated[chip], absl::StrCat("chip ", chip));
+    if (!verified.ok()) {
+      EXPECT_FALSE(outputs.ok()) << what << ": the verifier rejects what runs clean: " << verified;
+      ++verifier_rejected;
+      if (!outputs.ok() && outputs.status().message() == verified.message()) ++same_text;
+    }
     if (!outputs.ok()) {
       ++rejected;
       continue;
@@ -181,7 +196,9 @@ TEST_P(MutationTest, EveryMutationIsRejectedOrChangesNoOutput) {
   }
   std::cout << c.model << " " << models::NumberFormatName(c.format) << " " << c.tensor_parallel << "x" << c.stages
             << " at position " << c.position << ": " << mutations << " mutations, " << rejected << " rejected ("
-            << 100.0 * rejected / mutations << "%), " << same << " ran clean with every output bit-identical\n";
+            << 100.0 * rejected / mutations << "%), " << same << " ran clean with every output bit-identical; the "
+            << "verifier rejects " << verifier_rejected << " of the " << rejected << " rejected, " << same_text
+            << " in the emulator's words\n";
 }
 
 INSTANTIATE_TEST_SUITE_P(Tiny, MutationTest,

@@ -1,0 +1,91 @@
+#ifndef TSP_EMULATOR_MESSAGES_H_
+#define TSP_EMULATOR_MESSAGES_H_
+
+// The texts of the errors a program's checks report, shared by the emulator
+// (which finds them by running the program) and the verifier (which finds
+// them from the program alone), so that both say the same thing.
+
+#include <cstdint>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "emulator/decoded_program.h"
+#include "emulator/producer.h"
+#include "isa/chip_model.h"
+#include "isa/hazards.h"
+
+namespace tsp::emulator {
+
+// "chip 0, queue MEM_W3, cycle 1204, `@1204 Read address=16 dst=E3`", with
+// " (repetition 2 of a Repeat)" for a repetition.
+std::string Where(const std::string& chip_label, const isa::ChipModel& chip, const DecodedProgram& program, int queue,
+                  const DecodedInstruction& instruction, int64_t cycle, int64_t repetition);
+
+// "queue VXM.0's `@12 Add.fp32 ...` (issued at cycle 12)".
+std::string DescribeProducer(const isa::ChipModel& chip, const DecodedProgram& program, const Producer& producer);
+
+// The producer an intent names (its instruction found by issue cycle), or the
+// queue and cycle when no instruction of the queue is listed there (a
+// repetition).
+std::string DescribeIntended(const isa::ChipModel& chip, const DecodedProgram& program, const Producer& intended);
+
+// A found producer, or "the initial contents (no write)" for none.
+std::string DescribeFound(const isa::ChipModel& chip, const DecodedProgram& program, const Producer& found);
+
+// "E3", "W17".
+std::string StreamName(isa::Direction direction, int stream);
+
+// The producer entry `i` of an intent list names, `shift` cycles on (a
+// repetition's).
+inline Producer Intended(const DecodedProgram& program, const IntentSpan& sources, int i, int64_t shift) {
+  return {program.queue_of_program_queue[sources.data[i].queue], -1, sources.data[i].at + shift};
+}
+
+// "<operand> reads the value of <found>, not the intended <intended><hint>";
+// `intended` null: the initial contents.
+std::string NotIntendedCause(const isa::ChipModel& chip, const DecodedProgram& program, absl::string_view operand,
+                             const Producer& found, const Producer* intended, absl::string_view hint = "");
+
+// Why a queue cannot issue its instruction of `cycle` after `previous`
+// (issued at `last_issue_cycle`, the queue busy until `free_cycle`).
+std::string QueueRuleCause(const isa::Hazard& rule, const DecodedProgram& program, const DecodedQueue& queue,
+                           const DecodedInstruction& previous, int64_t last_issue_cycle, int64_t free_cycle,
+                           int64_t cycle);
+
+// A stream operand finds no value; `intended` (may be null) is its intent.
+std::string NoStreamValueCause(const isa::ChipModel& chip, const DecodedProgram& program, absl::string_view operand,
+                               isa::Direction direction, int stream, int position, int64_t cycle,
+                               const Producer* intended);
+
+// A result meets `other`'s value in a stream-register slot.
+std::string StreamSlotCause(const isa::ChipModel& chip, const DecodedProgram& program, isa::Direction direction,
+                            int stream, const Producer& other, int position, int64_t cycle);
+
+std::string AddressOutOfRangeCause(const isa::ChipModel& chip, int64_t address);
+
+// A read of `bank` in the cycle `write`'s result lands there.
+std::string BankReadMeetsWriteCause(const isa::ChipModel& chip, const DecodedProgram& program, int bank,
+                                    const Producer& write);
+// A write landing in `bank` in the cycle `other`'s does.
+std::string BankWritesMeetCause(const isa::ChipModel& chip, const DecodedProgram& program, int bank,
+                                const Producer& other);
+
+// Stream `k` of operand `operand` (group `group`) of `instruction` (issued
+// at `now`) found `found` (`producer`, when found) at `position`: what is
+// wrong against the operand's intent `sources`, or "" when nothing is.
+std::string StreamOperandCause(const isa::ChipModel& chip, const DecodedProgram& program, const IntentSpan& sources,
+                               const DecodedInstruction& instruction, absl::string_view operand,
+                               const StreamGroup& group, int k, int position, int64_t now, bool found,
+                               const Producer& producer);
+
+// A Read (repetition `repetition`, issued at `now`) of `address` whose last
+// landed write is `landed` (queue -1: none) and last issued one `issued`
+// (landing at `issued_landing`): what is wrong against its memory intent
+// `memory`, or "" when nothing is.
+std::string MemoryIntentCause(const isa::ChipModel& chip, const DecodedProgram& program, const IntentSpan& memory,
+                              const DecodedInstruction& instruction, int64_t repetition, int64_t address, int64_t now,
+                              const Producer& landed, const Producer& issued, int64_t issued_landing);
+
+}  // namespace tsp::emulator
+
+#endif  // TSP_EMULATOR_MESSAGES_H_

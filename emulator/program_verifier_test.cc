@@ -1,0 +1,75 @@
+// The verifier says what the emulator says: on programs that break each rule
+// it covers (and their legal neighbours), from the program alone, the same
+// error or none.
+
+#include "emulator/program_verifier.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "emulator/emulator_test_util.h"
+#include "gtest/gtest.h"
+#include "isa/assembler.h"
+#include "isa/status_matchers.h"
+
+namespace tsp::emulator {
+namespace {
+
+std::string WriteThenRead(int read_cycle, int read_address, const std::string& intent = "") {
+  return absl::StrCat("queue MEM_W0\n  @0 Read address=0 dst=E0\n  @1 Read address=1 dst=E0\n",
+                      "queue MEM_E0\n  @7 Write address=5 a=E0\n  @", read_cycle, " Read address=", read_address,
+                      " dst=E9 ", intent, "\n");
+}
+
+class ProgramVerifierTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ProgramVerifierTest, SaysWhatTheEmulatorSays) {
+  ProgramRunner runner;
+  TSP_ASSERT_OK_AND_ASSIGN(const isa::Program program, isa::ParseProgram(GetParam()));
+  RunOptions timing;
+  timing.functional = false;
+  const absl::Status emulated = runner.Run(GetParam(), timing).status();
+  const absl::Status verified = VerifyChipProgram(runner.chip(), program);
+  EXPECT_EQ(verified, emulated) << GetParam();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Rules, ProgramVerifierTest,
+    ::testing::Values(
+        // Two values in one stream-register slot, and its neighbours.
+        "queue MEM_W1\n  @0 Read address=0 dst=E0\nqueue MEM_W0\n  @1 Read address=0 dst=E0\n",
+        "queue MEM_W1\n  @0 Read address=0 dst=E0\nqueue MEM_W0\n  @2 Read address=0 dst=E0\n",
+        "queue MEM_W0\n  @1 Read address=0 dst=E0\nqueue MEM_W1\n  @0 Read address=0 dst=E0\n",
+        "queue MEM_W1\n  @0 Read address=0 dst=E0\nqueue MEM_W0\n  @1 Read address=0 dst=W0\n",
+        // A stream operand with no value: none written, or written downstream.
+        "queue VXM.0\n  @4 Add.int8 a=E0 b=E1 dst=E2\n",
+        "queue MEM_W0\n  @0 Read address=0 dst=W3\nqueue VXM.0\n  @6 Relu.int8 a=W3 dst=E2\n",
+        // A read of a bank in the cycle a write lands there, and beside it.
+        WriteThenRead(12, 6), WriteThenRead(11, 6), WriteThenRead(13, 6), WriteThenRead(12, 4096 + 6),
+        // SRAM addresses, a Repeat's stride walking off the end.
+        "queue MEM_W0\n  @0 Read address=8192 dst=E0\n",
+        "queue MEM_W0\n  @0 Read address=8189 dst=E0\n  @1 Repeat n=3 every=1 stride=1\n",
+        "queue MEM_W0\n  @0 Read address=8188 dst=E0\n  @1 Repeat n=3 every=1 stride=1\n",
+        // A queue's order and occupancy.
+        "queue MEM_W0\n  @5 Read address=0 dst=E0\n  @5 Read address=1 dst=E1\n",
+        "queue MEM_W0\n  @5 Read address=0 dst=E0\n  @4 Read address=1 dst=E1\n",
+        "queue MEM_W0\n  @5 Read address=0 dst=E0\n  @6 Repeat n=3 every=2 stride=1\n  @10 Read address=9 dst=E1\n",
+        // Intents: a stream operand's producer, a word's last write.
+        WriteThenRead(13, 5, "memory<-MEM_E0@7"), WriteThenRead(10, 5, "memory<-initial"),
+        WriteThenRead(10, 5, "memory<-MEM_E0@7"), WriteThenRead(13, 5, "memory<-initial"),
+        WriteThenRead(13, 5, "memory<-initial:4"),
+        "queue MEM_W0\n  @0 Read address=0 dst=E0\n  @1 Read address=1 dst=E0\n"
+        "queue MEM_E0\n  @7 Write address=5 a=E0 a<-MEM_W0@1\n",
+        "queue MEM_W0\n  @0 Read address=0 dst=E0\n  @1 Read address=1 dst=E0\n"
+        "queue MEM_E0\n  @7 Write address=5 a=E0 a<-MEM_W0@0\n"));
+
+// What decoding refuses, the verifier refuses in the same words.
+TEST(ProgramVerifierTest, RefusesWhatDecodingRefuses) {
+  ProgramRunner runner;
+  const std::string text = "queue MEM_W0\n  @0 Add.int8 a=E0 b=E1 dst=E2\n";
+  TSP_ASSERT_OK_AND_ASSIGN(const isa::Program program, isa::ParseProgram(text));
+  EXPECT_EQ(VerifyChipProgram(runner.chip(), program), runner.Run(text).status());
+}
+
+}  // namespace
+}  // namespace tsp::emulator
