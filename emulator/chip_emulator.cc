@@ -594,10 +594,10 @@ class ChipEmulator::Impl {
     for (int k = 0; k < group.width; ++k) {
       StreamRegisters::ReadOutcome read =
           streams_.Read(group.direction, group.first + k, position, now);
-      if (!read.found || sources.size != 0) {
-        const std::string cause = StreamOperandCause(chip_, decoded_, sources, instruction, operand, group, k, position,
-                                                     now, read.found, read.producer);
-        if (!cause.empty()) return Hazard(q, instruction, now, repetition, cause);
+      if (!StreamOperandHolds(decoded_, sources, instruction, k, now, read.found, read.producer)) {
+        return Hazard(q, instruction, now, repetition,
+                      StreamOperandCause(chip_, decoded_, sources, instruction, operand, group, k, position, now,
+                                         read.found, read.producer));
       }
       if (out != nullptr && read.bytes != nullptr) {
         std::memcpy(out + static_cast<size_t>(k) * lanes_, read.bytes, lanes_);
@@ -614,10 +614,12 @@ class ChipEmulator::Impl {
     const IntentSpan memory = runtimes_[q].queue->Intent(instruction, IntentList::kMemory);
     if (memory.size == 0) return absl::OkStatus();
     const Sram::Writers& writers = sram_.WritersOf(mem_index, address);
-    const std::string cause = MemoryIntentCause(chip_, decoded_, memory, instruction, repetition, address, now,
-                                                writers.landed, writers.issued, writers.issued_landing);
-    if (cause.empty()) return absl::OkStatus();
-    return Hazard(q, instruction, now, repetition, cause);
+    if (MemoryIntentHolds(decoded_, memory, instruction, repetition, address, writers.landed)) {
+      return absl::OkStatus();
+    }
+    return Hazard(q, instruction, now, repetition,
+                  MemoryIntentCause(chip_, decoded_, memory, instruction, repetition, address, now, writers.landed,
+                                    writers.issued, writers.issued_landing));
   }
 
   absl::Status CheckAddress(int q, const DecodedInstruction& instruction, int64_t now,

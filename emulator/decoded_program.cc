@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "isa/assembler.h"
 #include "isa/element_type.h"
+#include "isa/fetch_ahead.h"
 #include "isa/status_macros.h"
 
 namespace tsp::emulator {
@@ -17,11 +18,12 @@ using isa::ElementType;
 using isa::Opcode;
 using isa::OpcodeInfo;
 
-// How many instructions ahead of decoding each one is fetched from memory.
-constexpr int kFetchAhead = 16;
-
-StreamGroup ToGroup(const isa::StreamRef& ref, int width) {
-  return StreamGroup{ref.direction(), ref.index(), width};
+// A group's streams as decoded; a first stream or width outside int16 is
+// left for CheckGroup to reject (first = -1), as every out-of-chip group is.
+StreamGroup ToGroup(const isa::StreamRef& ref, int64_t width) {
+  const bool fits = ref.index() >= 0 && ref.index() <= INT16_MAX && width <= INT16_MAX;
+  return StreamGroup{ref.direction(), static_cast<int16_t>(fits ? ref.index() : -1),
+                     static_cast<int16_t>(fits ? width : 1)};
 }
 
 class Decoder {
@@ -36,14 +38,35 @@ class Decoder {
         ", `", isa::PrintInstruction(instruction, program_), "`: ", cause));
   }
 
-  absl::Status CheckGroup(const DecodedQueue& queue, const isa::Instruction& instruction,
-                          absl::string_view operand, const StreamGroup& group) const {
-    if (group.width == 0) return absl::OkStatus();
-    if (group.first < 0 || group.first + group.width > chip_.streams_per_direction()) {
+  // `width`: the group's streams as the instruction takes them (a
+  // LoadWeights' rows times its width).
+  absl::Status CheckGroup(const DecodedQueue& queue, const isa::Instruction& instruction, absl::string_view operand,
+                          const isa::StreamRef& ref, int64_t width) const {
+    if (width == 0) return absl::OkStatus();
+    if (ref.index() < 0 || ref.index() + width > chip_.streams_per_direction()) {
       return Error(queue, instruction,
-                   absl::StrCat("operand ", operand, " uses streams ", group.first, "..",
-                                group.first + group.width - 1, ", beyond the chip's ",
-                                chip_.streams_per_direction(), " streams per direction"));
+                   absl::StrCat("operand ", operand, " uses streams ", ref.index(), "..", ref.index() + width - 1,
+                                ", beyond the chip's ", chip_.streams_per_direction(), " streams per direction"));
+    }
+    return absl::OkStatus();
+  }
+
+  // The immediates are decoded to 32 bits: wider ones are no program's.
+  absl::Status CheckImmediates(const DecodedQueue& queue, const isa::Instruction& instruction) const {
+    const std::pair<absl::string_view, int64_t> fields[] = {{"address", instruction.address()},
+                                                            {"row", instruction.row()},
+                                                            {"rows", instruction.rows()},
+                                                            {"amount", instruction.amount()},
+                                                            {"map", instruction.map()},
+                                                            {"port", instruction.port()},
+                                                            {"n", instruction.n()},
+                                                            {"every", instruction.every()},
+                                                            {"stride", instruction.stride()}};
+    for (const auto& [name, value] : fields) {
+      if (value < INT32_MIN || value > INT32_MAX) {
+        return Error(queue, instruction,
+                     absl::StrCat(name, "=", value, " does not fit in 32 bits (", INT32_MIN, "..", INT32_MAX, ")"));
+      }
     }
     return absl::OkStatus();
   }
@@ -67,31 +90,45 @@ class Decoder {
     decoded.type = instruction.type();
     decoded.to_type = instruction.to_type();
     decoded.cycle = instruction.cycle();
-    auto width = [&](isa::OperandBit bit) {
-      return isa::StreamGroupWidth(opcode, decoded.type, decoded.to_type, bit);
+    RETURN_IF_ERROR(CheckImmediates(queue, instruction));
+    decoded.address = static_cast<int32_t>(instruction.address());
+    decoded.row = static_cast<int32_t>(instruction.row());
+    decoded.rows = instruction.has_rows() ? static_cast<int32_t>(instruction.rows()) : 1;
+    decoded.amount = static_cast<int32_t>(instruction.amount());
+    decoded.map = static_cast<int32_t>(instruction.map());
+    decoded.port = static_cast<int32_t>(instruction.port());
+    decoded.n = static_cast<int32_t>(instruction.n());
+    decoded.every = static_cast<int32_t>(instruction.every());
+    decoded.stride = static_cast<int32_t>(instruction.stride());
+    if (opcode == Opcode::kLoadWeights && (decoded.rows < 1 || decoded.rows > chip_.max_weight_rows_per_load())) {
+      return Error(queue, instruction,
+                   absl::StrCat("rows=", decoded.rows, " is outside 1..", chip_.max_weight_rows_per_load(),
+                                " (rows one LoadWeights takes from the streams)"));
+    }
+    auto width = [&](isa::OperandBit bit) -> int64_t {
+      const int64_t streams = isa::StreamGroupWidth(opcode, decoded.type, decoded.to_type, bit);
+      return bit == isa::kOpA && opcode == Opcode::kLoadWeights ? streams * decoded.rows : streams;
     };
-    if (instruction.has_a()) decoded.a = ToGroup(instruction.a(), width(isa::kOpA));
-    if (instruction.has_b()) decoded.b = ToGroup(instruction.b(), width(isa::kOpB));
-    if (instruction.has_c()) decoded.c = ToGroup(instruction.c(), width(isa::kOpC));
-    if (instruction.has_dst()) decoded.dst = ToGroup(instruction.dst(), width(isa::kOpDst));
-    decoded.address = instruction.address();
-    decoded.row = instruction.row();
-    decoded.rows = instruction.has_rows() ? instruction.rows() : 1;
-    decoded.amount = instruction.amount();
-    decoded.map = instruction.map();
-    decoded.port = instruction.port();
-    decoded.n = instruction.n();
-    decoded.every = instruction.every();
-    decoded.stride = instruction.stride();
+    struct Operand {
+      absl::string_view name;
+      isa::OperandBit bit;
+      bool (isa::Instruction::*present)() const;
+      const isa::StreamRef& (isa::Instruction::*ref)() const;
+      StreamGroup DecodedInstruction::*group;
+    };
+    static constexpr Operand kOperands[] = {
+        {"a", isa::kOpA, &isa::Instruction::has_a, &isa::Instruction::a, &DecodedInstruction::a},
+        {"b", isa::kOpB, &isa::Instruction::has_b, &isa::Instruction::b, &DecodedInstruction::b},
+        {"c", isa::kOpC, &isa::Instruction::has_c, &isa::Instruction::c, &DecodedInstruction::c},
+        {"dst", isa::kOpDst, &isa::Instruction::has_dst, &isa::Instruction::dst, &DecodedInstruction::dst}};
+    for (const Operand& operand : kOperands) {
+      if (!(instruction.*operand.present)()) continue;
+      const isa::StreamRef& ref = (instruction.*operand.ref)();
+      RETURN_IF_ERROR(CheckGroup(queue, instruction, operand.name, ref, width(operand.bit)));
+      decoded.*operand.group = ToGroup(ref, width(operand.bit));
+    }
 
     if (opcode == Opcode::kLoadWeights) {
-      if (decoded.rows < 1 || decoded.rows > chip_.max_weight_rows_per_load()) {
-        return Error(queue, instruction,
-                     absl::StrCat("rows=", decoded.rows, " is outside 1..",
-                                  chip_.max_weight_rows_per_load(),
-                                  " (rows one LoadWeights takes from the streams)"));
-      }
-      decoded.a.width *= static_cast<int>(decoded.rows);
       if (decoded.type == isa::FP16 && slice.kind_index % 2 != 0) {
         return Error(queue, instruction,
                      absl::StrCat("fp16 weights occupy a pair of planes and are loaded through "
@@ -104,10 +141,6 @@ class Decoder {
                    absl::StrCat("fp16 multiplies run on the pair's first plane, ",
                                 chip_.slices()[queue.slice - 1].name));
     }
-    RETURN_IF_ERROR(CheckGroup(queue, instruction, "a", decoded.a));
-    RETURN_IF_ERROR(CheckGroup(queue, instruction, "b", decoded.b));
-    RETURN_IF_ERROR(CheckGroup(queue, instruction, "c", decoded.c));
-    RETURN_IF_ERROR(CheckGroup(queue, instruction, "dst", decoded.dst));
 
     const int element_bits = 8 * isa::ElementBytes(decoded.type);
     switch (opcode) {
@@ -334,17 +367,13 @@ absl::StatusOr<DecodedProgram> DecodeProgram(const ChipModel& chip, const isa::P
     queue.source = &queue_program;
     queue.program_queue = program_queue;
     queue.instructions.reserve(queue_program.instructions_size());
+    // Compiled instructions name one or two intent sources: reserving is
+    // free until touched, and spares growing copies (and their page faults).
+    queue.intent_sources.reserve(2 * static_cast<size_t>(queue_program.instructions_size()));
     const int size = queue_program.instructions_size();
     for (int i = 0; i < size; ++i) {
-      // Each instruction and its operands are separate objects, scattered
-      // through memory and visited once: fetching them ahead hides most of
-      // the latency.
-      if (i + kFetchAhead < size) __builtin_prefetch(&queue_program.instructions(i + kFetchAhead));
-      if (i + kFetchAhead / 2 < size) {
-        const isa::Instruction& ahead = queue_program.instructions(i + kFetchAhead / 2);
-        if (ahead.has_a()) __builtin_prefetch(&ahead.a());
-        if (ahead.has_dst()) __builtin_prefetch(&ahead.dst());
-      }
+      isa::FetchInstructionsAhead(i, size,
+                                  [&](int k) -> const isa::Instruction& { return queue_program.instructions(k); });
       const DecodedInstruction* previous = nullptr;
       if (!queue.instructions.empty()) previous = &queue.instructions.back();
       ASSIGN_OR_RETURN(DecodedInstruction instruction,
@@ -361,7 +390,6 @@ absl::StatusOr<DecodedProgram> DecodeProgram(const ChipModel& chip, const isa::P
       }
       queue.instructions.push_back(instruction);
     }
-    queue.intent_sources.shrink_to_fit();  // Kept while the program runs.
     decoded.queues.push_back(std::move(queue));
   }
   std::sort(decoded.queues.begin(), decoded.queues.end(),

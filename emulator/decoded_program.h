@@ -18,37 +18,39 @@ namespace tsp::emulator {
 
 struct StreamGroup {
   isa::Direction direction = isa::DIRECTION_UNSPECIFIED;
-  int first = 0;
-  int width = 0;  // Streams (byte planes); 0 when the operand is absent.
+  int16_t first = 0;
+  int16_t width = 0;  // Streams (byte planes); 0 when the operand is absent.
 };
 
 // What issuing needs comes first, within one 64-byte cache line: a large
 // program's instructions are each visited once, and waiting for memory is
-// most of the cost of issuing them.
+// most of the cost of issuing them. Immediates are 32 bits (DecodeProgram
+// rejects wider ones): a chip's program has hundreds of thousands of these,
+// and their bytes are what decoding writes and issuing reads.
 struct DecodedInstruction {
   isa::Opcode opcode;
-  int index = 0;  // Position in its QueueProgram.
+  int32_t index = 0;  // Position in its QueueProgram.
   int64_t cycle = 0;
-  int64_t n = 0;
-  int64_t every = 0;
-  int64_t stride = 0;
-  int64_t address = 0;
+  int32_t n = 0;
+  int32_t every = 0;
+  int32_t stride = 0;
+  int32_t address = 0;
   StreamGroup dst;
   isa::ElementType type = isa::ELEMENT_TYPE_UNSPECIFIED;
   StreamGroup a, b, c;
   isa::ElementType to_type = isa::ELEMENT_TYPE_UNSPECIFIED;
-  int64_t row = 0;
-  int64_t rows = 1;
-  int64_t amount = 0;
-  int64_t map = 0;
-  int64_t port = 0;
-  // What each operand is meant to read (program.proto, Intent); null when
-  // the program does not say. Checked against the values it reads.
-  const isa::Intent* intent = nullptr;
-  // Its lists (a, b, c, memory, in IntentList order) as they are in
+  int32_t row = 0;
+  int32_t rows = 1;
+  int32_t amount = 0;
+  int32_t map = 0;
+  int32_t port = 0;
+  // Its intent lists (a, b, c, memory, in IntentList order) as they are in
   // DecodedQueue::intent_sources from intent_first on, one after another.
   uint32_t intent_first = 0;
   uint32_t intent_sizes[4] = {0, 0, 0, 0};
+  // What each operand is meant to read (program.proto, Intent); null when
+  // the program does not say. Checked against the values it reads.
+  const isa::Intent* intent = nullptr;
 };
 
 // The intent lists of an instruction (isa::Intent's a, b, c and memory).

@@ -102,6 +102,7 @@ std::string StreamOperandCause(const isa::ChipModel& chip, const DecodedProgram&
                                const DecodedInstruction& instruction, absl::string_view operand,
                                const StreamGroup& group, int k, int position, int64_t now, bool found,
                                const Producer& producer) {
+  if (StreamOperandHolds(program, sources, instruction, k, now, found, producer)) return std::string();
   const int stream = group.first + k;
   Producer intended;
   if (sources.size != 0) intended = Intended(program, sources, sources.size == 1 ? 0 : k, now - instruction.cycle);
@@ -120,21 +121,17 @@ std::string StreamOperandCause(const isa::ChipModel& chip, const DecodedProgram&
 std::string MemoryIntentCause(const isa::ChipModel& chip, const DecodedProgram& program, const IntentSpan& memory,
                               const DecodedInstruction& instruction, int64_t repetition, int64_t address, int64_t now,
                               const Producer& landed, const Producer& issued, int64_t issued_landing) {
-  const int entries = memory.size;
-  if (entries == 0) return std::string();
-  const int entry = entries == 1 ? 0 : static_cast<int>(repetition + 1);
+  if (MemoryIntentHolds(program, memory, instruction, repetition, address, landed)) return std::string();
+  const int entry = MemoryIntentEntry(memory, repetition);
   const std::string operand = absl::StrCat("address ", address);
   if (memory.data[entry].queue == -1) {
-    const int64_t at = memory.data[entry].at;
-    const int64_t meant = at < 0 ? address : at + (entries == 1 ? address - instruction.address : 0);
+    const int64_t meant = MeantInitialAddress(memory, entry, instruction, address);
     if (meant != address) {
       return absl::StrCat("reads address ", address, "; the intent is the initial contents of address ", meant);
     }
-    if (landed.queue < 0) return std::string();
     return NotIntendedCause(chip, program, operand, landed, nullptr);
   }
   const Producer intended = Intended(program, memory, entry, 0);
-  if (landed == intended) return std::string();
   std::string hint;
   if (issued == intended && issued_landing > now) {
     hint = absl::StrCat(", whose write lands at cycle ", issued_landing,

@@ -78,6 +78,42 @@ std::string StreamOperandCause(const isa::ChipModel& chip, const DecodedProgram&
                                const StreamGroup& group, int k, int position, int64_t now, bool found,
                                const Producer& producer);
 
+// Whether stream `k` of an operand, issued at `now`, found (`found`) the
+// value its intent `sources` names: the check on every operand read, inline;
+// StreamOperandCause says what is wrong when it fails.
+inline bool StreamOperandHolds(const DecodedProgram& program, const IntentSpan& sources,
+                               const DecodedInstruction& instruction, int k, int64_t now, bool found,
+                               const Producer& producer) {
+  if (!found) return false;
+  return sources.size == 0 ||
+         producer == Intended(program, sources, sources.size == 1 ? 0 : k, now - instruction.cycle);
+}
+
+// The entry of a Read's memory intent for `repetition`, and for an entry
+// naming the initial contents (queue -1), the address it means.
+inline int MemoryIntentEntry(const IntentSpan& memory, int64_t repetition) {
+  return memory.size == 1 ? 0 : static_cast<int>(repetition + 1);
+}
+inline int64_t MeantInitialAddress(const IntentSpan& memory, int entry, const DecodedInstruction& instruction,
+                                   int64_t address) {
+  const int64_t at = memory.data[entry].at;
+  return at < 0 ? address : at + (memory.size == 1 ? address - instruction.address : 0);
+}
+
+// Whether a Read (repetition `repetition`) of `address`, whose last landed
+// write is `landed`, reads what its memory intent names: the check on every
+// Read, inline; MemoryIntentCause says what is wrong when it fails.
+inline bool MemoryIntentHolds(const DecodedProgram& program, const IntentSpan& memory,
+                              const DecodedInstruction& instruction, int64_t repetition, int64_t address,
+                              const Producer& landed) {
+  if (memory.size == 0) return true;
+  const int entry = MemoryIntentEntry(memory, repetition);
+  if (memory.data[entry].queue == -1) {
+    return landed.queue < 0 && MeantInitialAddress(memory, entry, instruction, address) == address;
+  }
+  return landed == Intended(program, memory, entry, 0);
+}
+
 // A Read (repetition `repetition`, issued at `now`) of `address` whose last
 // landed write is `landed` (queue -1: none) and last issued one `issued`
 // (landing at `issued_landing`): what is wrong against its memory intent

@@ -311,10 +311,10 @@ class Verifier {
         found = group.direction == isa::EAST ? value->origin <= position : value->origin >= position;
         producer = Made(value->issue);
       }
-      if (!found || sources.size != 0) {
-        const std::string cause = StreamOperandCause(chip_, program_, sources, instruction, operand, group, k, position,
-                                                     issue.cycle, found, producer);
-        if (!cause.empty()) return Hazard(issue, issue.cycle, cause);
+      if (!StreamOperandHolds(program_, sources, instruction, k, issue.cycle, found, producer)) {
+        return Hazard(issue, issue.cycle,
+                      StreamOperandCause(chip_, program_, sources, instruction, operand, group, k, position,
+                                         issue.cycle, found, producer));
       }
     }
     return absl::OkStatus();

@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "isa/fetch_ahead.h"
 #include "isa/hazards.h"
 #include "isa/opcode.h"
 #include "isa/timing.h"
@@ -412,6 +413,8 @@ void ChipScheduler::BuildInto(isa::Program* program) {
     // costs a buffer per queue.
     bool sorted = true;
     for (size_t i = 0; i < list.size(); ++i) {
+      isa::FetchInstructionsAhead(static_cast<int>(i), static_cast<int>(list.size()),
+                                  [&](int k) -> const isa::Instruction& { return *list[k]; });
       renumber_intent(*list[i]);
       if (i > 0 && by_cycle(list[i], list[i - 1])) sorted = false;
     }
