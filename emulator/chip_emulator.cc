@@ -13,6 +13,7 @@
 #include "absl/types/span.h"
 #include "emulator/matrix_plane.h"
 #include "emulator/messages.h"
+#include "emulator/program_verifier.h"
 #include "emulator/sram.h"
 #include "emulator/stream_registers.h"
 #include "emulator/switch_unit.h"
@@ -126,6 +127,7 @@ class ChipEmulator::Impl {
 
   absl::Status Load() {
     ASSIGN_OR_RETURN(decoded_, DecodeProgram(chip_, program_, options_.chip_label));
+    if (options_.verify) RETURN_IF_ERROR(VerifyDecodedProgram(chip_, decoded_, options_.chip_label));
     for (const DecodedMemoryImage& image : decoded_.memory) {
       const int mem_index = chip_.slices()[image.slice].kind_index;
       for (int64_t v = 0; v * lanes_ < static_cast<int64_t>(image.data->size()); ++v) {
@@ -1239,6 +1241,7 @@ absl::StatusOr<RunResult> ChipEmulator::Run() {
   // Report the error as the run event by event does.
   RunOptions exact = impl_->options();
   exact.early_stream_values = false;
+  exact.verify = false;  // Verified when created.
   impl_ = std::make_unique<Impl>(impl_->chip(), impl_->program(), std::move(exact));
   RETURN_IF_ERROR(impl_->Load());
   return impl_->Run();

@@ -82,6 +82,10 @@ struct RunOptions {
   // its error is exactly that run's. false: always event by event (tests
   // compare the two).
   bool early_stream_values = true;
+  // Checks the decoded program with the independent verifier
+  // (emulator/program_verifier.h) before running it: a program it rejects
+  // does not run, and Create returns the verifier's error.
+  bool verify = false;
 };
 
 struct RunResult {

@@ -334,7 +334,12 @@ class Verifier {
 
 absl::Status VerifyChipProgram(const isa::ChipModel& chip, const isa::Program& program, const std::string& chip_label) {
   ASSIGN_OR_RETURN(const DecodedProgram decoded, DecodeProgram(chip, program, chip_label));
-  return Verifier(chip, decoded, chip_label).Run();
+  return VerifyDecodedProgram(chip, decoded, chip_label);
+}
+
+absl::Status VerifyDecodedProgram(const isa::ChipModel& chip, const DecodedProgram& program,
+                                  const std::string& chip_label) {
+  return Verifier(chip, program, chip_label).Run();
 }
 
 }  // namespace tsp::emulator

@@ -21,6 +21,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "emulator/decoded_program.h"
 #include "isa/chip_model.h"
 #include "isa/program.pb.h"
 
@@ -31,6 +32,11 @@ namespace tsp::emulator {
 // naming `chip_label`, the queue, cycle and instruction, as the emulator's.
 absl::Status VerifyChipProgram(const isa::ChipModel& chip, const isa::Program& program,
                                const std::string& chip_label = "chip 0");
+
+// The same for a program already decoded (the emulator's, so that a program
+// verified and then run is decoded once).
+absl::Status VerifyDecodedProgram(const isa::ChipModel& chip, const DecodedProgram& program,
+                                  const std::string& chip_label = "chip 0");
 
 }  // namespace tsp::emulator
 

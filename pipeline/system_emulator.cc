@@ -52,11 +52,11 @@ absl::StatusOr<std::unique_ptr<SystemEmulator>> SystemEmulator::Create(
     emulator->chip_ids_.push_back(id);
   }
   emulator->programs_ = &programs;
-  RETURN_IF_ERROR(emulator->CreateChipEmulators(options.early_stream_values));
+  RETURN_IF_ERROR(emulator->CreateChipEmulators(options.early_stream_values, options.verify));
   return emulator;
 }
 
-absl::Status SystemEmulator::CreateChipEmulators(bool early_stream_values) {
+absl::Status SystemEmulator::CreateChipEmulators(bool early_stream_values, bool verify) {
   // Decoding is independent per chip: done on the worker threads.
   std::vector<const isa::Program*> sources;
   for (const auto& [id, program] : *programs_) sources.push_back(&program);
@@ -69,6 +69,7 @@ absl::Status SystemEmulator::CreateChipEmulators(bool early_stream_values) {
     chip_options.chip_label = absl::StrCat("chip ", chip_ids_[i]);
     chip_options.cycle_limit = options_.cycle_limit;
     chip_options.early_stream_values = early_stream_values;
+    chip_options.verify = verify;
     created[i] = emulator::ChipEmulator::Create(*chip_, *sources[i], chip_options);
   });
   emulators_.clear();
@@ -138,7 +139,7 @@ absl::StatusOr<SystemRunResult> SystemEmulator::Run() {
   absl::StatusOr<SystemRunResult> result = RunOnce();
   if (result.ok() || emulators_.empty() || !emulators_.front()->puts_stream_values_early()) return result;
   // Report the error as the run event by event does (every chip has the same options).
-  RETURN_IF_ERROR(CreateChipEmulators(/*early_stream_values=*/false));
+  RETURN_IF_ERROR(CreateChipEmulators(/*early_stream_values=*/false, /*verify=*/false));  // Verified when created.
   return RunOnce();
 }
 

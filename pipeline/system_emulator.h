@@ -45,6 +45,9 @@ struct SystemRunOptions {
   // emulator::RunOptions::early_stream_values for every chip; a run that
   // fails with them is run again without, so errors are exact.
   bool early_stream_values = true;
+  // emulator::RunOptions::verify for every chip: each chip's program is
+  // checked by the independent verifier before the system runs.
+  bool verify = false;
 };
 
 struct Transfer {
@@ -91,7 +94,7 @@ class SystemEmulator {
   absl::Status Deliver(int chip, std::vector<emulator::OutboundVector> sent,
                        SystemRunResult* result);
   // (Re)creates every chip's emulator and the links' state.
-  absl::Status CreateChipEmulators(bool early_stream_values);
+  absl::Status CreateChipEmulators(bool early_stream_values, bool verify);
   absl::StatusOr<SystemRunResult> RunOnce();
 
   const isa::ChipModel* chip_ = nullptr;

@@ -1,14 +1,14 @@
 #include "scheduler/model_run.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
-#include <cmath>
 #include <atomic>
+#include <cmath>
 #include <map>
 #include <set>
 #include <thread>
 #include <vector>
-
-#include <sys/resource.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "emulator/program_verifier.h"
 #include "isa/status_macros.h"
 #include "pipeline/system_emulator.h"
 #include "scheduler/capacity_report.h"
@@ -26,6 +27,7 @@ namespace {
 
 struct UnitResult {
   bool emulated_run = false;
+  bool verified = false;  // Its programs passed the verifier.
   int64_t predicted = 0;
   int64_t emulated = 0;
   int64_t stage_predicted = 0;  // The unit's own stage's last cycle.
@@ -33,6 +35,7 @@ struct UnitResult {
   int64_t instructions = 0;
   double compile_seconds = 0;
   double emulate_seconds = 0;
+  double verify_seconds = 0;  // Units compiled only (emulated ones verify as they decode).
   int64_t mxm_busy = 0;  // Busy cycles summed over the stage's chips' MXM slices.
   int64_t vxm_busy = 0;
   int64_t link_busy = 0;  // Serialization cycles of the unit's transfers.
@@ -42,8 +45,8 @@ struct UnitResult {
 int64_t Tiles(int64_t position, int lanes) { return position / lanes + 1; }
 
 absl::StatusOr<UnitResult> RunUnit(const DecoderCompiler& compiler, const isa::ChipModel& chip,
-                                   const pipeline::SystemModel& system, const pipeline::Topology& topology,
-                                   int stage, int64_t position, int threads, bool emulate) {
+                                   const pipeline::SystemModel& system, const pipeline::Topology& topology, int stage,
+                                   int64_t position, int threads, bool emulate, bool verify) {
   UnitResult result;
   const absl::Time start = absl::Now();
   ASSIGN_OR_RETURN(CompiledStep unit, compiler.CompileStageUnit(stage, position));
@@ -53,14 +56,22 @@ absl::StatusOr<UnitResult> RunUnit(const DecoderCompiler& compiler, const isa::C
   result.stage_predicted = unit.stage_last_cycle;
   result.instructions = unit.instructions;
   result.emulated_run = emulate;
+  result.verified = verify;
   if (!emulate) {
     result.emulated = result.predicted;
     result.stage_emulated = result.stage_predicted;
+    if (verify) {
+      for (const auto& [id, program] : unit.programs) {
+        RETURN_IF_ERROR(emulator::VerifyChipProgram(chip, program, absl::StrCat("chip ", id)));
+      }
+      result.verify_seconds = absl::ToDoubleSeconds(absl::Now() - compiled);
+    }
     return result;
   }
   pipeline::SystemRunOptions options;
   options.functional = false;
   options.threads = threads;
+  options.verify = verify;
   ASSIGN_OR_RETURN(std::unique_ptr<pipeline::SystemEmulator> emulator,
                    pipeline::SystemEmulator::Create(chip, system, topology, unit.programs, options));
   ASSIGN_OR_RETURN(pipeline::SystemRunResult run, emulator->Run());
@@ -159,7 +170,8 @@ absl::StatusOr<RunReport> RunModel(const models::ModelConfig& config, const isa:
       for (int s = 0; s < stages; ++s) {
         const std::string key = signature(s, position);
         auto known = units.find(key);
-        const bool usable = known != units.end() && (known->second.emulated_run || !options.emulate);
+        const bool usable = known != units.end() && (known->second.emulated_run || !options.emulate) &&
+                            (known->second.verified || !options.verify);
         if (!usable && queued.insert(key).second) missing.emplace_back(s, position);
       }
     }
@@ -173,7 +185,7 @@ absl::StatusOr<RunReport> RunModel(const models::ModelConfig& config, const isa:
           absl::MutexLock lock(&mutex);
           say(absl::StrFormat("%s stage %d of %d (KV length %d) ...", verb, s, stages, position + 1));
         }
-        results[i] = RunUnit(compiler, chip, system, topology, s, position, 1, options.emulate);
+        results[i] = RunUnit(compiler, chip, system, topology, s, position, 1, options.emulate, options.verify);
         absl::MutexLock lock(&mutex);
         if (results[i].ok()) {
           say(absl::StrFormat("  stage %d: %d cycles, %d instructions, compile %.1f s, emulate %.1f s", s,
@@ -288,7 +300,7 @@ absl::StatusOr<RunReport> RunModel(const models::ModelConfig& config, const isa:
   report.set_ttft_cycles(ttft);
   report.set_ttft_s(static_cast<double>(ttft) / clock);
 
-  double compile_seconds = 0, emulate_seconds = 0;
+  double compile_seconds = 0, emulate_seconds = 0, verify_seconds = 0;
   for (const auto& [signature, unit] : units) {
     if (unit.stages.empty()) continue;  // An earlier run's, not this one's.
     StageUnitReport* u = report.add_units();
@@ -300,11 +312,15 @@ absl::StatusOr<RunReport> RunModel(const models::ModelConfig& config, const isa:
     u->set_instructions(unit.instructions);
     u->set_compile_seconds(unit.compile_seconds);
     u->set_emulate_seconds(unit.emulate_seconds);
+    u->set_verify_seconds(unit.verify_seconds);
     compile_seconds += unit.compile_seconds;
     emulate_seconds += unit.emulate_seconds;
+    verify_seconds += unit.verify_seconds;
   }
   report.set_compile_seconds(compile_seconds);
   report.set_emulate_seconds(emulate_seconds);
+  report.set_verify_seconds(verify_seconds);
+  report.set_verified(options.verify);
   report.set_decode_step_wall_seconds(absl::ToDoubleSeconds(decode_prepared - start));
   report.set_threads(std::max(1, options.threads));
   report.set_prompt_wall_seconds(absl::ToDoubleSeconds(prompt_prepared - decode_prepared));

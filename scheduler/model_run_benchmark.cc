@@ -1,6 +1,7 @@
 // One whole decode step of llama2_70b (int8, KV caches of 4,096 tokens) on
 // the production 576-chip system (16-way x 36 stages), compiled and emulated in timing-only mode through its distinct
-// stage units (RunModel without a prompt), on 1 and 2 threads. Counters:
+// stage units (RunModel without a prompt), on 1 and 2 threads, and on 1 without the
+// program verifier (what tracking producers in the emulator costs alone). Counters:
 // cycles per token (predicted == emulated is checked by RunModel), distinct
 // units, and the seconds spent compiling and emulating them (summed over the
 // units), to tell which side a change moves.
@@ -35,6 +36,7 @@ void BM_Llama70bDecodeStepOn576Chips(benchmark::State& state) {
   options.context_tokens = 4096;
   options.prompt_tokens = 0;
   options.threads = static_cast<int>(state.range(0));
+  options.verify = state.range(1) != 0;
   RunReport report;
   for (auto _ : state) {
     absl::StatusOr<RunReport> run = RunModel(query.config, chip, system, topology, choice, options);
@@ -50,7 +52,14 @@ void BM_Llama70bDecodeStepOn576Chips(benchmark::State& state) {
   state.counters["compile_s"] = report.compile_seconds();
   state.counters["emulate_s"] = report.emulate_seconds();
 }
-BENCHMARK(BM_Llama70bDecodeStepOn576Chips)->Arg(1)->Arg(2)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
+BENCHMARK(BM_Llama70bDecodeStepOn576Chips)
+    ->ArgNames({"threads", "verify"})
+    ->Args({1, 0})
+    ->Args({1, 1})
+    ->Args({2, 1})
+    ->Unit(benchmark::kSecond)
+    ->Iterations(1)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace tsp::scheduler

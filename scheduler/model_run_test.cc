@@ -52,5 +52,24 @@ TEST_F(ModelRunTest, Llama70bOn576Chips) {
             << report.compile_seconds() << " s, emulate " << report.emulate_seconds() << " s\n";
 }
 
+// With options.verify, every unit's chip programs pass the independent
+// verifier, before emulation and, for units compiled only, instead of it.
+TEST_F(ModelRunTest, VerifiesUnitsEmulatedOrNot) {
+  Build(1);
+  PartitionQuery query;
+  query.config = *models::LoadModel("tiny_dense");
+  query.chips = 2;
+  TSP_ASSERT_OK_AND_ASSIGN(PartitionChoice choice, ChoosePartition(query, *chip_, *system_, *topology_));
+  for (const bool emulate : {true, false}) {
+    ModelRunOptions options;
+    options.prompt_tokens = 0;
+    options.emulate = emulate;
+    options.verify = true;
+    TSP_ASSERT_OK_AND_ASSIGN(RunReport report, RunModel(query.config, *chip_, *system_, *topology_, choice, options));
+    EXPECT_TRUE(report.verified());
+    EXPECT_EQ(report.verify_seconds() > 0, !emulate);
+  }
+}
+
 }  // namespace
 }  // namespace tsp::scheduler

@@ -210,9 +210,11 @@ absl::Status RunModelCommand(const TspRequest& request, std::ostream& out, std::
                          report.pipelined_users(), report.aggregate_tokens_per_s());
   out << absl::StrFormat("  busy share per token   : MXM %.2f%%, VXM %.2f%%, links %.2f%%\n",
                          100 * report.mxm_busy_share(), 100 * report.vxm_busy_share(), 100 * report.link_busy_share());
-  out << absl::StrFormat("  checked                : %d distinct stage units compiled (%.1f s) and emulated (%.1f s), "
-                         "predicted == emulated in each\n",
-                         report.units_size(), report.compile_seconds(), report.emulate_seconds());
+  out << absl::StrFormat(
+      "  checked                : %d distinct stage units compiled (%.1f s), %sand emulated (%.1f s), "
+      "predicted == emulated in each\n",
+      report.units_size(), report.compile_seconds(), report.verified() ? "verified from their programs " : "",
+      report.emulate_seconds());
   out << absl::StrFormat("  wall time              : decode step %.1f s (its distinct units compiled and emulated on %d "
                          "threads), the prompt's other units %.1f s; peak memory %.2f GiB\n",
                          report.decode_step_wall_seconds(), report.threads(),
