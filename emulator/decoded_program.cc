@@ -18,12 +18,9 @@ using isa::ElementType;
 using isa::Opcode;
 using isa::OpcodeInfo;
 
-// A group's streams as decoded; a first stream or width outside int16 is
-// left for CheckGroup to reject (first = -1), as every out-of-chip group is.
+// A group CheckGroup has accepted (within the chip's streams, so int16).
 StreamGroup ToGroup(const isa::StreamRef& ref, int64_t width) {
-  const bool fits = ref.index() >= 0 && ref.index() <= INT16_MAX && width <= INT16_MAX;
-  return StreamGroup{ref.direction(), static_cast<int16_t>(fits ? ref.index() : -1),
-                     static_cast<int16_t>(fits ? width : 1)};
+  return StreamGroup{ref.direction(), static_cast<int16_t>(ref.index()), static_cast<int16_t>(width)};
 }
 
 class Decoder {
@@ -124,8 +121,9 @@ class Decoder {
     for (const Operand& operand : kOperands) {
       if (!(instruction.*operand.present)()) continue;
       const isa::StreamRef& ref = (instruction.*operand.ref)();
-      RETURN_IF_ERROR(CheckGroup(queue, instruction, operand.name, ref, width(operand.bit)));
-      decoded.*operand.group = ToGroup(ref, width(operand.bit));
+      const int64_t streams = width(operand.bit);
+      RETURN_IF_ERROR(CheckGroup(queue, instruction, operand.name, ref, streams));
+      decoded.*operand.group = ToGroup(ref, streams);
     }
 
     if (opcode == Opcode::kLoadWeights) {
