@@ -127,7 +127,9 @@ class ChipEmulator::Impl {
 
   absl::Status Load() {
     ASSIGN_OR_RETURN(decoded_, DecodeProgram(chip_, program_, options_.chip_label));
-    if (options_.verify) RETURN_IF_ERROR(VerifyDecodedProgram(chip_, decoded_, options_.chip_label));
+    if (options_.verify) {
+      RETURN_IF_ERROR(VerifyDecodedProgram(chip_, decoded_, options_.chip_label, options_.inbound));
+    }
     for (const DecodedMemoryImage& image : decoded_.memory) {
       const int mem_index = chip_.slices()[image.slice].kind_index;
       for (int64_t v = 0; v * lanes_ < static_cast<int64_t>(image.data->size()); ++v) {
@@ -231,37 +233,29 @@ class ChipEmulator::Impl {
     for (const auto& [key, arrivals] : inbound_) {
       if (!arrivals.empty()) {
         const InboundVector& vector = arrivals.front();
-        return absl::FailedPreconditionError(absl::StrCat(
-            options_.chip_label, ", ", vector.slice, " port ", vector.port, ", cycle ",
-            vector.arrival_cycle, ": a vector arrived and no Receive took it (there is no "
-            "buffering beyond the link: every arrival needs its Receive)"));
+        return absl::FailedPreconditionError(
+            UnreceivedArrivalError(options_.chip_label, vector.slice, vector.port, vector.arrival_cycle));
       }
     }
     for (const DecodedOutput& output : decoded_.outputs) {
       const Sram::Writers& writers = sram_.WritersOf(chip_.slices()[output.slice].kind_index, output.address);
       const Producer intended = Intended(*output.written_by, 0);
       if (!(writers.landed == intended)) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            options_.chip_label, ", ", chip_.slices()[output.slice].name, " address ", output.address,
-            ": the run ends with this output holding the value of ", DescribeFound(writers.landed),
-            ", not the intended ", DescribeIntended(intended)));
+        return absl::FailedPreconditionError(
+            OutputNotWrittenError(options_.chip_label, chip_, decoded_, output, writers.landed, intended));
       }
     }
     for (const auto& [position, state] : planes_) {
-      const std::string where = absl::StrCat(options_.chip_label, ", ", chip_.slices()[position].name);
       if (state.products_accumulated > 0 || state.products_in_flight > 0) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            where, ": the run ends with ", state.products_accumulated + state.products_in_flight,
-            " Multiply result(s) never read out, the last from ", DescribeFound(state.last_product),
-            "; every product is accumulated and read out by an Accumulate"));
+        return absl::FailedPreconditionError(
+            ProductsNeverReadOutError(options_.chip_label, chip_, decoded_, position,
+                                      state.products_accumulated + state.products_in_flight, state.last_product));
       }
       if (state.loads_landed > 0 || !state.loads_in_flight.empty()) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            where, ": the run ends with ", state.loads_landed + static_cast<int64_t>(state.loads_in_flight.size()),
-            " LoadWeights never installed", state.loads_landed > 0 ? absl::StrCat(", the last from ",
-                                                                                  DescribeFound(state.last_load))
-                                                                   : std::string(),
-            "; weights loaded are installed by an InstallWeights"));
+        return absl::FailedPreconditionError(LoadsNeverInstalledError(
+            options_.chip_label, chip_, decoded_, position,
+            state.loads_landed + static_cast<int64_t>(state.loads_in_flight.size()), state.loads_landed,
+            state.last_load));
       }
     }
     result_.last_event_cycle = std::max(result_.last_event_cycle, early_last_cycle_);
@@ -280,6 +274,7 @@ class ChipEmulator::Impl {
   const RunOptions& options() const { return options_; }
   const ChipModel& chip() const { return chip_; }
   const isa::Program& program() const { return program_; }
+  const DecodedProgram& decoded() const { return decoded_; }
 
   absl::StatusOr<std::string> ReadMemory(absl::string_view slice_name, int64_t address,
                                          int64_t vectors) const {
@@ -337,7 +332,7 @@ class ChipEmulator::Impl {
 
   // The producer a source names, `shift` cycles on (a repetition's).
   Producer Intended(const isa::Source& source, int64_t shift) const {
-    return {decoded_.queue_of_program_queue[source.queue()], -1, source.cycle() + shift};
+    return emulator::Intended(decoded_, source, shift);
   }
   // Entry i of a list (a write or stream producer, not the initial contents).
   Producer Intended(const IntentSpan& sources, int i, int64_t shift) const {
@@ -360,19 +355,12 @@ class ChipEmulator::Impl {
   bool Takes(const isa::Source& intent, int64_t shift, int64_t count, const Producer& last) const {
     return count == intent.count() && last == Intended(intent, shift);
   }
-  struct CountWords {
-    absl::string_view verb;     // "takes"
-    absl::string_view counted;  // "LoadWeights since the last install"
-    absl::string_view last;     // "the last"
-  };
   absl::Status CountNotIntended(int q, const DecodedInstruction& instruction, int64_t now, int64_t repetition,
                                 const CountWords& words, int64_t count, const Producer& last, const isa::Source& intent,
                                 absl::string_view in_flight) const {
-    return Hazard(
-        q, instruction, now, repetition,
-        absl::StrCat(words.verb, " ", count, " ", words.counted, ", ", words.last, " ",
-                     count == 0 ? std::string("none") : DescribeFound(last), "; the intent is ", intent.count(), ", ",
-                     words.last, " ", DescribeIntended(Intended(intent, now - instruction.cycle)), in_flight));
+    return Hazard(q, instruction, now, repetition,
+                  CountNotIntendedCause(chip_, decoded_, words, count, last, intent, now - instruction.cycle,
+                                        in_flight));
   }
 
   // ---- Buffers -------------------------------------------------------------
@@ -441,12 +429,7 @@ class ChipEmulator::Impl {
           [](const std::pair<int64_t, int64_t>& n, int64_t cycle) { return n.first < cycle; });
       if (notify == notifies_.end() || notify->second > now) {
         return Hazard(q, instruction, now, -1,
-                      absl::StrCat("the queue is parked by the Sync at cycle ",
-                                   runtime.parked_cycle, " and no Notify has released it ",
-                                   notify == notifies_.end()
-                                       ? std::string("(none issued since)")
-                                       : absl::StrCat("(the next release is at cycle ",
-                                                      notify->second, ")")));
+                      ParkedCause(runtime.parked_cycle, notify == notifies_.end() ? INT64_MAX : notify->second));
       }
       runtime.parked = false;
     }
@@ -650,11 +633,7 @@ class ChipEmulator::Impl {
   absl::Status CheckDeskewed(int q, const DecodedInstruction& instruction, int64_t now,
                              int64_t repetition, int slice) const {
     if (deskewed_.count({slice, static_cast<int>(instruction.port)}) == 0) {
-      return Hazard(q, instruction, now, repetition,
-                    absl::StrCat("uses port ", instruction.port, " of ", chip_.slices()[slice].name,
-                                 " before a Deskew aligned it; a program starts with `Deskew "
-                                 "port=",
-                                 instruction.port, "` on every port it uses"));
+      return Hazard(q, instruction, now, repetition, NotDeskewedCause(chip_, slice, instruction.port));
     }
     return absl::OkStatus();
   }
@@ -818,9 +797,7 @@ class ChipEmulator::Impl {
       case Opcode::kLoadWeights: {
         const int64_t row = instruction.row + offset;
         if (row < 0 || row + instruction.rows > chip_.mxm_rows()) {
-          return Hazard(q, instruction, now, repetition,
-                        absl::StrCat("weight rows ", row, "..", row + instruction.rows - 1,
-                                     " are outside the plane's 0..", chip_.mxm_rows() - 1));
+          return Hazard(q, instruction, now, repetition, WeightRowsOutOfRangeCause(chip_, row, instruction.rows));
         }
         PendingResult result = MakeResult(ResultKind::kWeightRows, q, instruction, now, repetition);
         result.address = row;
@@ -841,27 +818,18 @@ class ChipEmulator::Impl {
         }
         if (!isa::InstallWeights(now, missed_lands, {}).ok()) {
           return Hazard(q, instruction, now, repetition,
-                        absl::StrCat("installs the weight buffer before a LoadWeights issued "
-                                     "at cycle ",
-                                     state.loads_in_flight.front().first,
-                                     " has landed; the install takes the buffer as it is when "
-                                     "it issues, so issue it at cycle ",
-                                     missed_lands, " or later"));
+                        InstallBeforeLoadLandedCause(state.loads_in_flight.front().first, missed_lands));
         }
         if (!state.buffer_loaded) {
-          return Hazard(q, instruction, now, repetition,
-                        "installs an empty weight buffer; LoadWeights must land first");
+          return Hazard(q, instruction, now, repetition, EmptyWeightBufferCause());
         }
         if (instruction.intent != nullptr && instruction.intent->has_loads()) {
           const isa::Source& loads = instruction.intent->loads();
           if (!Takes(loads, now - instruction.cycle, state.loads_landed, state.last_load)) {
             return CountNotIntended(
-                q, instruction, now, repetition, {"takes", "LoadWeights since the last install", "the last"},
-                state.loads_landed, state.last_load, loads,
-                state.loads_in_flight.empty()
-                    ? std::string()
-                    : absl::StrCat(" (", state.loads_in_flight.size(), " still in flight, the last landing at cycle ",
-                                   state.loads_in_flight.back().second, ")"));
+                q, instruction, now, repetition, kInstallTakes, state.loads_landed, state.last_load, loads,
+                LoadsInFlightText(static_cast<int64_t>(state.loads_in_flight.size()),
+                                  state.loads_in_flight.empty() ? 0 : state.loads_in_flight.back().second));
           }
         }
         // The buffer is taken now; the weights become usable when the result lands.
@@ -875,18 +843,10 @@ class ChipEmulator::Impl {
         MxmPlaneState& state = planes_.at(slice);
         if (!isa::Multiply(now, state.installed_cycle == INT64_MIN ? INT64_MAX : state.installed_cycle).ok()) {
           return Hazard(q, instruction, now, repetition,
-                        absl::StrCat("multiplies before weights are installed on ",
-                                     chip_.slices()[slice].name,
-                                     state.lost_weights.empty() ? std::string()
-                                                                : absl::StrCat(" (", state.lost_weights, ")")));
+                        MultiplyBeforeInstallCause(chip_, slice, state.lost_weights));
         }
-        const bool wants_fp16 = instruction.type == isa::FP16;
-        if (wants_fp16 != (state.installed_type == isa::FP16) ||
-            (!wants_fp16 && instruction.type != state.installed_type)) {
-          return Hazard(q, instruction, now, repetition,
-                        absl::StrCat("multiplies ", isa::ElementTypeName(instruction.type),
-                                     " activations with installed ",
-                                     isa::ElementTypeName(state.installed_type), " weights"));
+        if (!MultiplyTypesMatch(instruction.type, state.installed_type)) {
+          return Hazard(q, instruction, now, repetition, MultiplyTypeCause(instruction.type, state.installed_type));
         }
         if (instruction.intent != nullptr && instruction.intent->has_weights()) {
           const Producer intended = Intended(instruction.intent->weights(), now - instruction.cycle);
@@ -911,27 +871,13 @@ class ChipEmulator::Impl {
         MxmPlaneState& state = planes_.at(slice);
         if (!isa::Accumulate(now, state.products_accumulated == 0 ? INT64_MAX : state.first_product_landed).ok()) {
           return Hazard(q, instruction, now, repetition,
-                        absl::StrCat("reads out an accumulator that no Multiply has reached "
-                                     "since the last Accumulate",
-                                     state.products_in_flight > 0
-                                         ? absl::StrCat(" (", state.products_in_flight,
-                                                        " Multiply results still in flight; a "
-                                                        "Multiply's result lands d_func = ",
-                                                        chip_.latency_cycles(Opcode::kMultiply),
-                                                        " cycles after it issues)")
-                                         : std::string()));
+                        AccumulateBeforeProductsCause(chip_, state.products_in_flight));
         }
         if (instruction.intent != nullptr && instruction.intent->has_products()) {
           const isa::Source& products = instruction.intent->products();
           if (!Takes(products, now - instruction.cycle, state.products_accumulated, state.last_product)) {
-            return CountNotIntended(
-                q, instruction, now, repetition, {"reads out", "products", "the last from"}, state.products_accumulated,
-                state.last_product, products,
-                state.products_in_flight > 0
-                    ? absl::StrCat(" (", state.products_in_flight,
-                                   " still in flight: a Multiply's result lands d_func = ",
-                                   chip_.latency_cycles(Opcode::kMultiply), " cycles after it issues)")
-                    : std::string());
+            return CountNotIntended(q, instruction, now, repetition, kAccumulateReadsOut, state.products_accumulated,
+                                    state.last_product, products, ProductsInFlightText(chip_, state.products_in_flight));
           }
         }
         state.products_accumulated = 0;
@@ -985,39 +931,26 @@ class ChipEmulator::Impl {
         auto it = inbound_.find({slice, static_cast<int>(instruction.port)});
         if (it == inbound_.end() || it->second.empty() ||
             !isa::Receive(now, it->second.front().arrival_cycle).ok()) {
-          return Hazard(
-              q, instruction, now, repetition,
-              absl::StrCat("receives on port ", instruction.port,
-                           " before any vector has arrived there",
-                           it != inbound_.end() && !it->second.empty()
-                               ? absl::StrCat(" (the next arrives at cycle ",
-                                              it->second.front().arrival_cycle,
-                                              "; links have no back pressure, so the Receive "
-                                              "must be scheduled at or after it)")
-                               : std::string(" (none is due)")));
+          return Hazard(q, instruction, now, repetition,
+                        ReceiveBeforeArrivalCause(instruction.port, it != inbound_.end() && !it->second.empty()
+                                                                        ? it->second.front().arrival_cycle
+                                                                        : INT64_MAX));
         }
         const std::deque<InboundVector>& held = it->second;
         const int buffer = chip_.c2c_receive_buffer_vectors();
         const int64_t overflow = static_cast<int64_t>(held.size()) > buffer ? held[buffer].arrival_cycle : INT64_MAX;
         if (!isa::ReceiveBuffer(now, overflow).ok()) {
           return Hazard(q, instruction, now, repetition,
-                        absl::StrCat("takes the vector that arrived on port ", instruction.port, " at cycle ",
-                                     held.front().arrival_cycle, ", but the port holds ", buffer,
-                                     " vector(s) (c2c.receive_buffer_vectors) and another arrived at cycle ", overflow,
-                                     ", so it was lost; receive by cycle ", overflow - 1,
-                                     " or space the sends further apart"));
+                        ReceiveBufferOverflowCause(chip_, instruction.port, held.front().arrival_cycle, overflow));
         }
         const InboundVector& vector = held.front();
-        if (instruction.intent != nullptr && instruction.intent->has_sent() && vector.from_chip >= 0) {
+        if (instruction.intent != nullptr && instruction.intent->has_sent()) {
           const isa::Source& sent = instruction.intent->sent();
           const int64_t intended_cycle = sent.cycle() + (now - instruction.cycle);
-          if (vector.from_chip != sent.chip() || vector.from_queue != sent.remote_queue() ||
-              vector.send_cycle != intended_cycle) {
+          if (!ReceivesIntendedSend(vector.from_chip, vector.from_queue, vector.send_cycle, sent, intended_cycle)) {
             return Hazard(q, instruction, now, repetition,
-                          absl::StrCat("takes the vector chip ", vector.from_chip, "'s queue ", vector.from_queue,
-                                       " sent at cycle ", vector.send_cycle, ", not the intended one chip ",
-                                       sent.chip(), "'s queue ", sent.remote_queue(), " sends at cycle ",
-                                       intended_cycle));
+                          ReceivesOtherSendCause(vector.from_chip, vector.from_queue, vector.send_cycle, sent,
+                                                 intended_cycle));
           }
         }
         PendingResult result = MakeResult(ResultKind::kStream, q, instruction, now, repetition);
@@ -1148,8 +1081,7 @@ class ChipEmulator::Impl {
           partner_state.installed_cycle = INT64_MIN;
           partner_state.installed_type = isa::ELEMENT_TYPE_UNSPECIFIED;
           partner_state.installed_by = Producer();
-          partner_state.lost_weights = absl::StrCat("weights replaced by InstallWeights on ",
-                                                    chip_.slices()[pending.slice].name, " at cycle ", now);
+          partner_state.lost_weights = WeightsReplacedText(chip_, pending.slice, now);
         }
         if (options_.functional) state.plane.CommitInstall();
         state.installed_cycle = now;
@@ -1224,6 +1156,7 @@ absl::Status ChipEmulator::AddInbound(const InboundVector& vector) {
 }
 std::vector<OutboundVector> ChipEmulator::TakeSent() { return impl_->TakeSent(); }
 absl::StatusOr<RunResult> ChipEmulator::Finish() { return impl_->Finish(); }
+const DecodedProgram& ChipEmulator::decoded_program() const { return impl_->decoded(); }
 bool ChipEmulator::puts_stream_values_early() const { return impl_->early_stream_values(); }
 
 absl::StatusOr<std::unique_ptr<ChipEmulator>> ChipEmulator::Create(const ChipModel& chip,

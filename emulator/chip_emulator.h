@@ -23,34 +23,11 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "emulator/decoded_program.h"
+#include "emulator/link_vectors.h"
 #include "isa/chip_model.h"
 #include "isa/program.pb.h"
 
 namespace tsp::emulator {
-
-// A vector arriving at a C2C port from outside the chip.
-struct InboundVector {
-  std::string slice;        // C2C slice, e.g. "C2C_W".
-  int port = 0;
-  int64_t arrival_cycle = 0;
-  std::string data;         // lanes bytes; may be empty in timing-only mode.
-  // The Send that put it on the link (a Receive's intent names it): its
-  // chip, queue and issue cycle; from_chip -1 when not known (then a
-  // Receive's intent is not checked).
-  int from_chip = -1;
-  std::string from_queue;
-  int64_t send_cycle = -1;
-};
-
-// A vector a Send put on a link.
-struct OutboundVector {
-  std::string slice;
-  int port = 0;
-  int64_t departure_cycle = 0;
-  std::string data;         // Empty in timing-only mode.
-  std::string queue;        // The Send's queue and issue cycle.
-  int64_t send_cycle = 0;
-};
 
 enum class TraceKind { kIssue, kResult };
 
@@ -125,6 +102,9 @@ class ChipEmulator {
   // Whether this run puts stream values on early (RunOptions::early_stream_values
   // in effect): a failed run is then run again without, for its exact error.
   bool puts_stream_values_early() const;
+
+  // The program as decoded for the chip (what the verifier checks).
+  const DecodedProgram& decoded_program() const;
 
   // After Run, in functional mode: `vectors` consecutive SRAM vectors.
   absl::StatusOr<std::string> ReadMemory(absl::string_view slice, int64_t address,

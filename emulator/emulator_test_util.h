@@ -58,6 +58,33 @@ class ProgramRunner {
   std::unique_ptr<ChipEmulator> emulator_;
 };
 
+// Programs of one weight tile on MXM_W1 that tests of the MXM rules vary.
+
+// LoadWeights at 20 from 32 westward streams... one stream suffices here:
+// MEM_W43 (4) reads at 12, the row reaches MXM_W1 (1) at 12 + 5 + 3 = 20.
+// Every product is read out by the end of the run: by the Accumulate at
+// `accumulate_cycle` (well after the product lands when not given).
+inline std::string MultiplyAfterInstall(int install_cycle, int multiply_cycle, int accumulate_cycle = -1) {
+  return absl::StrCat("queue MEM_W43\n  @12 Read address=0 dst=W0\n  @", multiply_cycle - 8,
+                      " Read address=1 dst=W1\n",
+                      "queue MXM_W1.0\n  @20 LoadWeights.int8 row=0 a=W0\n",
+                      "queue MXM_W1.1\n  @", install_cycle, " InstallWeights\n  @", multiply_cycle,
+                      " Multiply.int8 a=W1\n",
+                      "queue MXM_W1.2\n  @", accumulate_cycle >= 0 ? accumulate_cycle : multiply_cycle + 100,
+                      " Accumulate dst=E0\n");
+}
+
+// MEM_W43 (4) reads at 12 and 18: rows reach MXM_W1 (1) at 20 and 26.
+// LoadWeights at 20 lands at 22, the install at 22 lands at 26; a Multiply
+// at 26 lands at 50.
+inline std::string OneTile(const std::string& install_intent, const std::string& multiply_intent,
+                    const std::string& accumulate) {
+  return absl::StrCat("queue MEM_W43\n  @12 Read address=0 dst=W0\n  @18 Read address=1 dst=W1\n",
+                      "queue MXM_W1.0\n  @20 LoadWeights.int8 row=0 a=W0\n",
+                      "queue MXM_W1.1\n  @22 InstallWeights ", install_intent, "\n  @26 Multiply.int8 a=W1 ",
+                      multiply_intent, "\n", accumulate);
+}
+
 }  // namespace tsp::emulator
 
 #endif  // TSP_EMULATOR_EMULATOR_TEST_UTIL_H_

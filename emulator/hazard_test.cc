@@ -92,20 +92,6 @@ TEST(HazardTest, SramAddressOutOfRange) {
                                           "of a Repeat): SRAM address 8192 is outside")));
 }
 
-// LoadWeights at 20 from 32 westward streams... one stream suffices here:
-// MEM_W43 (4) reads at 12, the row reaches MXM_W1 (1) at 12 + 5 + 3 = 20.
-// Every product is read out by the end of the run: by the Accumulate at
-// `accumulate_cycle` (well after the product lands when not given).
-std::string MultiplyAfterInstall(int install_cycle, int multiply_cycle, int accumulate_cycle = -1) {
-  return absl::StrCat("queue MEM_W43\n  @12 Read address=0 dst=W0\n  @", multiply_cycle - 8,
-                      " Read address=1 dst=W1\n",
-                      "queue MXM_W1.0\n  @20 LoadWeights.int8 row=0 a=W0\n",
-                      "queue MXM_W1.1\n  @", install_cycle, " InstallWeights\n  @", multiply_cycle,
-                      " Multiply.int8 a=W1\n",
-                      "queue MXM_W1.2\n  @", accumulate_cycle >= 0 ? accumulate_cycle : multiply_cycle + 100,
-                      " Accumulate dst=E0\n");
-}
-
 TEST(HazardTest, MultiplyBeforeWeightsAreInstalled) {
   ProgramRunner runner;
   // LoadWeights lands at 22; InstallWeights at 22 lands at 26.

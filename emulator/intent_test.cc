@@ -67,17 +67,6 @@ TEST(IntentTest, AReadOfAnAddressWaitsForTheWriteItNames) {
                                           "(issued at cycle 7), not the intended initial contents")));
 }
 
-// MEM_W43 (4) reads at 12 and 18: rows reach MXM_W1 (1) at 20 and 26.
-// LoadWeights at 20 lands at 22, the install at 22 lands at 26; a Multiply
-// at 26 lands at 50.
-std::string OneTile(const std::string& install_intent, const std::string& multiply_intent,
-                    const std::string& accumulate) {
-  return absl::StrCat("queue MEM_W43\n  @12 Read address=0 dst=W0\n  @18 Read address=1 dst=W1\n",
-                      "queue MXM_W1.0\n  @20 LoadWeights.int8 row=0 a=W0\n",
-                      "queue MXM_W1.1\n  @22 InstallWeights ", install_intent, "\n  @26 Multiply.int8 a=W1 ",
-                      multiply_intent, "\n", accumulate);
-}
-
 TEST(IntentTest, TheMxmTakesTheLoadsWeightsAndProductsItNames) {
   ProgramRunner runner;
   const std::string accumulate = "queue MXM_W1.2\n  @60 Accumulate dst=E0 products<-MXM_W1.1@26*1\n";

@@ -140,4 +140,152 @@ std::string MemoryIntentCause(const isa::ChipModel& chip, const DecodedProgram& 
   return NotIntendedCause(chip, program, operand, landed, &intended, hint);
 }
 
+// ---- The MXM ---------------------------------------------------------------
+
+std::string WeightRowsOutOfRangeCause(const isa::ChipModel& chip, int64_t row, int64_t rows) {
+  return absl::StrCat("weight rows ", row, "..", row + rows - 1, " are outside the plane's 0..", chip.mxm_rows() - 1);
+}
+
+std::string InstallBeforeLoadLandedCause(int64_t load_issue, int64_t load_landing) {
+  return absl::StrCat("installs the weight buffer before a LoadWeights issued at cycle ", load_issue,
+                      " has landed; the install takes the buffer as it is when it issues, so issue it at cycle ",
+                      load_landing, " or later");
+}
+
+std::string EmptyWeightBufferCause() { return "installs an empty weight buffer; LoadWeights must land first"; }
+
+std::string MultiplyBeforeInstallCause(const isa::ChipModel& chip, int slice, absl::string_view lost_weights) {
+  return absl::StrCat("multiplies before weights are installed on ", chip.slices()[slice].name,
+                      lost_weights.empty() ? std::string() : absl::StrCat(" (", lost_weights, ")"));
+}
+
+std::string WeightsReplacedText(const isa::ChipModel& chip, int slice, int64_t cycle) {
+  return absl::StrCat("weights replaced by InstallWeights on ", chip.slices()[slice].name, " at cycle ", cycle);
+}
+
+std::string MultiplyTypeCause(isa::ElementType activations, isa::ElementType weights) {
+  return absl::StrCat("multiplies ", isa::ElementTypeName(activations), " activations with installed ",
+                      isa::ElementTypeName(weights), " weights");
+}
+
+std::string AccumulateBeforeProductsCause(const isa::ChipModel& chip, int64_t products_in_flight) {
+  return absl::StrCat(
+      "reads out an accumulator that no Multiply has reached since the last Accumulate",
+      products_in_flight > 0
+          ? absl::StrCat(" (", products_in_flight, " Multiply results still in flight; a Multiply's result lands ",
+                         "d_func = ", chip.latency_cycles(isa::Opcode::kMultiply), " cycles after it issues)")
+          : std::string());
+}
+
+std::string CountNotIntendedCause(const isa::ChipModel& chip, const DecodedProgram& program, const CountWords& words,
+                                  int64_t count, const Producer& last, const isa::Source& intent, int64_t shift,
+                                  absl::string_view in_flight) {
+  return absl::StrCat(words.verb, " ", count, " ", words.counted, ", ", words.last, " ",
+                      count == 0 ? std::string("none") : DescribeFound(chip, program, last), "; the intent is ",
+                      intent.count(), ", ", words.last, " ",
+                      DescribeIntended(chip, program, Intended(program, intent, shift)), in_flight);
+}
+
+std::string LoadsInFlightText(int64_t loads_in_flight, int64_t last_landing) {
+  if (loads_in_flight == 0) return std::string();
+  return absl::StrCat(" (", loads_in_flight, " still in flight, the last landing at cycle ", last_landing, ")");
+}
+
+std::string ProductsInFlightText(const isa::ChipModel& chip, int64_t products_in_flight) {
+  if (products_in_flight == 0) return std::string();
+  return absl::StrCat(" (", products_in_flight, " still in flight: a Multiply's result lands d_func = ",
+                      chip.latency_cycles(isa::Opcode::kMultiply), " cycles after it issues)");
+}
+
+// ---- Ports and links ---------------------------------------------------------
+
+std::string NotDeskewedCause(const isa::ChipModel& chip, int slice, int64_t port) {
+  return absl::StrCat("uses port ", port, " of ", chip.slices()[slice].name,
+                      " before a Deskew aligned it; a program starts with `Deskew port=", port,
+                      "` on every port it uses");
+}
+
+std::string ReceiveBeforeArrivalCause(int64_t port, int64_t next_arrival) {
+  return absl::StrCat("receives on port ", port, " before any vector has arrived there",
+                      next_arrival != INT64_MAX
+                          ? absl::StrCat(" (the next arrives at cycle ", next_arrival,
+                                         "; links have no back pressure, so the Receive must be scheduled at or "
+                                         "after it)")
+                          : std::string(" (none is due)"));
+}
+
+std::string ReceiveBufferOverflowCause(const isa::ChipModel& chip, int64_t port, int64_t arrival,
+                                       int64_t overflow_arrival) {
+  return absl::StrCat("takes the vector that arrived on port ", port, " at cycle ", arrival, ", but the port holds ",
+                      chip.c2c_receive_buffer_vectors(),
+                      " vector(s) (c2c.receive_buffer_vectors) and another arrived at cycle ", overflow_arrival,
+                      ", so it was lost; receive by cycle ", overflow_arrival - 1, " or space the sends further apart");
+}
+
+std::string ReceivesOtherSendCause(int from_chip, absl::string_view from_queue, int64_t send_cycle,
+                                   const isa::Source& sent, int64_t intended_cycle) {
+  return absl::StrCat("takes the vector chip ", from_chip, "'s queue ", from_queue, " sent at cycle ", send_cycle,
+                      ", not the intended one chip ", sent.chip(), "'s queue ", sent.remote_queue(),
+                      " sends at cycle ", intended_cycle);
+}
+
+std::string DepartureWhere(int chip, absl::string_view slice, int port, int chip_port, int64_t departure) {
+  return absl::StrCat("chip ", chip, ", ", slice, " port ", port, " (chip port ", chip_port, "), cycle ", departure);
+}
+
+std::string NoLinkCause() { return "a Send departs on a port that no link connects"; }
+
+std::string LinkBusyCause(int link, int peer_chip, int64_t last_departure, int64_t link_free, int64_t serialization) {
+  return absl::StrCat("a Send departs on link ", link, " (to chip ", peer_chip, ") while the vector that departed at ",
+                      "cycle ", last_departure, " is still being serialized until cycle ", link_free,
+                      "; a link carries one vector per ", serialization, " cycles, so depart at cycle ", link_free,
+                      " or later");
+}
+
+std::string NoReceiverCause(int peer_chip) {
+  return absl::StrCat("a Send departs to chip ", peer_chip, ", which has no program to receive it");
+}
+
+// ---- Sync ------------------------------------------------------------------
+
+std::string ParkedCause(int64_t parked_cycle, int64_t next_release) {
+  return absl::StrCat("the queue is parked by the Sync at cycle ", parked_cycle, " and no Notify has released it ",
+                      next_release == INT64_MAX ? std::string("(none issued since)")
+                                                : absl::StrCat("(the next release is at cycle ", next_release, ")"));
+}
+
+// ---- The end of a run --------------------------------------------------------
+
+std::string UnreceivedArrivalError(const std::string& chip_label, absl::string_view slice, int port,
+                                   int64_t arrival_cycle) {
+  return absl::StrCat(chip_label, ", ", slice, " port ", port, ", cycle ", arrival_cycle,
+                      ": a vector arrived and no Receive took it (there is no buffering beyond the link: every "
+                      "arrival needs its Receive)");
+}
+
+std::string OutputNotWrittenError(const std::string& chip_label, const isa::ChipModel& chip,
+                                  const DecodedProgram& program, const DecodedOutput& output, const Producer& found,
+                                  const Producer& intended) {
+  return absl::StrCat(chip_label, ", ", chip.slices()[output.slice].name, " address ", output.address,
+                      ": the run ends with this output holding the value of ", DescribeFound(chip, program, found),
+                      ", not the intended ", DescribeIntended(chip, program, intended));
+}
+
+std::string ProductsNeverReadOutError(const std::string& chip_label, const isa::ChipModel& chip,
+                                      const DecodedProgram& program, int slice, int64_t products,
+                                      const Producer& last) {
+  return absl::StrCat(chip_label, ", ", chip.slices()[slice].name, ": the run ends with ", products,
+                      " Multiply result(s) never read out, the last from ", DescribeFound(chip, program, last),
+                      "; every product is accumulated and read out by an Accumulate");
+}
+
+std::string LoadsNeverInstalledError(const std::string& chip_label, const isa::ChipModel& chip,
+                                     const DecodedProgram& program, int slice, int64_t loads, int64_t landed,
+                                     const Producer& last) {
+  return absl::StrCat(
+      chip_label, ", ", chip.slices()[slice].name, ": the run ends with ", loads, " LoadWeights never installed",
+      landed > 0 ? absl::StrCat(", the last from ", DescribeFound(chip, program, last)) : std::string(),
+      "; weights loaded are installed by an InstallWeights");
+}
+
 }  // namespace tsp::emulator

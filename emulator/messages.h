@@ -12,7 +12,9 @@
 #include "emulator/decoded_program.h"
 #include "emulator/producer.h"
 #include "isa/chip_model.h"
+#include "isa/element_type.h"
 #include "isa/hazards.h"
+#include "isa/program.pb.h"
 
 namespace tsp::emulator {
 
@@ -121,6 +123,87 @@ inline bool MemoryIntentHolds(const DecodedProgram& program, const IntentSpan& m
 std::string MemoryIntentCause(const isa::ChipModel& chip, const DecodedProgram& program, const IntentSpan& memory,
                               const DecodedInstruction& instruction, int64_t repetition, int64_t address, int64_t now,
                               const Producer& landed, const Producer& issued, int64_t issued_landing);
+
+// The producer an isa::Source names (an install's loads, a Multiply's
+// weights, an Accumulate's products), `shift` cycles on (a repetition's).
+inline Producer Intended(const DecodedProgram& program, const isa::Source& source, int64_t shift) {
+  return {program.queue_of_program_queue[source.queue()], -1, source.cycle() + shift};
+}
+
+// ---- The MXM ---------------------------------------------------------------
+
+std::string WeightRowsOutOfRangeCause(const isa::ChipModel& chip, int64_t row, int64_t rows);
+// An install while a LoadWeights issued at `load_issue` lands at `load_landing`.
+std::string InstallBeforeLoadLandedCause(int64_t load_issue, int64_t load_landing);
+std::string EmptyWeightBufferCause();
+// `lost_weights`: why installed weights went away, or "".
+std::string MultiplyBeforeInstallCause(const isa::ChipModel& chip, int slice, absl::string_view lost_weights);
+// Why an install on `slice` at `cycle` took a pair's fp16 weights away.
+std::string WeightsReplacedText(const isa::ChipModel& chip, int slice, int64_t cycle);
+// Whether a Multiply of `activations` may use installed `weights`.
+inline bool MultiplyTypesMatch(isa::ElementType activations, isa::ElementType weights) {
+  return activations == weights;
+}
+std::string MultiplyTypeCause(isa::ElementType activations, isa::ElementType weights);
+std::string AccumulateBeforeProductsCause(const isa::ChipModel& chip, int64_t products_in_flight);
+
+// An InstallWeights' loads or an Accumulate's products: `count` taken, the
+// last `last`, against the intent `intent` (its last, `shift` cycles on).
+struct CountWords {
+  absl::string_view verb;     // "takes"
+  absl::string_view counted;  // "LoadWeights since the last install"
+  absl::string_view last;     // "the last"
+};
+inline constexpr CountWords kInstallTakes{"takes", "LoadWeights since the last install", "the last"};
+inline constexpr CountWords kAccumulateReadsOut{"reads out", "products", "the last from"};
+std::string CountNotIntendedCause(const isa::ChipModel& chip, const DecodedProgram& program, const CountWords& words,
+                                  int64_t count, const Producer& last, const isa::Source& intent, int64_t shift,
+                                  absl::string_view in_flight);
+// What is still in flight when an install or an Accumulate takes too few.
+std::string LoadsInFlightText(int64_t loads_in_flight, int64_t last_landing);
+std::string ProductsInFlightText(const isa::ChipModel& chip, int64_t products_in_flight);
+
+// ---- Ports and links ---------------------------------------------------------
+
+std::string NotDeskewedCause(const isa::ChipModel& chip, int slice, int64_t port);
+// A Receive with no vector arrived; `next_arrival` INT64_MAX when none is due.
+std::string ReceiveBeforeArrivalCause(int64_t port, int64_t next_arrival);
+std::string ReceiveBufferOverflowCause(const isa::ChipModel& chip, int64_t port, int64_t arrival,
+                                       int64_t overflow_arrival);
+std::string ReceivesOtherSendCause(int from_chip, absl::string_view from_queue, int64_t send_cycle,
+                                   const isa::Source& sent, int64_t intended_cycle);
+// Whether a Receive took the vector its intent names (`sent`, shifted).
+inline bool ReceivesIntendedSend(int from_chip, absl::string_view from_queue, int64_t send_cycle,
+                                 const isa::Source& sent, int64_t intended_cycle) {
+  return from_chip < 0 ||
+         (from_chip == sent.chip() && from_queue == sent.remote_queue() && send_cycle == intended_cycle);
+}
+// "chip 3, C2C_W port 1 (chip port 5), cycle 120": where a departure fails.
+std::string DepartureWhere(int chip, absl::string_view slice, int port, int chip_port, int64_t departure);
+std::string NoLinkCause();
+std::string LinkBusyCause(int link, int peer_chip, int64_t last_departure, int64_t link_free, int64_t serialization);
+std::string NoReceiverCause(int peer_chip);
+
+// ---- Sync ------------------------------------------------------------------
+
+// An issue on a queue parked at `parked_cycle`; `next_release` INT64_MAX when
+// no Notify has issued since.
+std::string ParkedCause(int64_t parked_cycle, int64_t next_release);
+
+// ---- The end of a run --------------------------------------------------------
+
+std::string UnreceivedArrivalError(const std::string& chip_label, absl::string_view slice, int port,
+                                   int64_t arrival_cycle);
+std::string OutputNotWrittenError(const std::string& chip_label, const isa::ChipModel& chip,
+                                  const DecodedProgram& program, const DecodedOutput& output, const Producer& found,
+                                  const Producer& intended);
+std::string ProductsNeverReadOutError(const std::string& chip_label, const isa::ChipModel& chip,
+                                      const DecodedProgram& program, int slice, int64_t products,
+                                      const Producer& last);
+// `landed`: loads landed (the last `last`), of `loads` in all.
+std::string LoadsNeverInstalledError(const std::string& chip_label, const isa::ChipModel& chip,
+                                     const DecodedProgram& program, int slice, int64_t loads, int64_t landed,
+                                     const Producer& last);
 
 }  // namespace tsp::emulator
 

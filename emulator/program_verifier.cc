@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <optional>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -30,9 +33,11 @@ struct Issue {
 // The first error found, by the cycle the emulator would report it in.
 class FirstError {
  public:
-  // `landing`: found where a result lands (before the cycle's issues).
-  void Offer(int64_t cycle, bool landing, int queue, absl::Status status) {
-    const std::tuple<int64_t, int, int> key(cycle, landing ? 0 : 1, queue);
+  // `landing`: found where a result lands (before the cycle's issues);
+  // `queue_rule`: a queue's next instruction refused, which the emulator
+  // finds only once the queue's previous issue in that cycle has run.
+  void Offer(int64_t cycle, bool landing, int queue, absl::Status status, bool queue_rule = false) {
+    const std::tuple<int64_t, int, int, int> key(cycle, landing ? 0 : 1, queue, queue_rule ? 1 : 0);
     if (!status_.has_value() || key < key_) {
       key_ = key;
       status_ = std::move(status);
@@ -41,24 +46,52 @@ class FirstError {
   // Whether an error at `cycle` could still come first.
   bool Open(int64_t cycle) const { return !status_.has_value() || cycle <= std::get<0>(key_); }
   absl::Status status() const { return status_.value_or(absl::OkStatus()); }
+  int64_t cycle() const { return status_.has_value() ? std::get<0>(key_) : 0; }
 
  private:
-  std::tuple<int64_t, int, int> key_;
+  std::tuple<int64_t, int, int, int> key_;
   std::optional<absl::Status> status_;
 };
 
+}  // namespace
+
 // Every lookup is into a vector sorted once (no hash maps): a large unit has
 // millions of values and reads, and a sorted array is searched in cache.
-class Verifier {
+class ChipVerifier::Impl {
  public:
-  Verifier(const isa::ChipModel& chip, const DecodedProgram& program, const std::string& label)
-      : chip_(chip), program_(program), label_(label), streams_(2 * chip.streams_per_direction()) {}
-
-  absl::Status Run() {
+  Impl(const isa::ChipModel& chip, const DecodedProgram& program, std::string label)
+      : chip_(chip), program_(program), label_(std::move(label)), streams_(2 * chip.streams_per_direction()) {
     ExpandIssues();
     PlaceResults();
+  }
+
+  const std::vector<OutboundVector>& Sent() const { return sent_; }
+
+  const std::vector<int64_t>& EventCycles() {
+    if (event_cycles_.empty() && !issues_.empty()) {
+      event_cycles_ = icu_cycles_;
+      for (const Issue& issue : issues_) {
+        event_cycles_.push_back(issue.cycle);
+        if (issue.instruction->opcode != Opcode::kDeskew) {
+          event_cycles_.push_back(isa::ResultCycle(chip_, issue.instruction->opcode, issue.cycle));
+        }
+      }
+      std::sort(event_cycles_.begin(), event_cycles_.end());
+      event_cycles_.erase(std::unique(event_cycles_.begin(), event_cycles_.end()), event_cycles_.end());
+    }
+    return event_cycles_;
+  }
+
+  ChipVerdict Check(const std::vector<InboundVector>& inbound) {
+    CheckSyncs();
+    CheckMxm();
+    CheckPorts(inbound);
     CheckReads();
-    return first_.status();
+    ChipVerdict verdict;
+    verdict.run = first_.status();
+    verdict.cycle = first_.cycle();
+    if (verdict.run.ok()) verdict.end = CheckEnd(inbound);
+    return verdict;
   }
 
  private:
@@ -84,53 +117,137 @@ class Verifier {
     int64_t landing;
     size_t issue;
   };
+  // A queue parked by a Sync, and the issue that waits for its release.
+  struct SyncWait {
+    int64_t parked;
+    int64_t cycle;
+    int queue;
+    const DecodedInstruction* instruction;
+  };
+  struct Notify {
+    int64_t cycle;
+    int queue;
+    int64_t release;
+  };
 
   absl::Status Hazard(const Issue& issue, int64_t cycle, absl::string_view cause) const {
     return absl::FailedPreconditionError(absl::StrCat(
         Where(label_, chip_, program_, issue.queue, *issue.instruction, cycle, issue.repetition), ": ", cause));
   }
+  absl::Status Hazard(const Issue& issue, absl::string_view cause) const { return Hazard(issue, issue.cycle, cause); }
   Producer Made(size_t i) const {
     const Issue& issue = issues_[i];
     return {issue.queue, issue.instruction->index, issue.cycle};
   }
-  int MemIndex(const Issue& issue) const { return chip_.slices()[program_.queues[issue.queue].slice].kind_index; }
+  int Slice(const Issue& issue) const { return program_.queues[issue.queue].slice; }
+  int MemIndex(const Issue& issue) const { return chip_.slices()[Slice(issue)].kind_index; }
   int Ring(isa::Direction direction, int stream) const {
     return (direction == isa::EAST ? 0 : chip_.streams_per_direction()) + stream;
   }
+  int64_t Shift(const Issue& issue) const { return issue.cycle - issue.instruction->cycle; }
+  // Issues in the order the emulator issues them: by cycle, then queue.
+  std::vector<size_t> IssueOrder(const std::vector<size_t>& indices) const {
+    std::vector<size_t> order = indices;
+    std::sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+      return std::tie(issues_[x].cycle, issues_[x].queue) < std::tie(issues_[y].cycle, issues_[y].queue);
+    });
+    return order;
+  }
 
-  // Every issue of every queue, checking the queue's order and occupancy as
-  // it goes (a queue error ends its queue: what follows would not issue).
+  // Every issue of every queue, checking the queue's order and occupancy and
+  // its Syncs as it goes (a queue error ends its queue: what follows would
+  // not issue).
   void ExpandIssues() {
     for (size_t q = 0; q < program_.queues.size(); ++q) {
       const DecodedQueue& queue = program_.queues[q];
       const DecodedInstruction* last = nullptr;
       int64_t last_issue = 0, free_cycle = 0;
+      int64_t last_run = 0;  // When the queue last issued (a Repeat's last repetition).
+      std::optional<int64_t> parked;
       for (const DecodedInstruction& instruction : queue.instructions) {
         if (last != nullptr) {
           const isa::Hazard rule = isa::QueueIssue(instruction.cycle, last_issue, free_cycle,
                                                    {static_cast<int>(q), last->index, last_issue});
           if (!rule.ok()) {
+            // The emulator comes to it once the queue's last issue has run.
             first_.Offer(
-                instruction.cycle, false, static_cast<int>(q),
-                Hazard({instruction.cycle, static_cast<int>(q), &instruction}, instruction.cycle,
-                       QueueRuleCause(rule, program_, queue, *last, last_issue, free_cycle, instruction.cycle)));
+                std::max(instruction.cycle, last_run), false, static_cast<int>(q),
+                Hazard({instruction.cycle, static_cast<int>(q), &instruction},
+                       QueueRuleCause(rule, program_, queue, *last, last_issue, free_cycle, instruction.cycle)),
+                /*queue_rule=*/true);
             break;
           }
         }
+        if (parked.has_value()) {
+          sync_waits_.push_back({*parked, instruction.cycle, static_cast<int>(q), &instruction});
+          parked.reset();
+        }
         last = &instruction;
         last_issue = instruction.cycle;
+        last_run = instruction.opcode == Opcode::kRepeat
+                       ? std::max(instruction.cycle,
+                                  isa::RepetitionCycle(instruction.cycle, instruction.every, instruction.n - 1))
+                       : instruction.cycle;
         free_cycle = isa::QueueFreeCycle(instruction.opcode, instruction.cycle, instruction.n, instruction.every);
         if (isa::GetOpcodeInfo(instruction.opcode).kind != isa::SLICE_ICU) {
-          issues_.push_back({instruction.cycle, static_cast<int>(q), &instruction});
+          AddIssue({instruction.cycle, static_cast<int>(q), &instruction});
         } else if (instruction.opcode == Opcode::kRepeat) {
           const DecodedInstruction* repeated = &instruction - 1;  // DecodeProgram checks there is one.
           for (int64_t r = 0; r < instruction.n; ++r) {
-            issues_.push_back({isa::RepetitionCycle(instruction.cycle, instruction.every, r), static_cast<int>(q),
-                               repeated, instruction.stride * (r + 1), r});
+            AddIssue({isa::RepetitionCycle(instruction.cycle, instruction.every, r), static_cast<int>(q), repeated,
+                      instruction.stride * (r + 1), r});
+          }
+        } else {
+          icu_cycles_.push_back(instruction.cycle);
+          if (instruction.opcode == Opcode::kSync) parked = instruction.cycle;
+          if (instruction.opcode == Opcode::kNotify) {
+            notifies_.push_back({instruction.cycle, static_cast<int>(q),
+                                 isa::ResultCycle(chip_, Opcode::kNotify, instruction.cycle)});
           }
         }
       }
     }
+    std::sort(notifies_.begin(), notifies_.end(),
+              [](const Notify& x, const Notify& y) { return std::tie(x.cycle, x.queue) < std::tie(y.cycle, y.queue); });
+    // Sends, in the order their vectors depart (landing, then issue order).
+    std::vector<size_t> sends = IssueOrder(sends_);
+    std::stable_sort(sends.begin(), sends.end(), [&](size_t x, size_t y) {
+      return isa::ResultCycle(chip_, Opcode::kSend, issues_[x].cycle) <
+             isa::ResultCycle(chip_, Opcode::kSend, issues_[y].cycle);
+    });
+    for (size_t i : sends) {
+      const Issue& issue = issues_[i];
+      OutboundVector vector;
+      vector.slice = chip_.slices()[Slice(issue)].name;
+      vector.port = static_cast<int>(issue.instruction->port);
+      vector.departure_cycle = isa::ResultCycle(chip_, Opcode::kSend, issue.cycle);
+      vector.queue = chip_.queues()[program_.queues[issue.queue].queue].name;
+      vector.send_cycle = issue.cycle;
+      sent_.push_back(std::move(vector));
+    }
+  }
+
+  void AddIssue(const Issue& issue) {
+    switch (issue.instruction->opcode) {
+      case Opcode::kLoadWeights:
+      case Opcode::kInstallWeights:
+      case Opcode::kMultiply:
+      case Opcode::kAccumulate:
+        mxm_.push_back(issues_.size());
+        break;
+      case Opcode::kSend:
+        sends_.push_back(issues_.size());
+        break;
+      case Opcode::kReceive:
+        receives_.push_back(issues_.size());
+        break;
+      case Opcode::kDeskew:
+        deskews_.push_back(issues_.size());
+        break;
+      default:
+        break;
+    }
+    issues_.push_back(issue);
   }
 
   // Where every result lands: stream values on their diagonals, SRAM words;
@@ -204,6 +321,281 @@ class Verifier {
     }
   }
 
+  // A queue parked by a Sync issues its next instruction only once the first
+  // Notify issued since (before that issue, in the emulator's order) is released.
+  void CheckSyncs() {
+    for (const SyncWait& wait : sync_waits_) {
+      auto notify = std::lower_bound(notifies_.begin(), notifies_.end(), wait.parked,
+                                     [](const Notify& n, int64_t cycle) { return n.cycle < cycle; });
+      const bool issued = notify != notifies_.end() &&
+                          std::tie(notify->cycle, notify->queue) < std::tie(wait.cycle, wait.queue);
+      if (issued && notify->release <= wait.cycle) continue;
+      first_.Offer(wait.cycle, false, wait.queue,
+                   Hazard({wait.cycle, wait.queue, wait.instruction},
+                          ParkedCause(wait.parked, issued ? notify->release : INT64_MAX)));
+    }
+  }
+
+  // ---- The MXM ---------------------------------------------------------------
+
+  // What a plane holds, as its own events (LoadWeights, InstallWeights,
+  // Multiply, Accumulate issuing and landing) leave it.
+  struct Plane {
+    std::deque<std::pair<int64_t, int64_t>> loads_in_flight;  // (issue, landing), oldest first.
+    int64_t loads_landed = 0;  // Since the last install took the buffer.
+    Producer last_load;
+    bool buffer_loaded = false;
+    isa::ElementType buffer_type = isa::ELEMENT_TYPE_UNSPECIFIED;
+    isa::ElementType staged_type = isa::ELEMENT_TYPE_UNSPECIFIED;
+    Producer staged_by;
+    int64_t installed_cycle = INT64_MIN;  // INT64_MIN: nothing usable installed.
+    isa::ElementType installed_type = isa::ELEMENT_TYPE_UNSPECIFIED;
+    Producer installed_by;
+    int lost_slice = -1;  // Whose install took a pair's fp16 weights away, and when.
+    int64_t lost_cycle = 0;
+    int64_t products_in_flight = 0;
+    int64_t products_accumulated = 0;  // Landed since the last Accumulate.
+    int64_t first_product_landed = 0;
+    Producer last_product;
+  };
+
+  // The MXM's events replayed in the emulator's order: in a cycle, results
+  // land first (in issue order), then queues issue (in queue order).
+  void CheckMxm() {
+    struct Event {
+      int64_t cycle;
+      int phase;  // 0: lands, 1: issues.
+      int64_t issued;
+      int queue;
+      size_t issue;
+    };
+    std::vector<Event> events;
+    events.reserve(2 * mxm_.size());
+    for (size_t i : mxm_) {
+      const Issue& issue = issues_[i];
+      events.push_back({issue.cycle, 1, issue.cycle, issue.queue, i});
+      events.push_back({isa::ResultCycle(chip_, issue.instruction->opcode, issue.cycle), 0, issue.cycle, issue.queue, i});
+    }
+    std::sort(events.begin(), events.end(), [](const Event& x, const Event& y) {
+      return std::tie(x.cycle, x.phase, x.issued, x.queue) < std::tie(y.cycle, y.phase, y.issued, y.queue);
+    });
+    planes_.assign(chip_.slices().size(), Plane());
+    for (const Event& event : events) {
+      if (!first_.Open(event.cycle)) return;
+      const Issue& issue = issues_[event.issue];
+      if (event.phase == 0) {
+        Land(issue, event.issue, event.cycle);
+        continue;
+      }
+      absl::Status status = IssueMxm(issue, event.issue);
+      if (!status.ok()) {
+        first_.Offer(issue.cycle, false, issue.queue, std::move(status));
+        return;  // The run stops here: what follows would not happen.
+      }
+    }
+  }
+
+  absl::Status IssueMxm(const Issue& issue, size_t i) {
+    const DecodedInstruction& instruction = *issue.instruction;
+    const int slice = Slice(issue);
+    Plane& plane = planes_[slice];
+    const int64_t now = issue.cycle;
+    switch (instruction.opcode) {
+      case Opcode::kLoadWeights:
+        if (!RowsFit(issue)) return absl::OkStatus();  // Reported with its reads (CheckIssue).
+        plane.loads_in_flight.push_back({now, isa::ResultCycle(chip_, Opcode::kLoadWeights, now)});
+        return absl::OkStatus();
+      case Opcode::kInstallWeights: {
+        int64_t missed_lands = INT64_MIN;
+        for (const auto& [issued, lands] : plane.loads_in_flight) {
+          if (issued < now) missed_lands = lands;
+        }
+        if (!isa::InstallWeights(now, missed_lands, {}).ok()) {
+          return Hazard(issue, InstallBeforeLoadLandedCause(plane.loads_in_flight.front().first, missed_lands));
+        }
+        if (!plane.buffer_loaded) return Hazard(issue, EmptyWeightBufferCause());
+        if (instruction.intent != nullptr && instruction.intent->has_loads()) {
+          const isa::Source& loads = instruction.intent->loads();
+          if (plane.loads_landed != loads.count() ||
+              !(plane.last_load == Intended(program_, loads, Shift(issue)))) {
+            const int64_t in_flight = static_cast<int64_t>(plane.loads_in_flight.size());
+            return Hazard(issue, CountNotIntendedCause(
+                                     chip_, program_, kInstallTakes, plane.loads_landed, plane.last_load, loads,
+                                     Shift(issue),
+                                     LoadsInFlightText(in_flight, in_flight == 0 ? 0 : plane.loads_in_flight.back().second)));
+          }
+        }
+        plane.staged_type = plane.buffer_type;
+        plane.staged_by = Made(i);
+        plane.loads_landed = 0;
+        return absl::OkStatus();
+      }
+      case Opcode::kMultiply: {
+        if (!isa::Multiply(now, plane.installed_cycle == INT64_MIN ? INT64_MAX : plane.installed_cycle).ok()) {
+          return Hazard(issue, MultiplyBeforeInstallCause(
+                                   chip_, slice,
+                                   plane.lost_slice < 0 ? std::string()
+                                                        : WeightsReplacedText(chip_, plane.lost_slice, plane.lost_cycle)));
+        }
+        if (!MultiplyTypesMatch(instruction.type, plane.installed_type)) {
+          return Hazard(issue, MultiplyTypeCause(instruction.type, plane.installed_type));
+        }
+        if (instruction.intent != nullptr && instruction.intent->has_weights()) {
+          const Producer intended = Intended(program_, instruction.intent->weights(), Shift(issue));
+          if (!(plane.installed_by == intended)) {
+            return Hazard(issue, NotIntendedCause(chip_, program_, "its weights", plane.installed_by, &intended));
+          }
+        }
+        ++plane.products_in_flight;
+        return absl::OkStatus();
+      }
+      case Opcode::kAccumulate: {
+        if (!isa::Accumulate(now, plane.products_accumulated == 0 ? INT64_MAX : plane.first_product_landed).ok()) {
+          return Hazard(issue, AccumulateBeforeProductsCause(chip_, plane.products_in_flight));
+        }
+        if (instruction.intent != nullptr && instruction.intent->has_products()) {
+          const isa::Source& products = instruction.intent->products();
+          if (plane.products_accumulated != products.count() ||
+              !(plane.last_product == Intended(program_, products, Shift(issue)))) {
+            return Hazard(issue, CountNotIntendedCause(chip_, program_, kAccumulateReadsOut,
+                                                       plane.products_accumulated, plane.last_product, products,
+                                                       Shift(issue), ProductsInFlightText(chip_, plane.products_in_flight)));
+          }
+        }
+        plane.products_accumulated = 0;
+        return absl::OkStatus();
+      }
+      default:
+        return absl::OkStatus();
+    }
+  }
+
+  void Land(const Issue& issue, size_t i, int64_t now) {
+    const DecodedInstruction& instruction = *issue.instruction;
+    const int slice = Slice(issue);
+    Plane& plane = planes_[slice];
+    switch (instruction.opcode) {
+      case Opcode::kLoadWeights:
+        if (!RowsFit(issue)) return;
+        plane.loads_in_flight.pop_front();
+        ++plane.loads_landed;
+        plane.last_load = Made(i);
+        plane.buffer_loaded = true;
+        plane.buffer_type = instruction.type;
+        return;
+      case Opcode::kInstallWeights: {
+        // fp16 weights span a pair of planes (the first holds the pair);
+        // installing on either member replaces what the pair held.
+        const int partner = chip_.slices()[slice].kind_index % 2 == 0 ? slice + 1 : slice - 1;
+        Plane& other = planes_[partner];
+        if (plane.staged_type == isa::FP16 || other.installed_type == isa::FP16) {
+          other.installed_cycle = INT64_MIN;
+          other.installed_type = isa::ELEMENT_TYPE_UNSPECIFIED;
+          other.installed_by = Producer();
+          other.lost_slice = slice;
+          other.lost_cycle = now;
+        }
+        plane.installed_cycle = now;
+        plane.installed_type = plane.staged_type;
+        plane.installed_by = plane.staged_by;
+        plane.lost_slice = -1;
+        return;
+      }
+      case Opcode::kMultiply:
+        --plane.products_in_flight;
+        if (plane.products_accumulated++ == 0) plane.first_product_landed = now;
+        plane.last_product = Made(i);
+        return;
+      default:
+        return;
+    }
+  }
+
+  bool RowsFit(const Issue& issue) const {
+    const int64_t row = issue.instruction->row + issue.offset;
+    return row >= 0 && row + issue.instruction->rows <= chip_.mxm_rows();
+  }
+
+  // ---- Ports -----------------------------------------------------------------
+
+  // Whether a Deskew of `port` on `slice` issued before (cycle, queue).
+  bool Deskewed(int slice, int64_t port, int64_t cycle, int queue) const {
+    for (size_t d : deskews_) {
+      const Issue& deskew = issues_[d];
+      if (Slice(deskew) == slice && deskew.instruction->port == port &&
+          std::tie(deskew.cycle, deskew.queue) < std::tie(cycle, queue)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // The arrivals at each (slice, port), in arrival order (delivery order for
+  // equal cycles), as the emulator holds them.
+  std::map<std::pair<int, int>, std::vector<const InboundVector*>> Arrivals(
+      const std::vector<InboundVector>& inbound) const {
+    std::map<std::pair<int, int>, std::vector<const InboundVector*>> arrivals;
+    for (const InboundVector& vector : inbound) {
+      std::optional<int> slice = chip_.FindSlice(vector.slice);
+      if (!slice.has_value()) continue;  // The system routes only to C2C slices.
+      arrivals[{*slice, vector.port}].push_back(&vector);
+    }
+    for (auto& [port, vectors] : arrivals) {
+      std::stable_sort(vectors.begin(), vectors.end(), [](const InboundVector* x, const InboundVector* y) {
+        return x->arrival_cycle < y->arrival_cycle;
+      });
+    }
+    return arrivals;
+  }
+
+  // Each Receive takes the oldest vector its port holds, in issue order.
+  void CheckPorts(const std::vector<InboundVector>& inbound) {
+    const auto arrivals = Arrivals(inbound);
+    std::map<std::pair<int, int>, size_t> taken;
+    const int buffer = chip_.c2c_receive_buffer_vectors();
+    for (size_t i : IssueOrder(receives_)) {
+      const Issue& issue = issues_[i];
+      if (!first_.Open(issue.cycle)) return;
+      const DecodedInstruction& instruction = *issue.instruction;
+      const int64_t now = issue.cycle;
+      const std::pair<int, int> port(Slice(issue), static_cast<int>(instruction.port));
+      absl::Status status;
+      if (!Deskewed(port.first, instruction.port, now, issue.queue)) {
+        status = Hazard(issue, NotDeskewedCause(chip_, port.first, instruction.port));
+      } else {
+        static const std::vector<const InboundVector*> kNone;
+        auto found = arrivals.find(port);
+        const std::vector<const InboundVector*>& vectors = found == arrivals.end() ? kNone : found->second;
+        const size_t k = taken[port]++;
+        // Held: what the system has delivered by now and no Receive took.
+        auto held = [&](size_t j) { return j < vectors.size() && vectors[j]->delivered_after < now; };
+        if (!held(k) || !isa::Receive(now, vectors[k]->arrival_cycle).ok()) {
+          status = Hazard(issue, ReceiveBeforeArrivalCause(instruction.port,
+                                                           held(k) ? vectors[k]->arrival_cycle : INT64_MAX));
+        } else {
+          const int64_t overflow = held(k + buffer) ? vectors[k + buffer]->arrival_cycle : INT64_MAX;
+          const InboundVector& vector = *vectors[k];
+          if (!isa::ReceiveBuffer(now, overflow).ok()) {
+            status = Hazard(issue, ReceiveBufferOverflowCause(chip_, instruction.port, vector.arrival_cycle, overflow));
+          } else if (instruction.intent != nullptr && instruction.intent->has_sent()) {
+            const isa::Source& sent = instruction.intent->sent();
+            const int64_t intended_cycle = sent.cycle() + Shift(issue);
+            if (!ReceivesIntendedSend(vector.from_chip, vector.from_queue, vector.send_cycle, sent, intended_cycle)) {
+              status = Hazard(issue, ReceivesOtherSendCause(vector.from_chip, vector.from_queue, vector.send_cycle,
+                                                            sent, intended_cycle));
+            }
+          }
+        }
+      }
+      if (!status.ok()) {
+        first_.Offer(now, false, issue.queue, std::move(status));
+        return;
+      }
+    }
+  }
+
+  // ---- Reads -----------------------------------------------------------------
+
   // Every operand read at its issue, against the writes placed; the
   // earliest error wins, whatever order they are found in.
   void CheckReads() {
@@ -227,6 +619,16 @@ class Verifier {
       case Opcode::kScatter:
         RETURN_IF_ERROR(ReadGroup(issue, "a (map)", instruction.a));
         return ReadGroup(issue, "b", instruction.b);
+      case Opcode::kLoadWeights:
+        if (!RowsFit(issue)) {
+          return Hazard(issue, WeightRowsOutOfRangeCause(chip_, instruction.row + issue.offset, instruction.rows));
+        }
+        return ReadGroup(issue, "a", instruction.a);
+      case Opcode::kSend:
+        if (!Deskewed(Slice(issue), instruction.port, issue.cycle, issue.queue)) {
+          return Hazard(issue, NotDeskewedCause(chip_, Slice(issue), instruction.port));
+        }
+        return ReadGroup(issue, "a", instruction.a);
       case Opcode::kAccumulate:
       case Opcode::kInstallWeights:
       case Opcode::kReceive:
@@ -320,26 +722,86 @@ class Verifier {
     return absl::OkStatus();
   }
 
+  // ---- The end of the run --------------------------------------------------
+
+  // In the emulator's order: arrivals never received, declared outputs,
+  // then each plane's products and loads.
+  absl::Status CheckEnd(const std::vector<InboundVector>& inbound) const {
+    const auto arrivals = Arrivals(inbound);
+    std::map<std::pair<int, int>, size_t> received;
+    for (size_t i : receives_) ++received[{Slice(issues_[i]), static_cast<int>(issues_[i].instruction->port)}];
+    for (const auto& [port, vectors] : arrivals) {
+      auto count = received.find(port);
+      const size_t taken = count == received.end() ? 0 : count->second;
+      if (taken < vectors.size()) {
+        const InboundVector& vector = *vectors[taken];
+        return absl::FailedPreconditionError(
+            UnreceivedArrivalError(label_, vector.slice, vector.port, vector.arrival_cycle));
+      }
+    }
+    for (const DecodedOutput& output : program_.outputs) {
+      const int mem = chip_.slices()[output.slice].kind_index;
+      const std::tuple<int, int64_t> word(mem, output.address);
+      auto end = std::upper_bound(sram_.begin(), sram_.end(), word,
+                                  [](const auto& key, const SramWrite& w) { return key < std::tie(w.mem, w.address); });
+      Producer landed;
+      if (end != sram_.begin() && std::tie((end - 1)->mem, (end - 1)->address) == word) landed = Made((end - 1)->issue);
+      const Producer intended = Intended(program_, *output.written_by, 0);
+      if (!(landed == intended)) {
+        return absl::FailedPreconditionError(
+            OutputNotWrittenError(label_, chip_, program_, output, landed, intended));
+      }
+    }
+    for (size_t slice = 0; slice < planes_.size(); ++slice) {
+      const Plane& plane = planes_[slice];
+      if (plane.products_accumulated > 0 || plane.products_in_flight > 0) {
+        return absl::FailedPreconditionError(
+            ProductsNeverReadOutError(label_, chip_, program_, static_cast<int>(slice),
+                                      plane.products_accumulated + plane.products_in_flight, plane.last_product));
+      }
+      if (plane.loads_landed > 0 || !plane.loads_in_flight.empty()) {
+        return absl::FailedPreconditionError(LoadsNeverInstalledError(
+            label_, chip_, program_, static_cast<int>(slice),
+            plane.loads_landed + static_cast<int64_t>(plane.loads_in_flight.size()), plane.loads_landed,
+            plane.last_load));
+      }
+    }
+    return absl::OkStatus();
+  }
+
   const isa::ChipModel& chip_;
   const DecodedProgram& program_;
-  const std::string& label_;
+  const std::string label_;
   std::vector<Issue> issues_;
+  std::vector<size_t> mxm_, sends_, receives_, deskews_;  // Indices in issues_, by kind.
+  std::vector<int64_t> icu_cycles_;  // Issues of Nop, Sync and Notify.
+  std::vector<SyncWait> sync_waits_;
+  std::vector<Notify> notifies_;     // By (cycle, queue).
+  std::vector<OutboundVector> sent_;
+  std::vector<int64_t> event_cycles_;
   FirstError first_;
   std::vector<std::vector<StreamValue>> streams_;  // [direction][stream], by diagonal.
   std::vector<SramWrite> sram_;
   std::vector<BankWrite> banks_;  // By (slice, bank, landing).
+  std::vector<Plane> planes_;     // By slice (MXM slices only), after CheckMxm.
 };
 
-}  // namespace
+ChipVerifier::ChipVerifier(const isa::ChipModel& chip, const DecodedProgram& program, std::string chip_label)
+    : impl_(std::make_unique<Impl>(chip, program, std::move(chip_label))) {}
+ChipVerifier::~ChipVerifier() = default;
+const std::vector<OutboundVector>& ChipVerifier::Sent() const { return impl_->Sent(); }
+const std::vector<int64_t>& ChipVerifier::EventCycles() const { return impl_->EventCycles(); }
+ChipVerdict ChipVerifier::Check(const std::vector<InboundVector>& inbound) { return impl_->Check(inbound); }
 
-absl::Status VerifyChipProgram(const isa::ChipModel& chip, const isa::Program& program, const std::string& chip_label) {
+absl::Status VerifyChipProgram(const isa::ChipModel& chip, const isa::Program& program, const std::string& chip_label,
+                               const std::vector<InboundVector>& inbound) {
   ASSIGN_OR_RETURN(const DecodedProgram decoded, DecodeProgram(chip, program, chip_label));
-  return VerifyDecodedProgram(chip, decoded, chip_label);
+  return VerifyDecodedProgram(chip, decoded, chip_label, inbound);
 }
 
 absl::Status VerifyDecodedProgram(const isa::ChipModel& chip, const DecodedProgram& program,
-                                  const std::string& chip_label) {
-  return Verifier(chip, program, chip_label).Run();
+                                  const std::string& chip_label, const std::vector<InboundVector>& inbound) {
+  return ChipVerifier(chip, program, chip_label).Check(inbound).status();
 }
 
 }  // namespace tsp::emulator

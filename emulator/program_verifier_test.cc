@@ -5,8 +5,10 @@
 #include "emulator/program_verifier.h"
 
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "emulator/emulator_test_util.h"
 #include "gtest/gtest.h"
 #include "isa/assembler.h"
@@ -61,7 +63,59 @@ INSTANTIATE_TEST_SUITE_P(
         "queue MEM_W0\n  @0 Read address=0 dst=E0\n  @1 Read address=1 dst=E0\n"
         "queue MEM_E0\n  @7 Write address=5 a=E0 a<-MEM_W0@1\n",
         "queue MEM_W0\n  @0 Read address=0 dst=E0\n  @1 Read address=1 dst=E0\n"
-        "queue MEM_E0\n  @7 Write address=5 a=E0 a<-MEM_W0@0\n"));
+        "queue MEM_E0\n  @7 Write address=5 a=E0 a<-MEM_W0@0\n",
+        // Sync and Notify: released in time, too late, never.
+        "queue MEM_W0\n  @0 Sync\n  @5 Read address=0 dst=E0\nqueue MEM_W1\n  @2 Notify\n",
+        "queue MEM_W0\n  @0 Sync\n  @5 Read address=0 dst=E0\nqueue MEM_W1\n  @4 Notify\n",
+        "queue MEM_W0\n  @0 Sync\n  @5 Read address=0 dst=E0\nqueue MEM_W1\n  @6 Notify\n",
+        "queue MEM_W0\n  @0 Sync\n  @5 Read address=0 dst=E0\n",
+        // The MXM: an install before its load lands, a Multiply before its
+        // install, an Accumulate before its product, and their neighbours.
+        MultiplyAfterInstall(22, 26), MultiplyAfterInstall(22, 25), MultiplyAfterInstall(21, 26),
+        MultiplyAfterInstall(22, 26, 49), MultiplyAfterInstall(22, 26, 50),
+        "queue MXM_W1.1\n  @5 InstallWeights\n", "queue MXM_W1.2\n  @5 Accumulate dst=E0\n",
+        "queue MXM_W1.0\n  @0 LoadWeights.fp16 row=0 rows=17 a=W0\n",
+        // A Multiply of another type than the weights installed.
+        absl::StrReplaceAll(MultiplyAfterInstall(22, 26), {{"Multiply.int8", "Multiply.uint8"}}),
+        // The MXM's intents: the loads an install takes, a Multiply's
+        // weights, an Accumulate's products; and what the run ends with.
+        OneTile("loads<-MXM_W1.0@20*1", "weights<-MXM_W1.1@22",
+                "queue MXM_W1.2\n  @60 Accumulate dst=E0 products<-MXM_W1.1@26*1\n"),
+        OneTile("loads<-MXM_W1.0@20*2", "", "queue MXM_W1.2\n  @60 Accumulate dst=E0\n"),
+        OneTile("", "weights<-MXM_W1.1@21", "queue MXM_W1.2\n  @60 Accumulate dst=E0\n"),
+        OneTile("", "", "queue MXM_W1.2\n  @60 Accumulate dst=E0 products<-MXM_W1.1@26*2\n"),
+        OneTile("", "", ""),
+        "queue MEM_W43\n  @12 Read address=0 dst=W0\nqueue MXM_W1.0\n  @20 LoadWeights.int8 row=0 a=W0\n",
+        // Ports: used before a Deskew, a Receive with nothing due.
+        "queue C2C_W\n  @5 Send port=0 a=E0\n", "queue C2C_W\n  @0 Deskew port=0\n  @5 Receive port=0 dst=E0\n",
+        "queue C2C_W\n  @0 Deskew port=1\n  @5 Receive port=0 dst=E0\n",
+        // Declared outputs: written by the write named, by another, or not at all.
+        WriteThenRead(13, 5) + "output MEM_E0 5<-MEM_E0@7\n", WriteThenRead(13, 5) + "output MEM_E0 5<-MEM_E0@8\n",
+        WriteThenRead(13, 5) + "output MEM_E0 6<-MEM_E0@7\n"));
+
+// Vectors arrive at C2C_W port 0 at cycles 10 and 40 (the port holds one),
+// and are received at `receives`.
+class ArrivalsTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ArrivalsTest, SaysWhatTheEmulatorSays) {
+  ProgramRunner runner;
+  const std::string text = absl::StrCat("queue C2C_W\n  @0 Deskew port=0\n", GetParam());
+  TSP_ASSERT_OK_AND_ASSIGN(const isa::Program program, isa::ParseProgram(text));
+  RunOptions timing;
+  timing.functional = false;
+  for (int64_t arrival : {10, 40}) timing.inbound.push_back({"C2C_W", 0, arrival, ""});
+  const std::vector<InboundVector> inbound = timing.inbound;
+  const absl::Status emulated = runner.Run(text, timing).status();
+  EXPECT_EQ(VerifyChipProgram(runner.chip(), program, "chip 0", inbound), emulated) << text;
+}
+
+INSTANTIATE_TEST_SUITE_P(Ports, ArrivalsTest,
+                         ::testing::Values("  @39 Receive port=0 dst=E0\n  @60 Receive port=0 dst=E1\n",
+                                           "  @40 Receive port=0 dst=E0\n  @60 Receive port=0 dst=E1\n",
+                                           "  @9 Receive port=0 dst=E0\n  @60 Receive port=0 dst=E1\n",
+                                           "  @39 Receive port=0 dst=E0\n  @45 Receive port=0 dst=E1\n"
+                                           "  @50 Receive port=0 dst=E2\n",
+                                           "  @15 Receive port=0 dst=E0\n"));
 
 // What decoding refuses, the verifier refuses in the same words.
 TEST(ProgramVerifierTest, RefusesWhatDecodingRefuses) {

@@ -7,8 +7,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "emulator/messages.h"
 #include "isa/hazards.h"
 #include "isa/status_macros.h"
+#include "pipeline/system_verifier.h"
 #include "pipeline/worker_pool.h"
 
 namespace tsp::pipeline {
@@ -69,13 +71,17 @@ absl::Status SystemEmulator::CreateChipEmulators(bool early_stream_values, bool 
     chip_options.chip_label = absl::StrCat("chip ", chip_ids_[i]);
     chip_options.cycle_limit = options_.cycle_limit;
     chip_options.early_stream_values = early_stream_values;
-    chip_options.verify = verify;
     created[i] = emulator::ChipEmulator::Create(*chip_, *sources[i], chip_options);
   });
   emulators_.clear();
   for (auto& chip_emulator : created) {
     if (!chip_emulator.ok()) return chip_emulator.status();
     emulators_.push_back(*std::move(chip_emulator));
+  }
+  if (verify) {  // The whole system, links included, on the programs just decoded.
+    std::vector<const emulator::DecodedProgram*> decoded;
+    for (const auto& chip_emulator : emulators_) decoded.push_back(&chip_emulator->decoded_program());
+    RETURN_IF_ERROR(VerifySystem(*chip_, *system_, *topology_, chip_ids_, decoded, options_.threads));
   }
   link_free_.assign(topology_->links().size(), {INT64_MIN, INT64_MIN});
   link_last_departure_.assign(topology_->links().size(), {INT64_MIN, INT64_MIN});
@@ -88,13 +94,11 @@ absl::Status SystemEmulator::Deliver(int chip, std::vector<emulator::OutboundVec
   const int64_t latency = system_->spec().link_latency_cycles().value();
   for (emulator::OutboundVector& vector : sent) {
     const int port = c2c_slice_index_.at(vector.slice) * chip_->c2c_ports_per_slice() + vector.port;
-    const std::string where = absl::StrCat("chip ", chip, ", ", vector.slice, " port ", vector.port,
-                                           " (chip port ", port, "), cycle ",
-                                           vector.departure_cycle);
+    const std::string where =
+        emulator::DepartureWhere(chip, vector.slice, vector.port, port, vector.departure_cycle);
     const int link = topology_->LinkAt(chip, port);
     if (link < 0) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(where, ": a Send departs on a port that no link connects"));
+      return absl::FailedPreconditionError(absl::StrCat(where, ": ", emulator::NoLinkCause()));
     }
     const PortRef peer = topology_->Peer(chip, port);
     const int direction = topology_->links()[link].a.chip == chip &&
@@ -104,19 +108,16 @@ absl::Status SystemEmulator::Deliver(int chip, std::vector<emulator::OutboundVec
     if (!isa::LinkDeparture(vector.departure_cycle, link_free_[link][direction],
                             {-1, -1, link_last_departure_[link][direction]})
              .ok()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          where, ": a Send departs on link ", link, " (to chip ", peer.chip,
-          ") while the vector that departed at cycle ", link_last_departure_[link][direction],
-          " is still being serialized until cycle ", link_free_[link][direction],
-          "; a link carries one vector per ", serialization,
-          " cycles, so depart at cycle ", link_free_[link][direction], " or later"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(where, ": ",
+                       emulator::LinkBusyCause(link, peer.chip, link_last_departure_[link][direction],
+                                               link_free_[link][direction], serialization)));
     }
     link_free_[link][direction] = isa::LinkFreeCycle(vector.departure_cycle, serialization);
     link_last_departure_[link][direction] = vector.departure_cycle;
     auto receiver = index_of_chip_.find(peer.chip);
     if (receiver == index_of_chip_.end()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          where, ": a Send departs to chip ", peer.chip, ", which has no program to receive it"));
+      return absl::FailedPreconditionError(absl::StrCat(where, ": ", emulator::NoReceiverCause(peer.chip)));
     }
     const int64_t arrival = isa::LinkArrivalCycle(vector.departure_cycle, serialization, latency);
     const isa::SliceInfo& peer_slice = chip_->slices()[c2c_slices_[topology_->PortSlice(peer.port)]];

@@ -45,8 +45,9 @@ struct SystemRunOptions {
   // emulator::RunOptions::early_stream_values for every chip; a run that
   // fails with them is run again without, so errors are exact.
   bool early_stream_values = true;
-  // emulator::RunOptions::verify for every chip: each chip's program is
-  // checked by the independent verifier before the system runs.
+  // Checks the programs with the independent verifier
+  // (pipeline/system_verifier.h: every chip and the links between them)
+  // before the system runs; Create returns its error.
   bool verify = false;
 };
 

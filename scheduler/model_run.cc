@@ -16,9 +16,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "emulator/program_verifier.h"
 #include "isa/status_macros.h"
 #include "pipeline/system_emulator.h"
+#include "pipeline/system_verifier.h"
 #include "scheduler/capacity_report.h"
 #include "scheduler/decoder_compiler.h"
 
@@ -61,9 +61,7 @@ absl::StatusOr<UnitResult> RunUnit(const DecoderCompiler& compiler, const isa::C
     result.emulated = result.predicted;
     result.stage_emulated = result.stage_predicted;
     if (verify) {
-      for (const auto& [id, program] : unit.programs) {
-        RETURN_IF_ERROR(emulator::VerifyChipProgram(chip, program, absl::StrCat("chip ", id)));
-      }
+      RETURN_IF_ERROR(pipeline::VerifySystemPrograms(chip, system, topology, unit.programs, threads));
       result.verify_seconds = absl::ToDoubleSeconds(absl::Now() - compiled);
     }
     return result;
