@@ -22,12 +22,13 @@ namespace {
 using isa::Opcode;
 
 // One issue of an instruction: itself, or a repetition of a Repeat.
+// 32 bytes: a large unit has millions.
 struct Issue {
   int64_t cycle = 0;
-  int queue = 0;  // Index in DecodedProgram::queues.
+  int32_t queue = 0;  // Index in DecodedProgram::queues.
+  int32_t repetition = -1;  // -1: not a repetition (DecodedInstruction::n is 32 bits).
   const DecodedInstruction* instruction = nullptr;
-  int64_t offset = 0;       // The Repeat's stride times the repetition number.
-  int64_t repetition = -1;  // -1: not a repetition.
+  int64_t offset = 0;  // The Repeat's stride times the repetition number.
 };
 
 // The first error found, by the cycle the emulator would report it in.
@@ -62,6 +63,13 @@ class ChipVerifier::Impl {
   Impl(const isa::ChipModel& chip, const DecodedProgram& program, std::string label)
       : chip_(chip), program_(program), label_(std::move(label)), streams_(2 * chip.streams_per_direction()) {
     ExpandIssues();
+    if (issues_.size() > UINT32_MAX) {  // StreamValue's index.
+      issues_.resize(UINT32_MAX);
+      first_.Offer(0, true, 0,
+                   absl::ResourceExhaustedError(absl::StrCat(
+                       label_, ": the program issues more than ", UINT32_MAX,
+                       " instructions (repetitions counted), more than the verifier indexes; split it")));
+    }
     PlaceResults();
   }
 
@@ -97,11 +105,12 @@ class ChipVerifier::Impl {
  private:
   // A value on one stream (`streams_` holds one list per direction and
   // stream): two values on a diagonal always meet (isa::StreamDiagonal).
+  // 16 bytes (its landing follows from its issue): every repetition of a
+  // weight Read is one.
   struct StreamValue {
     int64_t diagonal;
-    int64_t landing;
-    int origin;
-    size_t issue;
+    uint32_t issue;  // Index in issues_ (Impl checks they fit).
+    int32_t origin;
   };
   // A write of a word: sorted by (slice, address, landing), which is issue
   // order too (every Write has the same latency).
@@ -140,6 +149,7 @@ class ChipVerifier::Impl {
     return {issue.queue, issue.instruction->index, issue.cycle};
   }
   int Slice(const Issue& issue) const { return program_.queues[issue.queue].slice; }
+  int64_t Landing(size_t i) const { return isa::ResultCycle(chip_, issues_[i].instruction->opcode, issues_[i].cycle); }
   int MemIndex(const Issue& issue) const { return chip_.slices()[Slice(issue)].kind_index; }
   int Ring(isa::Direction direction, int stream) const {
     return (direction == isa::EAST ? 0 : chip_.streams_per_direction()) + stream;
@@ -158,7 +168,23 @@ class ChipVerifier::Impl {
   // its Syncs as it goes (a queue error ends its queue: what follows would
   // not issue).
   void ExpandIssues() {
+    queue_issues_.resize(program_.queues.size());
+    producer_hint_.assign(program_.queues.size(), 0);
+    // Sized once: grown by doubling, a large unit's list would be copied and
+    // its fresh pages cleared twice over.
+    size_t count = 0;
+    for (const DecodedQueue& queue : program_.queues) {
+      for (const DecodedInstruction& instruction : queue.instructions) {
+        if (instruction.opcode == Opcode::kRepeat) {
+          count += std::max<int64_t>(0, instruction.n);
+        } else if (isa::GetOpcodeInfo(instruction.opcode).kind != isa::SLICE_ICU) {
+          ++count;
+        }
+      }
+    }
+    issues_.reserve(count);
     for (size_t q = 0; q < program_.queues.size(); ++q) {
+      queue_issues_[q].first = issues_.size();
       const DecodedQueue& queue = program_.queues[q];
       const DecodedInstruction* last = nullptr;
       int64_t last_issue = 0, free_cycle = 0;
@@ -172,7 +198,7 @@ class ChipVerifier::Impl {
             // The emulator comes to it once the queue's last issue has run.
             first_.Offer(
                 std::max(instruction.cycle, last_run), false, static_cast<int>(q),
-                Hazard({instruction.cycle, static_cast<int>(q), &instruction},
+                Hazard({instruction.cycle, static_cast<int32_t>(q), -1, &instruction},
                        QueueRuleCause(rule, program_, queue, *last, last_issue, free_cycle, instruction.cycle)),
                 /*queue_rule=*/true);
             break;
@@ -190,12 +216,12 @@ class ChipVerifier::Impl {
                        : instruction.cycle;
         free_cycle = isa::QueueFreeCycle(instruction.opcode, instruction.cycle, instruction.n, instruction.every);
         if (isa::GetOpcodeInfo(instruction.opcode).kind != isa::SLICE_ICU) {
-          AddIssue({instruction.cycle, static_cast<int>(q), &instruction});
+          AddIssue({instruction.cycle, static_cast<int32_t>(q), -1, &instruction});
         } else if (instruction.opcode == Opcode::kRepeat) {
           const DecodedInstruction* repeated = &instruction - 1;  // DecodeProgram checks there is one.
           for (int64_t r = 0; r < instruction.n; ++r) {
-            AddIssue({isa::RepetitionCycle(instruction.cycle, instruction.every, r), static_cast<int>(q), repeated,
-                      instruction.stride * (r + 1), r});
+            AddIssue({isa::RepetitionCycle(instruction.cycle, instruction.every, r), static_cast<int32_t>(q),
+                      static_cast<int32_t>(r), repeated, instruction.stride * (r + 1)});
           }
         } else {
           icu_cycles_.push_back(instruction.cycle);
@@ -206,6 +232,7 @@ class ChipVerifier::Impl {
           }
         }
       }
+      queue_issues_[q].second = issues_.size();
     }
     std::sort(notifies_.begin(), notifies_.end(),
               [](const Notify& x, const Notify& y) { return std::tie(x.cycle, x.queue) < std::tie(y.cycle, y.queue); });
@@ -254,6 +281,13 @@ class ChipVerifier::Impl {
   // two values on one diagonal, or two writes landing in one bank in one
   // cycle, are errors where the later lands.
   void PlaceResults() {
+    std::vector<size_t> ring_sizes(streams_.size(), 0);
+    for (const Issue& issue : issues_) {
+      const StreamGroup& group = issue.instruction->dst;
+      if (issue.instruction->opcode == Opcode::kWrite) continue;
+      for (int k = 0; k < group.width; ++k) ++ring_sizes[Ring(group.direction, group.first + k)];
+    }
+    for (size_t ring = 0; ring < streams_.size(); ++ring) streams_[ring].reserve(ring_sizes[ring]);
     for (size_t i = 0; i < issues_.size(); ++i) {
       const Issue& issue = issues_[i];
       const DecodedInstruction& instruction = *issue.instruction;
@@ -270,7 +304,7 @@ class ChipVerifier::Impl {
       const int position = program_.queues[issue.queue].slice;
       for (int k = 0; k < group.width; ++k) {
         streams_[Ring(group.direction, group.first + k)].push_back(
-            {isa::StreamDiagonal(group.direction, position, landing), landing, position, i});
+            {isa::StreamDiagonal(group.direction, position, landing), static_cast<uint32_t>(i), position});
       }
     }
     // Ties in landing order by queue, as the emulator lands them.
@@ -281,7 +315,7 @@ class ChipVerifier::Impl {
       std::vector<StreamValue>& values = streams_[ring];
       std::sort(values.begin(), values.end(), [&](const StreamValue& x, const StreamValue& y) {
         if (x.diagonal != y.diagonal) return x.diagonal < y.diagonal;
-        return landed_first(x.landing, x.issue, y.landing, y.issue);
+        return landed_first(Landing(x.issue), x.issue, Landing(y.issue), y.issue);
       });
       const isa::Direction direction =
           ring < static_cast<size_t>(chip_.streams_per_direction()) ? isa::EAST : isa::WEST;
@@ -294,12 +328,13 @@ class ChipVerifier::Impl {
         const bool other_upstream =
             direction == isa::EAST ? other.origin <= later.origin : other.origin >= later.origin;
         const int meet = other_upstream ? later.origin : other.origin;
+        const int64_t later_landing = Landing(later.issue);
         const int64_t meet_cycle = other_upstream
-                                       ? later.landing
-                                       : isa::StreamArrivalCycle(direction, later.origin, later.landing, other.origin);
+                                       ? later_landing
+                                       : isa::StreamArrivalCycle(direction, later.origin, later_landing, other.origin);
         const Issue& issue = issues_[later.issue];
-        first_.Offer(later.landing, true, issue.queue,
-                     Hazard(issue, later.landing,
+        first_.Offer(later_landing, true, issue.queue,
+                     Hazard(issue, later_landing,
                             StreamSlotCause(chip_, program_, direction, stream, Made(other.issue), meet, meet_cycle)));
       }
     }
@@ -331,7 +366,7 @@ class ChipVerifier::Impl {
                           std::tie(notify->cycle, notify->queue) < std::tie(wait.cycle, wait.queue);
       if (issued && notify->release <= wait.cycle) continue;
       first_.Offer(wait.cycle, false, wait.queue,
-                   Hazard({wait.cycle, wait.queue, wait.instruction},
+                   Hazard({wait.cycle, wait.queue, -1, wait.instruction},
                           ParkedCause(wait.parked, issued ? notify->release : INT64_MAX)));
     }
   }
@@ -669,6 +704,19 @@ class ChipVerifier::Impl {
     // now (landings come first in a cycle), and the last issued before this
     // read (a cycle's issues go by queue).
     const std::tuple<int, int64_t> word(mem, address);
+    {  // The common case first, in one search: the last write landed by now is the one meant.
+      auto after = std::upper_bound(sram_.begin(), sram_.end(), std::make_tuple(mem, address, issue.cycle),
+                                    [](const auto& key, const SramWrite& w) {
+                                      return key < std::tie(w.mem, w.address, w.landing);
+                                    });
+      Producer landed;
+      if (after != sram_.begin() && std::tie((after - 1)->mem, (after - 1)->address) == word) {
+        landed = Made((after - 1)->issue);
+      }
+      if (MemoryIntentHolds(program_, memory, instruction, issue.repetition, address, landed)) {
+        return absl::OkStatus();
+      }
+    }
     auto first = std::lower_bound(sram_.begin(), sram_.end(), word,
                                   [](const SramWrite& w, const auto& key) { return std::tie(w.mem, w.address) < key; });
     auto end = std::upper_bound(first, sram_.end(), word,
@@ -692,6 +740,43 @@ class ChipVerifier::Impl {
     return Hazard(issue, issue.cycle, cause);
   }
 
+  // Whether the value an operand's intent names is on stream `k` of `group`
+  // at (`position`, the read's cycle, on `diagonal`): the check on every
+  // operand, looked up by its producer (a queue's issues are in cycle order)
+  // rather than among the stream's values. Exact because a diagonal holds one
+  // value until two meet, which PlaceResults reports where they meet, no
+  // later than any read that could tell them apart.
+  bool IntendedValueThere(const Issue& read, const IntentSpan& sources, const StreamGroup& group, int k, int position,
+                          int64_t diagonal) const {
+    if (sources.size == 0) return false;
+    const Producer intended = Intended(program_, sources, sources.size == 1 ? 0 : k, Shift(read));
+    if (intended.queue < 0) return false;
+    const auto [begin, end] = queue_issues_[intended.queue];
+    // A queue's values are mostly read in the order it makes them: look next
+    // to the last one found before searching.
+    size_t& hint = producer_hint_[intended.queue];
+    std::vector<Issue>::const_iterator made;
+    if (hint + 1 > begin && hint + 1 < end && issues_[hint + 1].cycle == intended.issue_cycle) {
+      made = issues_.begin() + ++hint;
+    } else {
+      made = std::lower_bound(issues_.begin() + begin, issues_.begin() + end, intended.issue_cycle,
+                              [](const Issue& i, int64_t cycle) { return i.cycle < cycle; });
+      if (made == issues_.begin() + end || made->cycle != intended.issue_cycle) return false;
+      hint = made - issues_.begin();
+    }
+    const DecodedInstruction& instruction = *made->instruction;
+    const StreamGroup& dst = instruction.dst;
+    const int stream = group.first + k;
+    if (instruction.opcode == Opcode::kWrite || dst.direction != group.direction || stream < dst.first ||
+        stream >= dst.first + dst.width) {
+      return false;
+    }
+    const int origin = program_.queues[made->queue].slice;
+    const int64_t landing = isa::ResultCycle(chip_, instruction.opcode, made->cycle);
+    return isa::StreamDiagonal(group.direction, origin, landing) == diagonal &&
+           (group.direction == isa::EAST ? origin <= position : origin >= position);
+  }
+
   absl::Status ReadGroup(const Issue& issue, absl::string_view operand, const StreamGroup& group) const {
     if (group.width == 0) return absl::OkStatus();
     const DecodedInstruction& instruction = *issue.instruction;
@@ -704,6 +789,7 @@ class ChipVerifier::Impl {
     }
     const int64_t diagonal = isa::StreamDiagonal(group.direction, position, issue.cycle);
     for (int k = 0; k < group.width; ++k) {
+      if (IntendedValueThere(issue, sources, group, k, position, diagonal)) continue;
       const std::vector<StreamValue>& values = streams_[Ring(group.direction, group.first + k)];
       auto value = std::lower_bound(values.begin(), values.end(), diagonal,
                                     [](const StreamValue& v, int64_t d) { return v.diagonal < d; });
@@ -773,6 +859,8 @@ class ChipVerifier::Impl {
   const DecodedProgram& program_;
   const std::string label_;
   std::vector<Issue> issues_;
+  std::vector<std::pair<size_t, size_t>> queue_issues_;  // Each queue's issues_, in cycle order.
+  mutable std::vector<size_t> producer_hint_;            // Per queue: its issue last found as a producer.
   std::vector<size_t> mxm_, sends_, receives_, deskews_;  // Indices in issues_, by kind.
   std::vector<int64_t> icu_cycles_;  // Issues of Nop, Sync and Notify.
   std::vector<SyncWait> sync_waits_;

@@ -52,13 +52,12 @@ struct ModelRunOptions {
   // Off: units are compiled only; the figures are the compiler's predictions
   // (emulated cycles and busy shares reported as 0).
   bool emulate = true;
-  // Each unit's chip programs checked by the independent verifier
-  // (emulator/program_verifier.h) from the programs alone: before they are
-  // emulated (sharing the emulator's decoding; its seconds are then part of
-  // emulate_seconds), or, for units compiled only, instead. Off by default
-  // until the verifier is cheaper: on the 576-chip llama2_70b step it adds
-  // 10.1 s to 7.0 s of emulation (model_run_benchmark, verify:1).
-  bool verify = false;
+  // Each unit's programs checked by the independent verifier
+  // (pipeline/system_verifier.h: every chip and the links) from the programs
+  // alone: before they are emulated (sharing the emulator's decoding; its
+  // seconds are then part of emulate_seconds), or, for units compiled only,
+  // instead, so that no figure rests on a program nothing checked.
+  bool verify = true;
   // Units of earlier runs of this same partition (a unit compiled only is
   // compiled again when this run emulates).
   std::shared_ptr<UnitCache> cache;

@@ -31,6 +31,7 @@ struct Pipeline {
   PartitionChoice choice;
   RunReport run;
   bool emulated = false;
+  bool verified = false;
   bool ttft_timed = false;
   std::string failure;  // Why the compiler could not time it; empty when it could.
   std::shared_ptr<UnitCache> units = NewUnitCache();  // Shared by its runs.
@@ -148,6 +149,7 @@ void Time(const PlanQuery& query, const isa::ChipModel& chip, const pipeline::Sy
     options.prompt_tokens = prompt_tokens;
     options.threads = std::max(1, query.threads);
     options.emulate = emulate;
+    options.verify = query.verify;
     options.cache = p.units;
     const absl::Time start = absl::Now();
     absl::StatusOr<RunReport> run = RunModel(query.config, chip, system, topology, p.choice, options);
@@ -166,6 +168,7 @@ void Time(const PlanQuery& query, const isa::ChipModel& chip, const pipeline::Sy
     }
     p.run = *std::move(run);
     p.emulated = emulate;
+    p.verified = query.verify;
     p.ttft_timed = prompt_tokens > 0;
     if (query.progress) {
       query.progress(absl::StrFormat("  [%d/%d] %s: %.1f tokens/s per user, %d %s%s, %s in %.1f s", i + 1,
@@ -202,6 +205,7 @@ PlanRow Row(const Pipeline& p, int replicas, const PlanQuery& query) {
   row.set_cycles_per_token_predicted(p.run.cycles_per_token_predicted());
   row.set_cycles_per_token_emulated(p.run.cycles_per_token_emulated());
   row.set_emulated(p.emulated);
+  row.set_verified(p.verified);
   row.set_ttft_timed(p.ttft_timed);
   row.set_meets_constraints(
       (query.min_tokens_per_s_per_user <= 0 || row.tokens_per_s_per_user() >= query.min_tokens_per_s_per_user) &&

@@ -54,6 +54,9 @@ struct PlanQuery {
   // Off: pipelines are compiled only, but those of the Pareto front and of
   // the chosen option are always emulated (predicted == emulated checked).
   bool emulate_search = true;
+  // Every unit checked by the independent verifier first (ModelRunOptions::
+  // verify): the options compiled only are then verified, not unchecked.
+  bool verify = true;
   // Time the prompt of every pipeline, not only of the listed options'.
   bool every_row = false;
   int threads = 2;

@@ -55,6 +55,7 @@ absl::Status RunFunctional(const TspRequest& request, const models::ModelConfig&
                    scheduler::DecoderCompiler::Create(config, chip, system, topology, choice.partition, options));
   pipeline::SystemRunOptions run;
   run.threads = request.threads() > 0 ? static_cast<int>(request.threads()) : 2;
+  run.verify = !request.no_verify();
   scheduler::DecodeSession session(compiler, chip, system, topology, run);
   int64_t expected = 0;
   int matches = 0;
@@ -169,6 +170,7 @@ absl::StatusOr<scheduler::RunReport> RunModelReport(const TspRequest& request, s
         options.context_tokens = query.context_tokens;
         options.prompt_tokens = resolved.prompt_tokens();
         options.threads = request.threads() > 0 ? static_cast<int>(request.threads()) : 2;
+        options.verify = !request.no_verify();
         options.progress = [&](const std::string& line) { progress << line << "\n" << std::flush; };
         ASSIGN_OR_RETURN(report, scheduler::RunModel(config, chip, system, topology, choice, options));
         return absl::OkStatus();

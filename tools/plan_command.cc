@@ -108,6 +108,7 @@ absl::StatusOr<scheduler::PlanReport> PlanWith(const TspRequest& request, const 
   query.users = request.users() > 1 ? request.users() : 0;  // One user is always served.
   query.max_ttft_s = request.max_ttft_s();
   query.emulate_search = !request.no_emulate();
+  query.verify = !request.no_verify();
   query.every_row = request.all_rows();
   query.threads = request.threads() > 0 ? static_cast<int>(request.threads()) : 2;
   query.progress = [&progress](const std::string& line) { progress << line << "\n" << std::flush; };
@@ -137,7 +138,9 @@ std::string Table(const scheduler::PlanReport& report, bool all_rows) {
                                            row.aggregate_tokens_per_s(), row.watts() / 1000.0,
                                            row.capital_dollars(), row.dollars_per_million_tokens(),
                                            row.cycles_per_token_predicted(),
-                                           row.emulated() ? " = emulated" : " predicted"));
+                                           row.emulated()   ? " = emulated"
+                                           : row.verified() ? " verified"
+                                                            : " predicted"));
   }
   absl::StrAppend(&text, "\n* chosen   P Pareto front (per-user speed vs chips)   pipeline: format, tensor-parallel "
                          "width x stages [x replicas]\n");
