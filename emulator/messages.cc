@@ -246,6 +246,10 @@ std::string NoReceiverCause(int peer_chip) {
   return absl::StrCat("a Send departs to chip ", peer_chip, ", which has no program to receive it");
 }
 
+std::string NoSuchChipCause(int chip, int chips) {
+  return absl::StrCat("a program is given for chip ", chip, "; the system has chips 0..", chips - 1);
+}
+
 // ---- Sync ------------------------------------------------------------------
 
 std::string ParkedCause(int64_t parked_cycle, int64_t next_release) {

@@ -183,6 +183,8 @@ std::string DepartureWhere(int chip, absl::string_view slice, int port, int chip
 std::string NoLinkCause();
 std::string LinkBusyCause(int link, int peer_chip, int64_t last_departure, int64_t link_free, int64_t serialization);
 std::string NoReceiverCause(int peer_chip);
+// A system's program for a chip it does not have.
+std::string NoSuchChipCause(int chip, int chips);
 
 // ---- Sync ------------------------------------------------------------------
 

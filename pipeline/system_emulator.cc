@@ -41,9 +41,7 @@ absl::StatusOr<std::unique_ptr<SystemEmulator>> SystemEmulator::Create(
       programs.empty() ? std::vector<int>() : topology.HopsFrom((*programs.begin()).first);
   for (const auto& [id, program] : programs) {
     if (id < 0 || id >= topology.chips()) {
-      return absl::InvalidArgumentError(absl::StrCat("a program is given for chip ", id,
-                                                     "; the system has chips 0..",
-                                                     topology.chips() - 1));
+      return absl::InvalidArgumentError(emulator::NoSuchChipCause(id, topology.chips()));
     }
     if (hops[id] < 0) {
       return absl::InvalidArgumentError(absl::StrCat(

@@ -178,8 +178,7 @@ absl::Status VerifySystemPrograms(const isa::ChipModel& chip, const SystemModel&
   std::vector<const isa::Program*> sources;
   for (const auto& [id, program] : programs) {
     if (id < 0 || id >= topology.chips()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("a program is given for chip ", id, "; the system has chips 0..", topology.chips() - 1));
+      return absl::InvalidArgumentError(emulator::NoSuchChipCause(id, topology.chips()));
     }
     chip_ids.push_back(id);
     sources.push_back(&program);
