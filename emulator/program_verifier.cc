@@ -60,16 +60,22 @@ class FirstError {
 // millions of values and reads, and a sorted array is searched in cache.
 class ChipVerifier::Impl {
  public:
+  // About 13 GB of the verifier's lists; a chip of the 576-chip llama2_70b
+  // step issues under a million. Also what StreamValue's 32-bit index holds.
+  static constexpr size_t kMaxIssues = size_t{1} << 28;
+
   Impl(const isa::ChipModel& chip, const DecodedProgram& program, std::string label)
       : chip_(chip), program_(program), label_(std::move(label)), streams_(2 * chip.streams_per_direction()) {
-    ExpandIssues();
-    if (issues_.size() > UINT32_MAX) {  // StreamValue's index.
-      issues_.resize(UINT32_MAX);
+    const size_t count = IssueCount();
+    if (count > kMaxIssues) {  // Refused before anything is allocated for them.
       first_.Offer(0, true, 0,
                    absl::ResourceExhaustedError(absl::StrCat(
-                       label_, ": the program issues more than ", UINT32_MAX,
-                       " instructions (repetitions counted), more than the verifier indexes; split it")));
+                       label_, ": the program issues ", count, " instructions (repetitions counted), more than the ",
+                       kMaxIssues, " the verifier checks in memory; split it or check it by running it")));
+      return;
     }
+    issues_.reserve(count);
+    ExpandIssues();
     PlaceResults();
   }
 
@@ -164,25 +170,30 @@ class ChipVerifier::Impl {
     return order;
   }
 
+  // Issues of non-ICU instructions, repetitions counted: issues_ is sized
+  // once (grown by doubling, a large unit's list would be copied and its
+  // fresh pages cleared twice over), and a program too large is refused.
+  size_t IssueCount() const {
+    size_t count = 0;
+    for (const DecodedQueue& queue : program_.queues) {
+      for (const DecodedInstruction& instruction : queue.instructions) {
+        if (instruction.opcode == Opcode::kRepeat) {
+          count += static_cast<size_t>(std::max<int32_t>(0, instruction.n));
+        } else if (isa::GetOpcodeInfo(instruction.opcode).kind != isa::SLICE_ICU) {
+          ++count;
+        }
+      }
+    }
+    return count;
+  }
+
   // Every issue of every queue, checking the queue's order and occupancy and
   // its Syncs as it goes (a queue error ends its queue: what follows would
   // not issue).
   void ExpandIssues() {
     queue_issues_.resize(program_.queues.size());
     producer_hint_.assign(program_.queues.size(), 0);
-    // Sized once: grown by doubling, a large unit's list would be copied and
-    // its fresh pages cleared twice over.
-    size_t count = 0;
-    for (const DecodedQueue& queue : program_.queues) {
-      for (const DecodedInstruction& instruction : queue.instructions) {
-        if (instruction.opcode == Opcode::kRepeat) {
-          count += std::max<int64_t>(0, instruction.n);
-        } else if (isa::GetOpcodeInfo(instruction.opcode).kind != isa::SLICE_ICU) {
-          ++count;
-        }
-      }
-    }
-    issues_.reserve(count);
+
     for (size_t q = 0; q < program_.queues.size(); ++q) {
       queue_issues_[q].first = issues_.size();
       const DecodedQueue& queue = program_.queues[q];

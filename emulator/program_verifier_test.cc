@@ -125,5 +125,17 @@ TEST(ProgramVerifierTest, RefusesWhatDecodingRefuses) {
   EXPECT_EQ(VerifyChipProgram(runner.chip(), program), runner.Run(text).status());
 }
 
+// A program whose repetitions would not fit the verifier's lists in memory is
+// refused up front, not allocated for.
+TEST(ProgramVerifierTest, RefusesProgramsTooLargeToHold) {
+  ProgramRunner runner;
+  TSP_ASSERT_OK_AND_ASSIGN(
+      const isa::Program program,
+      isa::ParseProgram("queue MEM_W0\n  @0 Read address=0 dst=E0\n  @1 Repeat n=2000000000 every=1 stride=0\n"));
+  const absl::Status verified = VerifyChipProgram(runner.chip(), program);
+  EXPECT_EQ(verified.code(), absl::StatusCode::kResourceExhausted) << verified;
+  EXPECT_NE(verified.message().find("2000000001 instructions"), std::string::npos) << verified;
+}
+
 }  // namespace
 }  // namespace tsp::emulator

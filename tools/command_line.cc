@@ -159,7 +159,7 @@ const std::vector<Flag>& Flags() {
        "longest time to first token the chosen option may take, in seconds", "", 0},
       {"no_emulate", "no_emulate", kPlans, "", "off",
        "compile only during the search (the chosen and Pareto options are still emulated)"},
-      {"no_verify", "no_verify", kRunModel | kPlans, "", "off",
+      {"no_verify", "no_verify", kRunModel | kPlans | kCompare, "", "off",
        "skip the independent verifier (pipeline/system_verifier.h), which checks every unit's programs from the "
        "programs alone, before emulation or, for units compiled only, instead"},
       {"all_rows", "all_rows", kPlan, "", "off", "list every option, not only the useful ones"},

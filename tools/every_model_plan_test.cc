@@ -84,13 +84,13 @@ TEST_P(EveryModelTest, NoOptionAbortsTheSearchAndEveryCountIsAccounted) {
   request.set_chip_counts(c.chips);
   request.set_tensor_parallel(c.tp);
   request.set_format("json");
+  // What is asked here is the search's accounting, not the programs' proof
+  // (mutation_test and system_verifier_test hold the verifier to the
+  // emulator): unverified, a shard fits CI's time.
+  request.set_no_verify(true);
   std::ostringstream out, progress;
   if (c.command == "plan") {
     request.set_no_emulate(true);
-    // What is asked here is the search's accounting, not the programs' proof
-    // (mutation_test and system_verifier_test hold the verifier to the
-    // emulator): unverified, a shard fits CI's time.
-    request.set_no_verify(true);
     request.set_prompt_tokens(1);
     const absl::Status status = PlanCommand(request, out, progress);
     if (absl::IsResourceExhausted(status)) {
