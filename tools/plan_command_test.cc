@@ -58,9 +58,10 @@ TEST(PlanCommandTest, FitMatchesTheHandCountAndOverridesMoveIt) {
   request.add_set("chip.mem.address_bits=11");
   TSP_ASSERT_OK_AND_ASSIGN(scheduler::PlanReport small, PlanReportFor(request, progress));
   EXPECT_EQ(FewestPipelineChips(small), 2);
-  // Every option was timed and its prediction checked by the emulator.
+  // Every option was timed, verified and its prediction checked by the emulator.
   for (const scheduler::PlanRow& row : small.rows()) {
     EXPECT_TRUE(row.emulated());
+    EXPECT_TRUE(row.verified());
     EXPECT_EQ(row.cycles_per_token_predicted(), row.cycles_per_token_emulated());
   }
 }
@@ -256,6 +257,7 @@ TEST(PlanCommandTest, AnOptionThatDoesNotCompileIsLeftOutWithWhy) {
   request.set_prompt_tokens(1);
   request.set_tensor_parallel(8);
   request.set_no_emulate(true);
+  request.set_no_verify(true);  // What is asked is the account of what failed; the 7B options' proof is not.
   std::ostringstream out, progress;
   TSP_ASSERT_OK(PlanCommand(request, out, progress));
   EXPECT_THAT(out.str(), HasSubstr("int8, 8-way x 7 stages: chip 8: activation SRAM full"));
