@@ -350,11 +350,7 @@ class ChipEmulator::Impl {
     return Hazard(q, instruction, now, repetition, NotIntendedCause(chip_, decoded_, operand, found, intended, hint));
   }
 
-  // An InstallWeights' loads or an Accumulate's products: how many it takes
-  // and the last, against the intent's count and last producer.
-  bool Takes(const isa::Source& intent, int64_t shift, int64_t count, const Producer& last) const {
-    return count == intent.count() && last == Intended(intent, shift);
-  }
+  // An operand that takes other loads or products than its intent names.
   absl::Status CountNotIntended(int q, const DecodedInstruction& instruction, int64_t now, int64_t repetition,
                                 const CountWords& words, int64_t count, const Producer& last, const isa::Source& intent,
                                 absl::string_view in_flight) const {
@@ -825,7 +821,7 @@ class ChipEmulator::Impl {
         }
         if (instruction.intent != nullptr && instruction.intent->has_loads()) {
           const isa::Source& loads = instruction.intent->loads();
-          if (!Takes(loads, now - instruction.cycle, state.loads_landed, state.last_load)) {
+          if (!TakesIntended(decoded_, loads, now - instruction.cycle, state.loads_landed, state.last_load)) {
             return CountNotIntended(
                 q, instruction, now, repetition, kInstallTakes, state.loads_landed, state.last_load, loads,
                 LoadsInFlightText(static_cast<int64_t>(state.loads_in_flight.size()),
@@ -875,7 +871,8 @@ class ChipEmulator::Impl {
         }
         if (instruction.intent != nullptr && instruction.intent->has_products()) {
           const isa::Source& products = instruction.intent->products();
-          if (!Takes(products, now - instruction.cycle, state.products_accumulated, state.last_product)) {
+          if (!TakesIntended(decoded_, products, now - instruction.cycle, state.products_accumulated,
+                             state.last_product)) {
             return CountNotIntended(q, instruction, now, repetition, kAccumulateReadsOut, state.products_accumulated,
                                     state.last_product, products, ProductsInFlightText(chip_, state.products_in_flight));
           }

@@ -147,6 +147,14 @@ inline bool MultiplyTypesMatch(isa::ElementType activations, isa::ElementType we
 std::string MultiplyTypeCause(isa::ElementType activations, isa::ElementType weights);
 std::string AccumulateBeforeProductsCause(const isa::ChipModel& chip, int64_t products_in_flight);
 
+// Whether an InstallWeights' loads or an Accumulate's products (`count`
+// taken, the last `last`) are the ones its intent names (`shift` cycles on):
+// the check, inline; CountNotIntendedCause says what is wrong when it fails.
+inline bool TakesIntended(const DecodedProgram& program, const isa::Source& intent, int64_t shift, int64_t count,
+                          const Producer& last) {
+  return count == intent.count() && last == Intended(program, intent, shift);
+}
+
 // An InstallWeights' loads or an Accumulate's products: `count` taken, the
 // last `last`, against the intent `intent` (its last, `shift` cycles on).
 struct CountWords {

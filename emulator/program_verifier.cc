@@ -99,12 +99,13 @@ class ChipVerifier::Impl {
   ChipVerdict Check(const std::vector<InboundVector>& inbound) {
     CheckSyncs();
     CheckMxm();
-    CheckPorts(inbound);
+    const PortArrivals arrivals = Arrivals(inbound);
+    CheckPorts(arrivals);
     CheckReads();
     ChipVerdict verdict;
     verdict.run = first_.status();
     verdict.cycle = first_.cycle();
-    if (verdict.run.ok()) verdict.end = CheckEnd(inbound);
+    if (verdict.run.ok()) verdict.end = CheckEnd(arrivals);
     return verdict;
   }
 
@@ -132,6 +133,8 @@ class ChipVerifier::Impl {
     int64_t landing;
     size_t issue;
   };
+  // The vectors arriving at each (C2C slice, port), oldest first.
+  using PortArrivals = std::map<std::pair<int, int>, std::vector<const InboundVector*>>;
   // A queue parked by a Sync, and the issue that waits for its release.
   struct SyncWait {
     int64_t parked;
@@ -462,8 +465,7 @@ class ChipVerifier::Impl {
         if (!plane.buffer_loaded) return Hazard(issue, EmptyWeightBufferCause());
         if (instruction.intent != nullptr && instruction.intent->has_loads()) {
           const isa::Source& loads = instruction.intent->loads();
-          if (plane.loads_landed != loads.count() ||
-              !(plane.last_load == Intended(program_, loads, Shift(issue)))) {
+          if (!TakesIntended(program_, loads, Shift(issue), plane.loads_landed, plane.last_load)) {
             const int64_t in_flight = static_cast<int64_t>(plane.loads_in_flight.size());
             return Hazard(issue, CountNotIntendedCause(
                                      chip_, program_, kInstallTakes, plane.loads_landed, plane.last_load, loads,
@@ -501,8 +503,7 @@ class ChipVerifier::Impl {
         }
         if (instruction.intent != nullptr && instruction.intent->has_products()) {
           const isa::Source& products = instruction.intent->products();
-          if (plane.products_accumulated != products.count() ||
-              !(plane.last_product == Intended(program_, products, Shift(issue)))) {
+          if (!TakesIntended(program_, products, Shift(issue), plane.products_accumulated, plane.last_product)) {
             return Hazard(issue, CountNotIntendedCause(chip_, program_, kAccumulateReadsOut,
                                                        plane.products_accumulated, plane.last_product, products,
                                                        Shift(issue), ProductsInFlightText(chip_, plane.products_in_flight)));
@@ -578,9 +579,8 @@ class ChipVerifier::Impl {
 
   // The arrivals at each (slice, port), in arrival order (delivery order for
   // equal cycles), as the emulator holds them.
-  std::map<std::pair<int, int>, std::vector<const InboundVector*>> Arrivals(
-      const std::vector<InboundVector>& inbound) const {
-    std::map<std::pair<int, int>, std::vector<const InboundVector*>> arrivals;
+  PortArrivals Arrivals(const std::vector<InboundVector>& inbound) const {
+    PortArrivals arrivals;
     for (const InboundVector& vector : inbound) {
       std::optional<int> slice = chip_.FindSlice(vector.slice);
       if (!slice.has_value()) continue;  // The system routes only to C2C slices.
@@ -595,8 +595,7 @@ class ChipVerifier::Impl {
   }
 
   // Each Receive takes the oldest vector its port holds, in issue order.
-  void CheckPorts(const std::vector<InboundVector>& inbound) {
-    const auto arrivals = Arrivals(inbound);
+  void CheckPorts(const PortArrivals& arrivals) {
     std::map<std::pair<int, int>, size_t> taken;
     const int buffer = chip_.c2c_receive_buffer_vectors();
     for (size_t i : IssueOrder(receives_)) {
@@ -823,8 +822,7 @@ class ChipVerifier::Impl {
 
   // In the emulator's order: arrivals never received, declared outputs,
   // then each plane's products and loads.
-  absl::Status CheckEnd(const std::vector<InboundVector>& inbound) const {
-    const auto arrivals = Arrivals(inbound);
+  absl::Status CheckEnd(const PortArrivals& arrivals) const {
     std::map<std::pair<int, int>, size_t> received;
     for (size_t i : receives_) ++received[{Slice(issues_[i]), static_cast<int>(issues_[i].instruction->port)}];
     for (const auto& [port, vectors] : arrivals) {
