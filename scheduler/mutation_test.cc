@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "emulator/kernels/random.h"
 #include "gtest/gtest.h"
@@ -21,6 +22,7 @@
 #include "isa/opcode.h"
 #include "isa/status_macros.h"
 #include "isa/status_matchers.h"
+#include "isa/test_scale.h"
 #include "models/model_registry.h"
 #include "pipeline/system_emulator.h"
 #include "pipeline/system_verifier.h"
@@ -70,13 +72,41 @@ absl::StatusOr<std::map<std::string, std::string>> Outputs(const isa::ChipModel&
   return values;
 }
 
+// Where a mutation changed a program, to put it back from the original.
+struct Change {
+  int queue = -1;
+  int index = 0;
+  int instructions = 0;  // Changed from `index` on (a swap changes two).
+  bool dropped = false;
+};
+
+// Puts back what `change` changed in `program`, from `original`, copying one
+// or two instructions (copying every program per mutation cost more than
+// running them).
+void Undo(const Change& change, const isa::Program& original, isa::Program& program) {
+  if (change.queue < 0) return;
+  isa::QueueProgram& queue = *program.mutable_queues(change.queue);
+  const isa::QueueProgram& before = original.queues(change.queue);
+  if (change.dropped) {
+    queue.add_instructions();
+    for (int i = queue.instructions_size() - 1; i > change.index; --i) queue.mutable_instructions()->SwapElements(i, i - 1);
+  }
+  for (int i = change.index; i < change.index + change.instructions; ++i) {
+    *queue.mutable_instructions(i) = before.instructions(i);
+  }
+}
+
 // One mutation of one instruction of `program`; false when the one drawn
-// does not apply (then another is drawn). `what` says what was done.
-bool Mutate(kernels::SplitMix64& random, isa::Program& program, std::string* what) {
+// does not apply (then another is drawn). `what` says what was done;
+// `change` where, to undo it, whether or not it applies.
+bool Mutate(kernels::SplitMix64& random, isa::Program& program, std::string* what, Change* change) {
   if (program.queues_size() == 0) return false;
-  isa::QueueProgram& queue = *program.mutable_queues(static_cast<int>(random.Below(program.queues_size())));
+  change->queue = static_cast<int>(random.Below(program.queues_size()));
+  isa::QueueProgram& queue = *program.mutable_queues(change->queue);
   if (queue.instructions_size() == 0) return false;
   const int index = static_cast<int>(random.Below(queue.instructions_size()));
+  change->index = index;
+  change->instructions = 1;
   isa::Instruction& instruction = *queue.mutable_instructions(index);
   const std::string before = isa::PrintInstruction(instruction, &program);
   const int kind = static_cast<int>(random.Below(6));
@@ -92,10 +122,12 @@ bool Mutate(kernels::SplitMix64& random, isa::Program& program, std::string* wha
     }
     case 1:
       queue.mutable_instructions()->DeleteSubrange(index, 1);
+      change->dropped = true;
       absl::StrAppend(what, "dropped");
       return true;
     case 2: {  // Swap with its neighbour: each keeps its place's cycle.
       if (index + 1 >= queue.instructions_size()) return false;
+      change->instructions = 2;
       isa::Instruction& next = *queue.mutable_instructions(index + 1);
       const int64_t cycle = instruction.cycle();
       const int64_t next_cycle = next.cycle();
@@ -135,14 +167,9 @@ bool Mutate(kernels::SplitMix64& random, isa::Program& program, std::string* wha
 
 class MutationTest : public SystemFixture<::testing::TestWithParam<Case>> {};
 
-// Under AddressSanitizer the suite looks for memory errors, not holes in the
-// proof: a third of the mutations runs every kind of change through every
-// error path at a third of the cost (ASan runs this code at about 2x).
-#if defined(__SANITIZE_ADDRESS__)
-constexpr int kMutationDivisor = 3;
-#else
-constexpr int kMutationDivisor = 1;
-#endif
+// Under AddressSanitizer a sixth of the mutations runs every kind of change
+// through every error path (isa/test_scale.h).
+constexpr int kMutationDivisor = ::tsp::testing::kUnderAddressSanitizer ? 6 : 1;
 
 TEST_P(MutationTest, EveryMutationIsRejectedOrChangesNoOutput) {
   const Case& c = GetParam();
@@ -167,12 +194,16 @@ TEST_P(MutationTest, EveryMutationIsRejectedOrChangesNoOutput) {
   int same = 0;
   int verifier_rejected = 0;  // Of those the emulator rejects.
   int same_text = 0;          // Of those, in the emulator's words.
+  // One copy of the step; each mutation is undone after.
+  isa::ChipPrograms mutated;
+  for (const auto& [id, program] : step.programs) mutated[id] = program;
   for (int m = 0; m < mutations;) {
-    isa::ChipPrograms mutated;
-    for (const auto& [id, program] : step.programs) mutated[id] = program;
     const int chip = chips[random.Below(chips.size())];
     std::string what;
-    if (!Mutate(random, mutated[chip], &what)) continue;
+    Change change;
+    const bool applies = Mutate(random, mutated[chip], &what, &change);
+    absl::Cleanup undo = [&] { Undo(change, step.programs.at(chip), mutated[chip]); };
+    if (!applies) continue;
     ++m;
     absl::StatusOr<std::map<std::string, std::string>> outputs =
         Outputs(*chip_, *system_, *topology_, mutated, step.programs);
