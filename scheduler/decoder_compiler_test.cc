@@ -6,10 +6,12 @@
 #include <memory>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "isa/spec_loader.h"
 #include "isa/status_matchers.h"
+#include "isa/test_scale.h"
 #include "models/model_registry.h"
 #include "models/reference_decoder.h"
 #include "pipeline/system_model.h"
@@ -231,21 +233,25 @@ TEST_P(SixteenTokensTest, SixteenGreedyTokensEqualTheReference) {
   RunAgainstReference(GetParam(), *chip_, *system_, *topology_, 16);
 }
 
+// Under AddressSanitizer every second case (isa/test_scale.h).
 INSTANTIATE_TEST_SUITE_P(
     Tiny, SixteenTokensTest,
-    ::testing::Values(Case{"tiny_dense", NumberFormat::kInt8, Layout{"1chip", 1, 1, 8}},
-                      Case{"tiny_dense", NumberFormat::kFp16, Layout{"2nodes", 4, 2, 8}},
-                      Case{"tiny_moe", NumberFormat::kInt8, Layout{"2nodes", 8, 2, 8}},
-                      Case{"tiny_moe", NumberFormat::kFp16, Layout{"1chip", 1, 1, 8}},
-                      Case{"tiny_wide", NumberFormat::kInt8, Layout{"4chips", 2, 2, 2}},
-                      Case{"tiny_wide", NumberFormat::kFp16, Layout{"2chips", 2, 1, 8}}),
+    ::testing::ValuesIn(::tsp::testing::SanitizerShare(
+        std::vector<Case>{Case{"tiny_dense", NumberFormat::kInt8, Layout{"1chip", 1, 1, 8}},
+                          Case{"tiny_dense", NumberFormat::kFp16, Layout{"2nodes", 4, 2, 8}},
+                          Case{"tiny_moe", NumberFormat::kInt8, Layout{"2nodes", 8, 2, 8}},
+                          Case{"tiny_moe", NumberFormat::kFp16, Layout{"1chip", 1, 1, 8}},
+                          Case{"tiny_wide", NumberFormat::kInt8, Layout{"4chips", 2, 2, 2}},
+                          Case{"tiny_wide", NumberFormat::kFp16, Layout{"2chips", 2, 1, 8}}},
+        2)),
     [](const ::testing::TestParamInfo<Case>& info) {
       return std::get<0>(info.param) + "_" + models::NumberFormatName(std::get<1>(info.param)) + "_" +
              std::get<2>(info.param).name;
     });
 
 // 1, 2, 4 and 8 chips of one node, and stages on two nodes, as each model's
-// heads, KV heads and FFN split (tensor parallelism) and its layers (stages).
+// heads, KV heads and FFN split (tensor parallelism) and its layers (stages);
+// under AddressSanitizer every third (isa/test_scale.h).
 std::vector<Case> AllCases() {
   const std::vector<std::pair<std::string, std::vector<Layout>>> models = {
       {"tiny_dense",
@@ -261,7 +267,7 @@ std::vector<Case> AllCases() {
       for (const Layout& layout : layouts) cases.push_back({name, format, layout});
     }
   }
-  return cases;
+  return ::tsp::testing::SanitizerShare(cases, 3);
 }
 
 INSTANTIATE_TEST_SUITE_P(

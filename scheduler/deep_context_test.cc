@@ -12,9 +12,11 @@
 #include <iostream>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "isa/status_matchers.h"
+#include "isa/test_scale.h"
 #include "models/model_registry.h"
 #include "models/reference_decoder.h"
 #include "scheduler/decode_session.h"
@@ -83,13 +85,16 @@ TEST_P(DeepContextTest, StepsAcrossAttentionTilesMatchTheReference) {
   }
 }
 
+// Under AddressSanitizer every second case (isa/test_scale.h).
 INSTANTIATE_TEST_SUITE_P(Tiny, DeepContextTest,
-                         ::testing::Values(Case{"tiny_dense", NumberFormat::kInt8, 1, 1, 8},
-                                           Case{"tiny_dense", NumberFormat::kFp16, 4, 2, 8},
-                                           Case{"tiny_moe", NumberFormat::kInt8, 2, 1, 8},
-                                           Case{"tiny_moe", NumberFormat::kFp16, 1, 1, 8},
-                                           Case{"tiny_wide", NumberFormat::kInt8, 2, 2, 2},
-                                           Case{"tiny_wide", NumberFormat::kFp16, 2, 1, 8}),
+                         ::testing::ValuesIn(::tsp::testing::SanitizerShare(
+                             std::vector<Case>{Case{"tiny_dense", NumberFormat::kInt8, 1, 1, 8},
+                                               Case{"tiny_dense", NumberFormat::kFp16, 4, 2, 8},
+                                               Case{"tiny_moe", NumberFormat::kInt8, 2, 1, 8},
+                                               Case{"tiny_moe", NumberFormat::kFp16, 1, 1, 8},
+                                               Case{"tiny_wide", NumberFormat::kInt8, 2, 2, 2},
+                                               Case{"tiny_wide", NumberFormat::kFp16, 2, 1, 8}},
+                             2)),
                          [](const ::testing::TestParamInfo<Case>& info) {
                            return info.param.model + "_" + models::NumberFormatName(info.param.format) + "_" +
                                   std::to_string(info.param.tensor_parallel) + "x" + std::to_string(info.param.stages) + "_stride" + std::to_string(info.param.stage_stride);

@@ -9,6 +9,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "isa/status_matchers.h"
+#include "isa/test_scale.h"
 #include "tools/proto_json.h"
 #include "tools/usage_error.h"
 #include "scheduler/plan_report.pb.h"
@@ -251,6 +252,9 @@ TEST(PlanCommandTest, TheTableNeverHidesABetterOptionAndAccountsForEveryCount) {
 // compile are left out with why, the others listed (llama2_7b int8 8-way x
 // 7 stages runs out of activation SRAM beside its spread matrices).
 TEST(PlanCommandTest, AnOptionThatDoesNotCompileIsLeftOutWithWhy) {
+  if (::tsp::testing::kUnderAddressSanitizer) {
+    GTEST_SKIP() << "compiles llama2_7b, minutes under AddressSanitizer; the plain build runs it (isa/test_scale.h)";
+  }
   TspRequest request = PlanRequest("llama2_7b");
   request.set_chip_counts("56,64");
   request.set_context(0);
