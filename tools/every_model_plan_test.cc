@@ -43,7 +43,9 @@ std::vector<Case> Cases() {
     cases.push_back({model, "plan", "", 0});
   }
   for (const char* model : {"llama2_7b", "llama3_8b", "llama2_13b"}) cases.push_back({model, "plan", "64,128,256", 8});
-  for (const char* model : {"llama2_70b", "llama3_70b", "mixtral_8x7b"}) cases.push_back({model, "compare", "448,576", 0});
+  // llama2_70b's search at 448 and 576 chips is its default plan's above;
+  // compare at that scale runs for the other two large models.
+  for (const char* model : {"llama3_70b", "mixtral_8x7b"}) cases.push_back({model, "compare", "448,576", 0});
   for (const char* model : {"tiny_dense", "tiny_moe", "tiny_wide"}) cases.push_back({model, "compare", "", 0});
   return cases;
 }
