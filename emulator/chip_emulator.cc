@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
+#include "emulator/accumulators.h"
 #include "emulator/matrix_plane.h"
 #include "emulator/messages.h"
 #include "emulator/program_verifier.h"
@@ -43,7 +44,7 @@ struct PendingResult {
   int64_t repetition;
   int slice;
   StreamGroup group;            // kStream: destination.
-  int64_t address = 0;          // kSram: address; kWeightRows: first row.
+  int64_t address = 0;          // kSram: address; kWeightRows: first row; kProduct: its accumulator.
   int buffer = -1;              // Functional data, index into the buffer pool.
   std::vector<int64_t> tile_addresses;  // kScatter.
 };
@@ -95,18 +96,15 @@ struct MxmPlaneState {
   int64_t installed_cycle = INT64_MIN;  // INT64_MIN: nothing usable installed.
   isa::ElementType installed_type = isa::ELEMENT_TYPE_UNSPECIFIED;
   std::string lost_weights;  // Why installed weights went away, for messages.
-  int64_t products_accumulated = 0;  // Since the last Accumulate.
-  int64_t first_product_landed = 0;  // The first of those landed then.
-  int64_t products_in_flight = 0;
+  Accumulators accumulators;
   // What made the MXM's values, for the intent checks and the end of run:
   // LoadWeights landed since the last install took the buffer, and the last
-  // of them; the install staged and the one whose weights are in use; the
-  // Multiply of the last product landed.
+  // of them; the install staged and the one whose weights are in use (the
+  // accumulators keep their products' own).
   int64_t loads_landed = 0;
   Producer last_load;
   Producer staged_by;
   Producer installed_by;
-  Producer last_product;
   explicit MxmPlaneState(int size) : plane(size) {}
 };
 
@@ -246,10 +244,11 @@ class ChipEmulator::Impl {
       }
     }
     for (const auto& [position, state] : planes_) {
-      if (state.products_accumulated > 0 || state.products_in_flight > 0) {
-        return absl::FailedPreconditionError(
-            ProductsNeverReadOutError(options_.chip_label, chip_, decoded_, position,
-                                      state.products_accumulated + state.products_in_flight, state.last_product));
+      if (const int k = state.accumulators.FirstHoldingProducts(); k >= 0) {
+        const Accumulator& accumulator = state.accumulators.at(k);
+        return absl::FailedPreconditionError(ProductsNeverReadOutError(
+            options_.chip_label, chip_, decoded_, position, k,
+            accumulator.products_accumulated + accumulator.products_in_flight, accumulator.last_product));
       }
       if (state.loads_landed > 0 || !state.loads_in_flight.empty()) {
         return absl::FailedPreconditionError(LoadsNeverInstalledError(
@@ -850,7 +849,12 @@ class ChipEmulator::Impl {
             return NotIntended(q, instruction, now, repetition, "its weights", state.installed_by, &intended);
           }
         }
+        const int64_t k = instruction.accumulator + offset;
+        if (!AccumulatorInRange(chip_, k)) {
+          return Hazard(q, instruction, now, repetition, AccumulatorOutOfRangeCause(chip_, k));
+        }
         PendingResult result = MakeResult(ResultKind::kProduct, q, instruction, now, repetition);
+        result.address = k;
         result.buffer = AcquireBuffer(static_cast<size_t>(4) * lanes_);
         if (functional) {
           activation_.assign(static_cast<size_t>(instruction.a.width) * lanes_, 0);
@@ -860,28 +864,35 @@ class ChipEmulator::Impl {
         } else {
           RETURN_IF_ERROR(ReadGroup(q, instruction, now, repetition, "a", instruction.a, nullptr));
         }
-        ++state.products_in_flight;
+        ++state.accumulators[k].products_in_flight;
         return PushResult(std::move(result));
       }
       case Opcode::kAccumulate: {
         MxmPlaneState& state = planes_.at(slice);
-        if (!isa::Accumulate(now, state.products_accumulated == 0 ? INT64_MAX : state.first_product_landed).ok()) {
+        const int64_t k = instruction.accumulator + offset;
+        if (!AccumulatorInRange(chip_, k)) {
+          return Hazard(q, instruction, now, repetition, AccumulatorOutOfRangeCause(chip_, k));
+        }
+        Accumulator& accumulator = state.accumulators[k];
+        if (!isa::Accumulate(now, accumulator.products_accumulated == 0 ? INT64_MAX : accumulator.first_product_landed)
+                 .ok()) {
           return Hazard(q, instruction, now, repetition,
-                        AccumulateBeforeProductsCause(chip_, state.products_in_flight));
+                        AccumulateBeforeProductsCause(chip_, k, accumulator.products_in_flight));
         }
         if (instruction.intent != nullptr && instruction.intent->has_products()) {
           const isa::Source& products = instruction.intent->products();
-          if (!TakesIntended(decoded_, products, now - instruction.cycle, state.products_accumulated,
-                             state.last_product)) {
-            return CountNotIntended(q, instruction, now, repetition, kAccumulateReadsOut, state.products_accumulated,
-                                    state.last_product, products, ProductsInFlightText(chip_, state.products_in_flight));
+          if (!TakesIntended(decoded_, products, now - instruction.cycle, accumulator.products_accumulated,
+                             accumulator.last_product)) {
+            return CountNotIntended(q, instruction, now, repetition, kAccumulateReadsOut,
+                                    accumulator.products_accumulated, accumulator.last_product, products,
+                                    ProductsInFlightText(chip_, accumulator.products_in_flight));
           }
         }
-        state.products_accumulated = 0;
+        accumulator.products_accumulated = 0;
         PendingResult result = MakeResult(ResultKind::kStream, q, instruction, now, repetition);
         result.group = instruction.dst;
         result.buffer = AcquireBuffer(static_cast<size_t>(4) * lanes_);
-        if (functional) state.plane.ReadOutAndClear(BufferData(result.buffer));
+        if (functional) state.plane.ReadOutAndClear(static_cast<int>(k), BufferData(result.buffer));
         return PushResult(std::move(result));
       }
       case Opcode::kShift:
@@ -1089,10 +1100,13 @@ class ChipEmulator::Impl {
       }
       case ResultKind::kProduct: {
         MxmPlaneState& state = planes_.at(pending.slice);
-        --state.products_in_flight;
-        if (state.products_accumulated++ == 0) state.first_product_landed = now;
-        state.last_product = {q, instruction.index, now - chip_.latency_cycles(instruction.opcode)};
-        if (pending.buffer >= 0) state.plane.Accumulate(instruction.type, BufferData(pending.buffer));
+        Accumulator& accumulator = state.accumulators[pending.address];
+        --accumulator.products_in_flight;
+        if (accumulator.products_accumulated++ == 0) accumulator.first_product_landed = now;
+        accumulator.last_product = {q, instruction.index, now - chip_.latency_cycles(instruction.opcode)};
+        if (pending.buffer >= 0) {
+          state.plane.Accumulate(static_cast<int>(pending.address), instruction.type, BufferData(pending.buffer));
+        }
         return absl::OkStatus();
       }
       case ResultKind::kSend: {

@@ -58,7 +58,8 @@ class Decoder {
                                                             {"port", instruction.port()},
                                                             {"n", instruction.n()},
                                                             {"every", instruction.every()},
-                                                            {"stride", instruction.stride()}};
+                                                            {"stride", instruction.stride()},
+                                                            {"accumulator", instruction.accumulator()}};
     for (const auto& [name, value] : fields) {
       if (value < INT32_MIN || value > INT32_MAX) {
         return Error(queue, instruction,
@@ -97,6 +98,7 @@ class Decoder {
     decoded.n = static_cast<int32_t>(instruction.n());
     decoded.every = static_cast<int32_t>(instruction.every());
     decoded.stride = static_cast<int32_t>(instruction.stride());
+    decoded.accumulator = static_cast<int32_t>(instruction.accumulator());
     if (opcode == Opcode::kLoadWeights && (decoded.rows < 1 || decoded.rows > chip_.max_weight_rows_per_load())) {
       return Error(queue, instruction,
                    absl::StrCat("rows=", decoded.rows, " is outside 1..", chip_.max_weight_rows_per_load(),

@@ -44,6 +44,7 @@ struct DecodedInstruction {
   int32_t amount = 0;
   int32_t map = 0;
   int32_t port = 0;
+  int32_t accumulator = 0;  // Multiply, Accumulate (a Repeat's stride steps it).
   // Its intent lists (a, b, c, memory, in IntentList order) as they are in
   // DecodedQueue::intent_sources from intent_first on, one after another.
   uint32_t intent_first = 0;

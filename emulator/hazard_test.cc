@@ -107,7 +107,7 @@ TEST(HazardTest, MultiplyBeforeWeightsAreInstalled) {
   EXPECT_THAT(runner.Run("queue MXM_W1.1\n  @5 InstallWeights\n"),
               StatusIs(kHazard, HasSubstr("installs an empty weight buffer")));
   EXPECT_THAT(runner.Run("queue MXM_W1.2\n  @5 Accumulate dst=E0\n"),
-              StatusIs(kHazard, HasSubstr("reads out an accumulator that no Multiply has reached")));
+              StatusIs(kHazard, HasSubstr("reads out accumulator 0, which no Multiply has reached")));
 }
 
 TEST(HazardTest, AccumulateBeforeTheProductLands) {

@@ -86,7 +86,7 @@ TEST(IntentTest, TheMxmTakesTheLoadsWeightsAndProductsItNames) {
 TEST(IntentTest, TheRunEndsWithEveryProductReadOutAndEveryLoadInstalled) {
   ProgramRunner runner;
   EXPECT_THAT(runner.Run(OneTile("", "", "")),
-              StatusIs(kHazard, HasSubstr("chip 0, MXM_W1: the run ends with 1 Multiply result(s) never read out, "
+              StatusIs(kHazard, HasSubstr("chip 0, MXM_W1: the run ends with 1 Multiply result(s) in accumulator 0 never read out, "
                                           "the last from queue MXM_W1.1's `@26 Multiply.int8 a=W1`")));
   EXPECT_THAT(runner.Run("queue MEM_W43\n  @12 Read address=0 dst=W0\nqueue MXM_W1.0\n  @20 LoadWeights.int8 row=0 "
                          "a=W0\n"),

@@ -141,36 +141,40 @@ void MatrixPlane::Multiply(isa::ElementType type, const uint8_t* planes, uint8_t
   }
 }
 
-void MatrixPlane::Accumulate(isa::ElementType type, const uint8_t* product) {
+MatrixPlane::Sums& MatrixPlane::SumsOf(int accumulator) {
+  if (static_cast<size_t>(accumulator) >= accumulators_.size()) accumulators_.resize(accumulator + 1);
+  return accumulators_[accumulator];
+}
+
+void MatrixPlane::Accumulate(int accumulator, isa::ElementType type, const uint8_t* product) {
+  Sums& sums = SumsOf(accumulator);
   if (type == isa::FP16) {
-    if (float_accumulator_.empty()) float_accumulator_.assign(size_, 0.0f);
-    accumulator_is_float_ = true;
-    for (int i = 0; i < size_; ++i) {
-      float_accumulator_[i] += isa::BitsToFloat(LoadRaw(product, size_, 4, i));
-    }
+    if (sums.floats.empty()) sums.floats.assign(size_, 0.0f);
+    sums.is_float = true;
+    for (int i = 0; i < size_; ++i) sums.floats[i] += isa::BitsToFloat(LoadRaw(product, size_, 4, i));
     return;
   }
-  if (int_accumulator_.empty()) int_accumulator_.assign(size_, 0);
-  accumulator_is_float_ = false;
+  if (sums.ints.empty()) sums.ints.assign(size_, 0);
+  sums.is_float = false;
   for (int i = 0; i < size_; ++i) {
     // The int32 accumulator wraps.
-    int_accumulator_[i] = static_cast<int32_t>(static_cast<uint32_t>(int_accumulator_[i]) +
-                                               LoadRaw(product, size_, 4, i));
+    sums.ints[i] = static_cast<int32_t>(static_cast<uint32_t>(sums.ints[i]) + LoadRaw(product, size_, 4, i));
   }
 }
 
-void MatrixPlane::ReadOutAndClear(uint8_t* out) {
+void MatrixPlane::ReadOutAndClear(int accumulator, uint8_t* out) {
+  Sums& sums = SumsOf(accumulator);
   for (int lane = 0; lane < size_; ++lane) {
     uint32_t raw = 0;
-    if (accumulator_is_float_) {
-      raw = float_accumulator_.empty() ? 0 : isa::FloatToBits(float_accumulator_[lane]);
+    if (sums.is_float) {
+      raw = sums.floats.empty() ? 0 : isa::FloatToBits(sums.floats[lane]);
     } else {
-      raw = int_accumulator_.empty() ? 0 : static_cast<uint32_t>(int_accumulator_[lane]);
+      raw = sums.ints.empty() ? 0 : static_cast<uint32_t>(sums.ints[lane]);
     }
     StoreRaw(raw, size_, 4, lane, out);
   }
-  std::fill(int_accumulator_.begin(), int_accumulator_.end(), 0);
-  std::fill(float_accumulator_.begin(), float_accumulator_.end(), 0.0f);
+  std::fill(sums.ints.begin(), sums.ints.end(), 0);
+  std::fill(sums.floats.begin(), sums.floats.end(), 0.0f);
 }
 
 }  // namespace tsp::emulator

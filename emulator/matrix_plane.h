@@ -3,7 +3,8 @@
 
 // The arithmetic of one MXM plane: a weight buffer filled row by row from the
 // streams, installed weights, and an accumulator (isa/README.md, "MXM").
-// Row i of the weights produces output lane i: y[i] = sum_j W[i][j] * x[j].
+// Row i of the weights produces output lane i: y[i] = sum_j W[i][j] * x[j];
+// each Multiply's product goes to one of the plane's accumulators.
 // int8/uint8 products accumulate exactly in int32 (wrapping); fp16 products
 // are exact, and each 320-element dot product is summed exactly and rounded
 // once to fp32 before it is added (in fp32) to the accumulator.
@@ -29,10 +30,10 @@ class MatrixPlane {
   // Computes W x with the installed weights into `product`, 4 byte planes
   // (int32 for int8/uint8, fp32 for fp16); `planes` is the activation group.
   void Multiply(isa::ElementType type, const uint8_t* planes, uint8_t* product) const;
-  // Adds a product of Multiply to the accumulator.
-  void Accumulate(isa::ElementType type, const uint8_t* product);
-  // Writes the accumulator (4 byte planes: int32 or fp32) to `out` and clears it.
-  void ReadOutAndClear(uint8_t* out);
+  // Adds a product of Multiply to accumulator `accumulator`.
+  void Accumulate(int accumulator, isa::ElementType type, const uint8_t* product);
+  // Writes accumulator `accumulator` (4 byte planes: int32 or fp32) to `out` and clears it.
+  void ReadOutAndClear(int accumulator, uint8_t* out);
 
  private:
   int size_;
@@ -43,9 +44,14 @@ class MatrixPlane {
   isa::ElementType weights_type_ = isa::ELEMENT_TYPE_UNSPECIFIED;
   std::vector<int16_t> int_weights_;   // int8/uint8 weights, widened.
   std::vector<uint16_t> fp16_weights_;
-  bool accumulator_is_float_ = false;
-  std::vector<int32_t> int_accumulator_;
-  std::vector<float> float_accumulator_;
+  // One accumulator's sums (made when first used; a program uses few).
+  struct Sums {
+    bool is_float = false;
+    std::vector<int32_t> ints;
+    std::vector<float> floats;
+  };
+  Sums& SumsOf(int accumulator);
+  std::vector<Sums> accumulators_;
 };
 
 // The exact sum of products of fp16 pairs, rounded once to fp32 (ties to

@@ -168,9 +168,9 @@ std::string MultiplyTypeCause(isa::ElementType activations, isa::ElementType wei
                       isa::ElementTypeName(weights), " weights");
 }
 
-std::string AccumulateBeforeProductsCause(const isa::ChipModel& chip, int64_t products_in_flight) {
+std::string AccumulateBeforeProductsCause(const isa::ChipModel& chip, int64_t accumulator, int64_t products_in_flight) {
   return absl::StrCat(
-      "reads out an accumulator that no Multiply has reached since the last Accumulate",
+      "reads out accumulator ", accumulator, ", which no Multiply has reached since it was last read out",
       products_in_flight > 0
           ? absl::StrCat(" (", products_in_flight, " Multiply results still in flight; a Multiply's result lands ",
                          "d_func = ", chip.latency_cycles(isa::Opcode::kMultiply), " cycles after it issues)")
@@ -189,6 +189,11 @@ std::string CountNotIntendedCause(const isa::ChipModel& chip, const DecodedProgr
 std::string LoadsInFlightText(int64_t loads_in_flight, int64_t last_landing) {
   if (loads_in_flight == 0) return std::string();
   return absl::StrCat(" (", loads_in_flight, " still in flight, the last landing at cycle ", last_landing, ")");
+}
+
+std::string AccumulatorOutOfRangeCause(const isa::ChipModel& chip, int64_t accumulator) {
+  return absl::StrCat("accumulator ", accumulator, " is outside the plane's 0..", chip.mxm_accumulators() - 1,
+                      " (mxm.accumulator_vectors; a Repeat's stride steps it)");
 }
 
 std::string ProductsInFlightText(const isa::ChipModel& chip, int64_t products_in_flight) {
@@ -276,10 +281,11 @@ std::string OutputNotWrittenError(const std::string& chip_label, const isa::Chip
 }
 
 std::string ProductsNeverReadOutError(const std::string& chip_label, const isa::ChipModel& chip,
-                                      const DecodedProgram& program, int slice, int64_t products,
+                                      const DecodedProgram& program, int slice, int accumulator, int64_t products,
                                       const Producer& last) {
   return absl::StrCat(chip_label, ", ", chip.slices()[slice].name, ": the run ends with ", products,
-                      " Multiply result(s) never read out, the last from ", DescribeFound(chip, program, last),
+                      " Multiply result(s) in accumulator ", accumulator, " never read out, the last from ",
+                      DescribeFound(chip, program, last),
                       "; every product is accumulated and read out by an Accumulate");
 }
 

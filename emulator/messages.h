@@ -145,7 +145,12 @@ inline bool MultiplyTypesMatch(isa::ElementType activations, isa::ElementType we
   return activations == weights;
 }
 std::string MultiplyTypeCause(isa::ElementType activations, isa::ElementType weights);
-std::string AccumulateBeforeProductsCause(const isa::ChipModel& chip, int64_t products_in_flight);
+std::string AccumulateBeforeProductsCause(const isa::ChipModel& chip, int64_t accumulator, int64_t products_in_flight);
+// Whether a Multiply or an Accumulate names an accumulator the plane has.
+inline bool AccumulatorInRange(const isa::ChipModel& chip, int64_t accumulator) {
+  return accumulator >= 0 && accumulator < chip.mxm_accumulators();
+}
+std::string AccumulatorOutOfRangeCause(const isa::ChipModel& chip, int64_t accumulator);
 
 // Whether an InstallWeights' loads or an Accumulate's products (`count`
 // taken, the last `last`) are the ones its intent names (`shift` cycles on):
@@ -208,7 +213,7 @@ std::string OutputNotWrittenError(const std::string& chip_label, const isa::Chip
                                   const DecodedProgram& program, const DecodedOutput& output, const Producer& found,
                                   const Producer& intended);
 std::string ProductsNeverReadOutError(const std::string& chip_label, const isa::ChipModel& chip,
-                                      const DecodedProgram& program, int slice, int64_t products,
+                                      const DecodedProgram& program, int slice, int accumulator, int64_t products,
                                       const Producer& last);
 // `landed`: loads landed (the last `last`), of `loads` in all.
 std::string LoadsNeverInstalledError(const std::string& chip_label, const isa::ChipModel& chip,

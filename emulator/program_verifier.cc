@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "emulator/accumulators.h"
 #include "emulator/decoded_program.h"
 #include "emulator/messages.h"
 #include "isa/hazards.h"
@@ -402,10 +403,7 @@ class ChipVerifier::Impl {
     Producer installed_by;
     int lost_slice = -1;  // Whose install took a pair's fp16 weights away, and when.
     int64_t lost_cycle = 0;
-    int64_t products_in_flight = 0;
-    int64_t products_accumulated = 0;  // Landed since the last Accumulate.
-    int64_t first_product_landed = 0;
-    Producer last_product;
+    Accumulators accumulators;
   };
 
   // The MXM's events replayed in the emulator's order: in a cycle, results
@@ -479,6 +477,7 @@ class ChipVerifier::Impl {
         return absl::OkStatus();
       }
       case Opcode::kMultiply: {
+        const int64_t k = instruction.accumulator + issue.offset;
         if (!isa::Multiply(now, plane.installed_cycle == INT64_MIN ? INT64_MAX : plane.installed_cycle).ok()) {
           return Hazard(issue, MultiplyBeforeInstallCause(
                                    chip_, slice,
@@ -494,22 +493,29 @@ class ChipVerifier::Impl {
             return Hazard(issue, NotIntendedCause(chip_, program_, "its weights", plane.installed_by, &intended));
           }
         }
-        ++plane.products_in_flight;
+        if (!AccumulatorInRange(chip_, k)) return Hazard(issue, AccumulatorOutOfRangeCause(chip_, k));
+        ++plane.accumulators[k].products_in_flight;
         return absl::OkStatus();
       }
       case Opcode::kAccumulate: {
-        if (!isa::Accumulate(now, plane.products_accumulated == 0 ? INT64_MAX : plane.first_product_landed).ok()) {
-          return Hazard(issue, AccumulateBeforeProductsCause(chip_, plane.products_in_flight));
+        const int64_t k = instruction.accumulator + issue.offset;
+        if (!AccumulatorInRange(chip_, k)) return Hazard(issue, AccumulatorOutOfRangeCause(chip_, k));
+        Accumulator& accumulator = plane.accumulators[k];
+        if (!isa::Accumulate(now, accumulator.products_accumulated == 0 ? INT64_MAX : accumulator.first_product_landed)
+                 .ok()) {
+          return Hazard(issue, AccumulateBeforeProductsCause(chip_, k, accumulator.products_in_flight));
         }
         if (instruction.intent != nullptr && instruction.intent->has_products()) {
           const isa::Source& products = instruction.intent->products();
-          if (!TakesIntended(program_, products, Shift(issue), plane.products_accumulated, plane.last_product)) {
+          if (!TakesIntended(program_, products, Shift(issue), accumulator.products_accumulated,
+                             accumulator.last_product)) {
             return Hazard(issue, CountNotIntendedCause(chip_, program_, kAccumulateReadsOut,
-                                                       plane.products_accumulated, plane.last_product, products,
-                                                       Shift(issue), ProductsInFlightText(chip_, plane.products_in_flight)));
+                                                       accumulator.products_accumulated, accumulator.last_product,
+                                                       products, Shift(issue),
+                                                       ProductsInFlightText(chip_, accumulator.products_in_flight)));
           }
         }
-        plane.products_accumulated = 0;
+        accumulator.products_accumulated = 0;
         return absl::OkStatus();
       }
       default:
@@ -548,11 +554,15 @@ class ChipVerifier::Impl {
         plane.lost_slice = -1;
         return;
       }
-      case Opcode::kMultiply:
-        --plane.products_in_flight;
-        if (plane.products_accumulated++ == 0) plane.first_product_landed = now;
-        plane.last_product = Made(i);
+      case Opcode::kMultiply: {
+        const int64_t k = instruction.accumulator + issue.offset;
+        if (!AccumulatorInRange(chip_, k)) return;  // Rejected when it issued.
+        Accumulator& accumulator = plane.accumulators[k];
+        --accumulator.products_in_flight;
+        if (accumulator.products_accumulated++ == 0) accumulator.first_product_landed = now;
+        accumulator.last_product = Made(i);
         return;
+      }
       default:
         return;
     }
@@ -849,10 +859,11 @@ class ChipVerifier::Impl {
     }
     for (size_t slice = 0; slice < planes_.size(); ++slice) {
       const Plane& plane = planes_[slice];
-      if (plane.products_accumulated > 0 || plane.products_in_flight > 0) {
-        return absl::FailedPreconditionError(
-            ProductsNeverReadOutError(label_, chip_, program_, static_cast<int>(slice),
-                                      plane.products_accumulated + plane.products_in_flight, plane.last_product));
+      if (const int k = plane.accumulators.FirstHoldingProducts(); k >= 0) {
+        const Accumulator& accumulator = plane.accumulators.at(k);
+        return absl::FailedPreconditionError(ProductsNeverReadOutError(
+            label_, chip_, program_, static_cast<int>(slice), k,
+            accumulator.products_accumulated + accumulator.products_in_flight, accumulator.last_product));
       }
       if (plane.loads_landed > 0 || !plane.loads_in_flight.empty()) {
         return absl::FailedPreconditionError(LoadsNeverInstalledError(

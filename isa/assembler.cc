@@ -46,7 +46,8 @@ uint32_t PresentOperands(const Instruction& i) {
          bit(i.has_rows(), kOpRows) | bit(i.has_a(), kOpA) | bit(i.has_b(), kOpB) |
          bit(i.has_c(), kOpC) | bit(i.has_amount(), kOpAmount) | bit(i.has_map(), kOpMap) |
          bit(i.to_type() != ELEMENT_TYPE_UNSPECIFIED, kOpToType) | bit(i.has_n(), kOpN) |
-         bit(i.has_every(), kOpEvery) | bit(i.has_stride(), kOpStride) | bit(i.has_dst(), kOpDst);
+         bit(i.has_every(), kOpEvery) | bit(i.has_stride(), kOpStride) | bit(i.has_dst(), kOpDst) |
+         bit(i.has_accumulator(), kOpAccumulator);
 }
 
 bool HasOperand(const Instruction& instruction, const OperandInfo& operand) {

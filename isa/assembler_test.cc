@@ -93,6 +93,7 @@ TEST(AssemblerTest, EveryOpcodeRoundTrips) {
           case kOpMap: instruction.set_map(value); break;
           case kOpN: instruction.set_n(value); break;
           case kOpEvery: instruction.set_every(value); break;
+          case kOpAccumulator: instruction.set_accumulator(value); break;
           default: instruction.set_stride(value); break;
         }
       }

@@ -107,6 +107,8 @@ absl::StatusOr<ChipModel> ChipModel::Create(const ChipSpec& spec) {
   RETURN_IF_ERROR(check.CheckFigure("mxm.max_weight_rows_per_load",
                                     spec.mxm().has_max_weight_rows_per_load(),
                                     spec.mxm().max_weight_rows_per_load()));
+  RETURN_IF_ERROR(check.CheckFigure("mxm.accumulator_vectors", spec.mxm().has_accumulator_vectors(),
+                                    spec.mxm().accumulator_vectors()));
   RETURN_IF_ERROR(check.CheckFigure("vxm.alus_per_lane", spec.vxm().has_alus_per_lane(),
                                     spec.vxm().alus_per_lane()));
   RETURN_IF_ERROR(check.CheckFigure("c2c.links_on_die", spec.c2c().has_links_on_die(),
@@ -120,6 +122,10 @@ absl::StatusOr<ChipModel> ChipModel::Create(const ChipSpec& spec) {
   model.spec_ = spec;
   const int64_t lanes = spec.superlanes().value() * spec.lanes_per_superlane().value();
   if (lanes > 4096) return check.Error("superlanes", absl::StrCat(lanes, " lanes is beyond 4096"));
+  if (spec.mxm().accumulator_vectors().value() > 4096) {
+    return check.Error("mxm.accumulator_vectors",
+                       absl::StrCat(spec.mxm().accumulator_vectors().value(), " is beyond 4096 vectors a plane"));
+  }
   if (spec.streams_per_direction().value() > 256) {
     return check.Error("streams_per_direction", "more than 256 streams per direction");
   }

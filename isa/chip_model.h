@@ -66,6 +66,8 @@ class ChipModel {
   int max_weight_rows_per_load() const {
     return static_cast<int>(spec_.mxm().max_weight_rows_per_load().value());
   }
+  // Output vectors a plane accumulates at once (mxm.accumulator_vectors).
+  int mxm_accumulators() const { return static_cast<int>(spec_.mxm().accumulator_vectors().value()); }
   bool IsLargeAlu(int alu) const;
   int c2c_ports_per_slice() const { return c2c_ports_per_slice_; }
   // Arrived vectors a port holds until Received (c2c.receive_buffer_vectors).

@@ -19,7 +19,7 @@ constexpr OperandInfo kOperands[] = {
     {kOpRows, "rows", false},     {kOpA, "a", true},              {kOpB, "b", true},
     {kOpC, "c", true},            {kOpAmount, "amount", false},   {kOpMap, "map", false},
     {kOpToType, "to", false},     {kOpN, "n", false},             {kOpEvery, "every", false},
-    {kOpStride, "stride", false}, {kOpDst, "dst", true},
+    {kOpStride, "stride", false}, {kOpDst, "dst", true},           {kOpAccumulator, "accumulator", false},
 };
 
 }  // namespace

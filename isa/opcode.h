@@ -33,6 +33,7 @@ enum OperandBit : uint32_t {
   kOpEvery = 1u << 11,
   kOpStride = 1u << 12,
   kOpDst = 1u << 13,
+  kOpAccumulator = 1u << 14,
 };
 
 inline constexpr uint32_t kIntTypes =
@@ -73,8 +74,8 @@ inline constexpr uint32_t kUntyped = 0;
   /* MXM */                                                                                \
   X(kLoadWeights, "LoadWeights", SLICE_MXM, kOpRow | kOpA, kOpRows, kMxmTypes, false)      \
   X(kInstallWeights, "InstallWeights", SLICE_MXM, 0, 0, kUntyped, false)                   \
-  X(kMultiply, "Multiply", SLICE_MXM, kOpA, 0, kMxmTypes, false)                           \
-  X(kAccumulate, "Accumulate", SLICE_MXM, kOpDst, 0, kUntyped, false)                      \
+  X(kMultiply, "Multiply", SLICE_MXM, kOpA, kOpAccumulator, kMxmTypes, false)              \
+  X(kAccumulate, "Accumulate", SLICE_MXM, kOpDst, kOpAccumulator, kUntyped, false)         \
   /* SXM */                                                                                \
   X(kShift, "Shift", SLICE_SXM, kOpA | kOpAmount | kOpDst, 0, kAllTypes, false)            \
   X(kRotate, "Rotate", SLICE_SXM, kOpA | kOpAmount | kOpDst, 0, kAllTypes, false)          \
