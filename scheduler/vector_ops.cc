@@ -582,151 +582,185 @@ Vec VectorOps::MatrixRow(const StreamedMatrix& m, int64_t row) const {
   return v;
 }
 
-absl::StatusOr<std::vector<Vec>> VectorOps::MatVec(const StreamedMatrix& m, const std::vector<Vec>& x,
-                                                   int row_tiles, int column_tiles) {
-  if (row_tiles > m.row_tiles || column_tiles > m.column_tiles ||
-      static_cast<int>(x.size()) < column_tiles) {
-    return absl::InvalidArgumentError(absl::StrCat("a matvec over ", row_tiles, " x ", column_tiles,
-                                                   " tiles of a ", m.row_tiles, " x ",
-                                                   m.column_tiles, " matrix with ", x.size(),
-                                                   " input vectors"));
-  }
+absl::StatusOr<int64_t> VectorOps::InstallTile(const StreamedMatrix& m, int64_t tile) {
   const int s = static_cast<int>(m.side);
   MxmPlaneTimes& plane = planes_[s];
   const isa::SliceInfo& unit = chip().slices()[plane.position];
   const int width = isa::ElementBytes(m.type);
   const int rows_per_load = (lanes() + m.loads - 1) / m.loads;
   const isa::Direction in_direction = s == 0 ? isa::WEST : isa::EAST;
-  const isa::Direction out_direction = s == 0 ? isa::EAST : isa::WEST;
-  const isa::ElementType out_type = m.type == isa::FP16 ? isa::FP32 : isa::INT32;
   const int64_t read_latency = chip().latency_cycles(Opcode::kRead);
   const int64_t load_latency = chip().latency_cycles(Opcode::kLoadWeights);
   const int64_t install_latency = chip().latency_cycles(Opcode::kInstallWeights);
-  const int64_t multiply_latency = chip().latency_cycles(Opcode::kMultiply);
-  const int64_t accumulate_latency = chip().latency_cycles(Opcode::kAccumulate);
-  std::vector<Vec> y;
-  for (int tile_row = 0; tile_row < row_tiles; ++tile_row) {
-    ASSIGN_OR_RETURN(Vec out, NewVec(out_type, m.side));
+  std::vector<SourceEntry> tile_sources;  // The tile's Reads: the LoadWeights' intent.
+  // Rows stream in at cycles L .. L + loads - 1, after the previous install took the buffer.
+  int64_t lower = plane.last_install;
+  for (int stream = 0; stream < rows_per_load * width; ++stream) {
+    const StreamPlace place = TileStream(m, tile, stream);
+    for (int i = 0; i < m.loads; ++i) {
+      lower = std::max(lower, scheduler_.ReadableAt(place.slice, place.address + i) + read_latency +
+                                  Distance(place.slice, plane.position) - i);
+    }
+  }
+  ASSIGN_OR_RETURN(const int64_t first_load,
+                   scheduler_.Place(std::max<int64_t>(lower, 0), "LoadWeights", [&](int64_t t, Claim& claim) {
+                     tile_sources.clear();
+                     for (int i = 0; i < m.loads; ++i) {
+                       // A load queue cycle or stream slot taken at t + i is one every
+                       // anchor up to t + i would need too.
+                       if (!claim.UseQueue(unit.first_queue, t + i) ||
+                           !claim.FixedStreams(in_direction, 0, rows_per_load * width, plane.position, t + i)) {
+                         claim.FailBelow(t + i + 1);
+                         return false;
+                       }
+                     }
+                     for (int stream = 0; stream < rows_per_load * width; ++stream) {
+                       const StreamPlace place = TileStream(m, tile, stream);
+                       const int slice = place.slice;
+                       const int64_t read = t - Distance(slice, plane.position) - read_latency;
+                       for (int i = 0; i < m.loads; ++i) {
+                         if (!claim.Read(slice, place.address + i, read + i)) return false;
+                       }
+                       isa::Instruction& instruction = claim.Emit(scheduler_.Queue(slice), read, Opcode::kRead);
+                       instruction.set_address(place.address);
+                       *instruction.mutable_dst() = isa::Stream(in_direction, stream);
+                       SetTileReadSources(claim, slice, place.address, m.loads, instruction.mutable_intent());
+                       tile_sources.push_back({scheduler_.Queue(slice), read});
+                       if (m.loads > 1) {
+                         isa::Instruction& repeat = claim.Emit(scheduler_.Queue(slice), read + 1, Opcode::kRepeat);
+                         repeat.set_n(m.loads - 1);
+                         repeat.set_every(1);
+                         repeat.set_stride(1);
+                         claim.Note(read + m.loads - 1 + read_latency);
+                       }
+                     }
+                     isa::Instruction& load = claim.Emit(unit.first_queue, t, Opcode::kLoadWeights);
+                     load.set_type(m.type);
+                     load.set_row(0);
+                     load.set_rows(rows_per_load);
+                     *load.mutable_a() = isa::Stream(in_direction, 0);
+                     AddSources(tile_sources, load.mutable_intent()->mutable_a());
+                     if (m.loads > 1) {
+                       isa::Instruction& repeat = claim.Emit(unit.first_queue, t + 1, Opcode::kRepeat);
+                       repeat.set_n(m.loads - 1);
+                       repeat.set_every(1);
+                       repeat.set_stride(rows_per_load);
+                       claim.Note(t + m.loads - 1 + load_latency);
+                     }
+                     return true;
+                   }));
+  plane.last_load = first_load + m.loads - 1;
+  // The install waits for the last row and for the previous tile's multiply.
+  const int64_t install_lower =
+      std::max(isa::EarliestInstall(plane.last_load + load_latency), plane.last_multiply - install_latency + 1);
+  ASSIGN_OR_RETURN(
+      const int64_t install, scheduler_.Place(install_lower, "InstallWeights", [&](int64_t t, Claim& claim) {
+        if (!claim.UseQueue(unit.first_queue + 1, t)) return false;
+        isa::Instruction& instruction = claim.Emit(unit.first_queue + 1, t, Opcode::kInstallWeights);
+        *instruction.mutable_intent()->mutable_loads() = Produced(unit.first_queue, plane.last_load, m.loads);
+        return true;
+      }));
+  plane.last_install = install;
+  return install;
+}
+
+absl::StatusOr<std::vector<Vec>> VectorOps::MatVec(const StreamedMatrix& m, const std::vector<Vec>& x, int row_tiles,
+                                                   int column_tiles) {
+  ASSIGN_OR_RETURN(std::vector<std::vector<Vec>> y, MatMul(m, {x}, row_tiles, column_tiles));
+  return std::move(y[0]);
+}
+
+absl::StatusOr<std::vector<std::vector<Vec>>> VectorOps::MatMul(const StreamedMatrix& m,
+                                                                const std::vector<std::vector<Vec>>& x, int row_tiles,
+                                                                int column_tiles) {
+  if (x.empty()) return absl::InvalidArgumentError("a matrix product of no vectors");
+  for (const std::vector<Vec>& member : x) {
+    if (row_tiles > m.row_tiles || column_tiles > m.column_tiles || static_cast<int>(member.size()) < column_tiles) {
+      return absl::InvalidArgumentError(absl::StrCat("a matvec over ", row_tiles, " x ", column_tiles, " tiles of a ",
+                                                     m.row_tiles, " x ", m.column_tiles, " matrix with ", member.size(),
+                                                     " input vectors"));
+    }
     for (int tile_column = 0; tile_column < column_tiles; ++tile_column) {
-      const int64_t tile = static_cast<int64_t>(tile_row) * m.column_tiles + tile_column;
-      std::vector<SourceEntry> tile_sources;  // The tile's Reads: the LoadWeights' intent.
-      // Rows stream in at cycles L .. L + loads - 1, after the previous install took the buffer.
-      int64_t lower = plane.last_install;
-      for (int stream = 0; stream < rows_per_load * width; ++stream) {
-        const StreamPlace place = TileStream(m, tile, stream);
-        for (int i = 0; i < m.loads; ++i) {
-          lower = std::max(lower, scheduler_.ReadableAt(place.slice, place.address + i) + read_latency +
-                                      Distance(place.slice, plane.position) - i);
-        }
-      }
-      ASSIGN_OR_RETURN(
-          const int64_t first_load,
-          scheduler_.Place(std::max<int64_t>(lower, 0), "LoadWeights", [&](int64_t t, Claim& claim) {
-            tile_sources.clear();
-            for (int i = 0; i < m.loads; ++i) {
-              // A load queue cycle or stream slot taken at t + i is one every
-              // anchor up to t + i would need too.
-              if (!claim.UseQueue(unit.first_queue, t + i) ||
-                  !claim.FixedStreams(in_direction, 0, rows_per_load * width, plane.position, t + i)) {
-                claim.FailBelow(t + i + 1);
-                return false;
-              }
-            }
-            for (int stream = 0; stream < rows_per_load * width; ++stream) {
-              const StreamPlace place = TileStream(m, tile, stream);
-              const int slice = place.slice;
-              const int64_t read = t - Distance(slice, plane.position) - read_latency;
-              for (int i = 0; i < m.loads; ++i) {
-                if (!claim.Read(slice, place.address + i, read + i)) return false;
-              }
-              isa::Instruction& instruction = claim.Emit(scheduler_.Queue(slice), read, Opcode::kRead);
-              instruction.set_address(place.address);
-              *instruction.mutable_dst() = isa::Stream(in_direction, stream);
-              SetTileReadSources(claim, slice, place.address, m.loads, instruction.mutable_intent());
-              tile_sources.push_back({scheduler_.Queue(slice), read});
-              if (m.loads > 1) {
-                isa::Instruction& repeat = claim.Emit(scheduler_.Queue(slice), read + 1, Opcode::kRepeat);
-                repeat.set_n(m.loads - 1);
-                repeat.set_every(1);
-                repeat.set_stride(1);
-                claim.Note(read + m.loads - 1 + read_latency);
-              }
-            }
-            isa::Instruction& load = claim.Emit(unit.first_queue, t, Opcode::kLoadWeights);
-            load.set_type(m.type);
-            load.set_row(0);
-            load.set_rows(rows_per_load);
-            *load.mutable_a() = isa::Stream(in_direction, 0);
-            AddSources(tile_sources, load.mutable_intent()->mutable_a());
-            if (m.loads > 1) {
-              isa::Instruction& repeat = claim.Emit(unit.first_queue, t + 1, Opcode::kRepeat);
-              repeat.set_n(m.loads - 1);
-              repeat.set_every(1);
-              repeat.set_stride(rows_per_load);
-              claim.Note(t + m.loads - 1 + load_latency);
-            }
-            return true;
-          }));
-      plane.last_load = first_load + m.loads - 1;
-      // The install waits for the last row and for the previous tile's multiply.
-      const int64_t install_lower = std::max(isa::EarliestInstall(plane.last_load + load_latency),
-                                             plane.last_multiply - install_latency + 1);
-      ASSIGN_OR_RETURN(const int64_t install,
-                       scheduler_.Place(install_lower, "InstallWeights", [&](int64_t t, Claim& claim) {
-                         if (!claim.UseQueue(unit.first_queue + 1, t)) return false;
-                         isa::Instruction& instruction = claim.Emit(unit.first_queue + 1, t, Opcode::kInstallWeights);
-                         *instruction.mutable_intent()->mutable_loads() =
-                             Produced(unit.first_queue, plane.last_load, m.loads);
-                         return true;
-                       }));
-      plane.last_install = install;
-      // A new row block's products must land after the previous Accumulate cleared.
-      int64_t multiply_lower = isa::EarliestMultiply(install + install_latency);
-      if (tile_column == 0) {
-        multiply_lower = std::max(multiply_lower, plane.last_accumulate - multiply_latency + 1);
-      }
-      multiply_lower = std::max(multiply_lower, ArrivalLowerBound(x[tile_column], plane.position));
-      const Vec& input = x[tile_column];
-      if (input.side != m.side || input.type != m.type) {
+      if (member[tile_column].side != m.side || member[tile_column].type != m.type) {
         return absl::InvalidArgumentError("a matvec input must be on the matrix's side, of its type");
       }
-      std::vector<SourceEntry> sources;  // Outside the claim, which is tried at many cycles.
-      ASSIGN_OR_RETURN(const int64_t multiply,
-                       scheduler_.Place(multiply_lower, "Multiply", [&](int64_t t, Claim& claim) {
-                         if (!claim.UseQueue(unit.first_queue + 1, t)) return false;
-                         const int stream = ReadTo(claim, input, plane.position, t, &sources);
-                         if (stream < 0) return false;
-                         isa::Instruction& instruction =
-                             claim.Emit(unit.first_queue + 1, t, Opcode::kMultiply);
-                         instruction.set_type(m.type);
-                         *instruction.mutable_a() = isa::Stream(in_direction, stream);
-                         AddSources(sources, instruction.mutable_intent()->mutable_a());
-                         *instruction.mutable_intent()->mutable_weights() = Produced(unit.first_queue + 1, install);
-                         return true;
-                       }));
-      plane.last_multiply = multiply;
     }
-    ASSIGN_OR_RETURN(
-        const int64_t accumulate,
-        scheduler_.Place(plane.last_multiply + multiply_latency, "Accumulate",
-                         [&](int64_t t, Claim& claim) {
-                           if (!claim.UseQueue(unit.first_queue + 2, t)) return false;
-                           const int first =
-                               claim.Streams(out_direction, 4, plane.position, t + accumulate_latency);
-                           if (first < 0) return false;
-                           if (!WriteFrom(claim, out, plane.position, t + accumulate_latency, out_direction, first,
-                                          {unit.first_queue + 2, t})) {
-                             return false;
-                           }
-                           isa::Instruction& instruction =
-                               claim.Emit(unit.first_queue + 2, t, Opcode::kAccumulate);
-                           *instruction.mutable_dst() = isa::Stream(out_direction, first);
-                           *instruction.mutable_intent()->mutable_products() =
-                               Produced(unit.first_queue + 1, plane.last_multiply, column_tiles);
-                           return true;
-                         }));
-    plane.last_accumulate = accumulate;
-    y.push_back(out);
+  }
+  const int batch = static_cast<int>(x.size());
+  const int group_size = chip().mxm_accumulators();
+  const int s = static_cast<int>(m.side);
+  MxmPlaneTimes& plane = planes_[s];
+  const isa::SliceInfo& unit = chip().slices()[plane.position];
+  const isa::Direction in_direction = s == 0 ? isa::WEST : isa::EAST;
+  const isa::Direction out_direction = s == 0 ? isa::EAST : isa::WEST;
+  const isa::ElementType out_type = m.type == isa::FP16 ? isa::FP32 : isa::INT32;
+  const int64_t install_latency = chip().latency_cycles(Opcode::kInstallWeights);
+  const int64_t multiply_latency = chip().latency_cycles(Opcode::kMultiply);
+  const int64_t accumulate_latency = chip().latency_cycles(Opcode::kAccumulate);
+  std::vector<std::vector<Vec>> y(batch);
+  for (int tile_row = 0; tile_row < row_tiles; ++tile_row) {
+    for (int group = 0; group < batch; group += group_size) {
+      const int members = std::min(group_size, batch - group);
+      std::vector<Vec> outs;
+      for (int k = 0; k < members; ++k) {
+        ASSIGN_OR_RETURN(Vec out, NewVec(out_type, m.side));
+        outs.push_back(out);
+      }
+      std::vector<int64_t> last_multiply_into(members);  // By accumulator.
+      for (int tile_column = 0; tile_column < column_tiles; ++tile_column) {
+        const int64_t tile = static_cast<int64_t>(tile_row) * m.column_tiles + tile_column;
+        ASSIGN_OR_RETURN(const int64_t install, InstallTile(m, tile));
+        // Member k's vector into accumulator k, one Multiply each.
+        for (int k = 0; k < members; ++k) {
+          const Vec& input = x[group + k][tile_column];
+          int64_t multiply_lower = isa::EarliestMultiply(install + install_latency);
+          if (tile_column == 0) {
+            // A new row block's products must land after the accumulator's last read-out cleared it.
+            multiply_lower = std::max(multiply_lower, plane.LastAccumulate(k) - multiply_latency + 1);
+          }
+          multiply_lower = std::max(multiply_lower, ArrivalLowerBound(input, plane.position));
+          std::vector<SourceEntry> sources;  // Outside the claim, which is tried at many cycles.
+          ASSIGN_OR_RETURN(const int64_t multiply,
+                           scheduler_.Place(multiply_lower, "Multiply", [&](int64_t t, Claim& claim) {
+                             if (!claim.UseQueue(unit.first_queue + 1, t)) return false;
+                             const int stream = ReadTo(claim, input, plane.position, t, &sources);
+                             if (stream < 0) return false;
+                             isa::Instruction& instruction = claim.Emit(unit.first_queue + 1, t, Opcode::kMultiply);
+                             instruction.set_type(m.type);
+                             *instruction.mutable_a() = isa::Stream(in_direction, stream);
+                             if (k > 0) instruction.set_accumulator(k);
+                             AddSources(sources, instruction.mutable_intent()->mutable_a());
+                             *instruction.mutable_intent()->mutable_weights() = Produced(unit.first_queue + 1, install);
+                             return true;
+                           }));
+          plane.last_multiply = std::max(plane.last_multiply, multiply);
+          last_multiply_into[k] = multiply;
+        }
+      }
+      for (int k = 0; k < members; ++k) {
+        const Vec& out = outs[k];
+        ASSIGN_OR_RETURN(
+            const int64_t accumulate,
+            scheduler_.Place(last_multiply_into[k] + multiply_latency, "Accumulate", [&](int64_t t, Claim& claim) {
+              if (!claim.UseQueue(unit.first_queue + 2, t)) return false;
+              const int first = claim.Streams(out_direction, 4, plane.position, t + accumulate_latency);
+              if (first < 0) return false;
+              if (!WriteFrom(claim, out, plane.position, t + accumulate_latency, out_direction, first,
+                             {unit.first_queue + 2, t})) {
+                return false;
+              }
+              isa::Instruction& instruction = claim.Emit(unit.first_queue + 2, t, Opcode::kAccumulate);
+              *instruction.mutable_dst() = isa::Stream(out_direction, first);
+              if (k > 0) instruction.set_accumulator(k);
+              *instruction.mutable_intent()->mutable_products() =
+                  Produced(unit.first_queue + 1, last_multiply_into[k], column_tiles);
+              return true;
+            }));
+        if (static_cast<int>(plane.last_accumulate.size()) <= k) plane.last_accumulate.resize(k + 1, -1'000'000);
+        plane.last_accumulate[k] = accumulate;
+        y[group + k].push_back(out);
+      }
+    }
   }
   return y;
 }

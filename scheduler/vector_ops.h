@@ -125,6 +125,13 @@ class VectorOps {
   // used when smaller (a cache filled up to some row).
   absl::StatusOr<std::vector<Vec>> MatVec(const StreamedMatrix& matrix, const std::vector<Vec>& x,
                                           int row_tiles, int column_tiles);
+  // The same for a batch: x[b] holds member b's column_tiles vectors; returns
+  // each member's row_tiles vectors. Each tile is installed once per group of
+  // up to mxm_accumulators() members and multiplies every member's vector of
+  // the group, each summed in its own accumulator (isa/README.md, "MXM").
+  absl::StatusOr<std::vector<std::vector<Vec>>> MatMul(const StreamedMatrix& matrix,
+                                                       const std::vector<std::vector<Vec>>& x, int row_tiles,
+                                                       int column_tiles);
 
   int64_t activation_addresses_used() const;
   // Addresses of the weight slices in use on a side (beyond the slice's size
@@ -159,9 +166,15 @@ class VectorOps {
     int position = 0;
     int64_t last_install = -1'000'000;
     int64_t last_multiply = -1'000'000;
-    int64_t last_accumulate = -1'000'000;
+    std::vector<int64_t> last_accumulate;  // By accumulator (none yet: far past).
+    int64_t LastAccumulate(int accumulator) const {
+      return accumulator < static_cast<int>(last_accumulate.size()) ? last_accumulate[accumulator] : -1'000'000;
+    }
     int64_t last_load = -1'000'000;
   };
+  // Streams tile `tile` of `m` into its plane's weight buffer and installs
+  // it, after the plane's previous install and multiplies; the install's cycle.
+  absl::StatusOr<int64_t> InstallTile(const StreamedMatrix& m, int64_t tile);
   // Reads the planes of `v` so that they pass `position` in `cycle`, on a
   // free stream group; returns its first stream or -1. `cycle` is the
   // claim's anchor plus a constant (a busy read queue skips anchors).

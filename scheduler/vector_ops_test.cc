@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "emulator/chip_emulator.h"
+#include "emulator/program_verifier.h"
 #include "gtest/gtest.h"
 #include "isa/numeric.h"
 #include "isa/spec_loader.h"
@@ -145,6 +146,65 @@ TEST_F(VectorOpsTest, MatVecOnBothSidesMatchesPlainProducts) {
       // Both column tiles are summed exactly and rounded once each; small
       // integers over powers of two keep every sum exact here.
       EXPECT_EQ(got16[i], static_cast<float>(real)) << "row " << r;
+    }
+  }
+}
+
+// Y = W X for a batch: each tile installed once per group of members (as
+// many as the plane has accumulators), every member's vector multiplied into
+// its own accumulator; against plain products, predicted == emulated. With 2
+// accumulators a batch of 5 takes groups of 2, 2 and 1.
+
+TEST_F(VectorOpsTest, MatMulOfABatchMatchesPlainProductsWithOneInstallPerGroup) {
+  for (const int accumulators : {32, 2}) {
+    isa::ChipSpec spec = chip_->spec();
+    spec.mutable_mxm()->mutable_accumulator_vectors()->set_value(accumulators);
+    TSP_ASSERT_OK_AND_ASSIGN(isa::ChipModel model, isa::ChipModel::Create(spec));
+    chip_ = std::make_unique<isa::ChipModel>(std::move(model));
+    scheduler_ = std::make_unique<ChipScheduler>(*chip_, 0);
+    ops_ = std::make_unique<VectorOps>(*scheduler_, /*with_data=*/true);
+    const int n = chip_->lanes();
+    const int64_t rows = 700, columns = 500;
+    const int batch = 5;
+    auto weight = [](int64_t r, int64_t c) { return static_cast<int>((r * 31 + c * 17) % 255) - 127; };
+    auto input = [](int b, int64_t c) { return static_cast<int>((c * 13 + b * 29) % 255) - 127; };
+    TSP_ASSERT_OK_AND_ASSIGN(StreamedMatrix w, ops_->NewMatrix(Side::kWest, isa::INT8, rows, columns));
+    ops_->FillMatrix(w, [&](int64_t r, int64_t c) { return static_cast<uint16_t>(weight(r, c) & 0xff); });
+    std::vector<std::vector<Vec>> x(batch);
+    for (int b = 0; b < batch; ++b) {
+      for (int k = 0; k < w.column_tiles; ++k) {
+        std::vector<uint32_t> bits(n, 0);
+        for (int j = 0; j < n && k * n + j < columns; ++j) bits[j] = static_cast<uint32_t>(input(b, k * n + j) & 0xff);
+        TSP_ASSERT_OK_AND_ASSIGN(Vec v, ops_->Constant(isa::INT8, Side::kWest, bits));
+        x[b].push_back(v);
+      }
+    }
+    TSP_ASSERT_OK_AND_ASSIGN(std::vector<std::vector<Vec>> y, ops_->MatMul(w, x, w.row_tiles, w.column_tiles));
+    const isa::Program program = scheduler_->Build();
+    int installs = 0;
+    for (const isa::QueueProgram& queue : program.queues()) {
+      for (const isa::Instruction& instruction : queue.instructions()) {
+        installs += isa::InstructionOpcode(instruction) == Opcode::kInstallWeights;
+      }
+    }
+    const int groups = (batch + accumulators - 1) / accumulators;
+    EXPECT_EQ(installs, w.row_tiles * w.column_tiles * groups) << accumulators << " accumulators";
+    TSP_EXPECT_OK(emulator::VerifyChipProgram(*chip_, program));
+    const int64_t predicted = scheduler_->last_cycle();
+    TSP_ASSERT_OK_AND_ASSIGN(emulator_, emulator::ChipEmulator::Create(*chip_, program, {}));
+    TSP_ASSERT_OK_AND_ASSIGN(emulator::RunResult result, emulator_->Run());
+    EXPECT_EQ(result.last_event_cycle, predicted);
+    ASSERT_EQ(y.size(), static_cast<size_t>(batch));
+    for (int b = 0; b < batch; ++b) {
+      for (int m = 0; m < w.row_tiles; ++m) {
+        const std::vector<uint32_t> got = Read(y[b][m]);
+        for (int i = 0; i < n; ++i) {
+          const int64_t r = static_cast<int64_t>(m) * n + i;
+          int64_t exact = 0;
+          for (int64_t c = 0; r < rows && c < columns; ++c) exact += static_cast<int64_t>(weight(r, c)) * input(b, c);
+          ASSERT_EQ(static_cast<int32_t>(got[i]), exact) << "member " << b << ", row " << r;
+        }
+      }
     }
   }
 }
