@@ -48,9 +48,18 @@ struct MemoryRegion {
 
 struct LogitsShard {
   int chip = 0;
+  int member = 0;           // The batch member whose logits these are.
   int64_t first_token = 0;  // Vocabulary index of lane 0 of vectors[0].
   int64_t tokens = 0;
   std::vector<Vec> vectors;  // fp32, 320 tokens each.
+};
+
+// Where a batch member's token waits on a chip of the first stage: the
+// embedding reads it, the last stage's argmax writes the next one there.
+struct TokenSlot {
+  int chip = 0;
+  Vec slot;  // fp32, the token id in every lane.
+  int member = 0;
 };
 
 struct CompiledStep {
@@ -58,7 +67,7 @@ struct CompiledStep {
   int64_t predicted_last_cycle = 0;
   int64_t instructions = 0;                      // Scheduled instructions (a Repeat counts once).
   std::vector<MemoryRegion> persistent;          // KV caches and token slots.
-  std::vector<std::pair<int, Vec>> token_slots;  // (chip, fp32 slot) of stage 0.
+  std::vector<TokenSlot> token_slots;            // Stage 0's, of every batch member.
   std::vector<LogitsShard> logits;
   // Per layer (in model order): the cycle by which its last result landed.
   // The first entry's predecessor is `embedding_end_cycle`.

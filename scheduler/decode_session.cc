@@ -1,5 +1,6 @@
 #include "scheduler/decode_session.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/status/status.h"
@@ -38,6 +39,83 @@ absl::Status DecodeSession::StartAt(int64_t position, const lowering::StoredKv& 
   return absl::OkStatus();
 }
 
+absl::StatusOr<StepRun> RunCompiledStep(CompiledStep& step, const std::vector<int64_t>& host_tokens,
+                                        const isa::ChipModel& chip, const pipeline::SystemModel& system,
+                                        const pipeline::Topology& topology, const pipeline::SystemRunOptions& options,
+                                        CarriedSram& carried) {
+  const int lanes = chip.lanes();
+  for (const auto& [key, bytes] : carried) {
+    const auto& [id, slice, address] = key;
+    isa::MemoryImage* image = step.programs[id].add_memory();
+    image->set_slice(chip.slices()[slice].name);
+    image->set_address(address);
+    image->set_data(bytes);
+  }
+  if (options.functional) {
+    for (const TokenSlot& token : step.token_slots) {
+      if (token.member >= static_cast<int>(host_tokens.size()) || host_tokens[token.member] < 0) continue;
+      const float value = static_cast<float>(host_tokens[token.member]);
+      uint32_t bits;
+      std::memcpy(&bits, &value, sizeof(bits));
+      for (int p = 0; p < 4; ++p) {
+        isa::MemoryImage* image = step.programs[token.chip].add_memory();
+        image->set_slice(chip.slices()[token.slot.slices[p]].name);
+        image->set_address(token.slot.address);
+        image->set_data(std::string(lanes, static_cast<char>(bits >> (8 * p))));
+      }
+    }
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<pipeline::SystemEmulator> emulator,
+                   pipeline::SystemEmulator::Create(chip, system, topology, step.programs, options));
+  ASSIGN_OR_RETURN(pipeline::SystemRunResult run, emulator->Run());
+  StepRun result;
+  result.emulated_last_cycle = run.last_event_cycle;
+  result.emulated_completion_cycle = run.completion_cycle;
+  result.instructions_issued = run.instructions_issued;
+  if (!options.functional) return result;
+  carried.clear();
+  for (const MemoryRegion& region : step.persistent) {
+    ASSIGN_OR_RETURN(std::string bytes, emulator->ReadMemory(region.chip, chip.slices()[region.slice].name,
+                                                             region.address, region.vectors));
+    carried[{region.chip, region.slice, region.address}] = std::move(bytes);
+  }
+  auto read_float = [&](int id, const Vec& v) -> absl::StatusOr<std::vector<float>> {
+    std::vector<uint32_t> bits(lanes, 0);
+    for (int p = 0; p < v.planes(); ++p) {
+      ASSIGN_OR_RETURN(std::string plane, emulator->ReadMemory(id, chip.slices()[v.slices[p]].name, v.address, 1));
+      for (int lane = 0; lane < lanes; ++lane) {
+        bits[lane] |= static_cast<uint32_t>(static_cast<uint8_t>(plane[lane])) << (8 * p);
+      }
+    }
+    std::vector<float> values(lanes);
+    std::memcpy(values.data(), bits.data(), sizeof(float) * lanes);
+    return values;
+  };
+  int members = 0;
+  for (const TokenSlot& token : step.token_slots) members = std::max(members, token.member + 1);
+  result.logits.resize(members);
+  result.next_tokens.assign(members, -1);
+  for (const LogitsShard& shard : step.logits) {
+    std::vector<float>& logits = result.logits[shard.member];
+    if (logits.size() < static_cast<size_t>(shard.first_token + shard.tokens)) {
+      logits.resize(shard.first_token + shard.tokens);
+    }
+    for (size_t k = 0; k < shard.vectors.size(); ++k) {
+      ASSIGN_OR_RETURN(std::vector<float> values, read_float(shard.chip, shard.vectors[k]));
+      for (int i = 0; i < lanes; ++i) {
+        const int64_t token = static_cast<int64_t>(k) * lanes + i;
+        if (token < shard.tokens) logits[shard.first_token + token] = values[i];
+      }
+    }
+  }
+  for (const TokenSlot& token : step.token_slots) {  // Every chip of a member's stage 0 holds the same token.
+    if (result.next_tokens[token.member] >= 0) continue;
+    ASSIGN_OR_RETURN(std::vector<float> value, read_float(token.chip, token.slot));
+    result.next_tokens[token.member] = static_cast<int64_t>(value[0]);
+  }
+  return result;
+}
+
 absl::StatusOr<StepResult> DecodeSession::Step(int64_t host_token) {
   if (host_token < 0 && !token_in_slot_) {
     return absl::FailedPreconditionError("the first step needs a token from the host");
@@ -45,74 +123,18 @@ absl::StatusOr<StepResult> DecodeSession::Step(int64_t host_token) {
   const absl::Time start = absl::Now();
   ASSIGN_OR_RETURN(CompiledStep step, compiler_.CompileStep(position_));
   const absl::Time compiled = absl::Now();
-  const int lanes = chip_.lanes();
-  for (const auto& [key, bytes] : carried_) {
-    const auto& [chip, slice, address] = key;
-    isa::MemoryImage* image = step.programs[chip].add_memory();
-    image->set_slice(chip_.slices()[slice].name);
-    image->set_address(address);
-    image->set_data(bytes);
-  }
-  if (host_token >= 0 && options_.functional) {
-    const float value = static_cast<float>(host_token);
-    uint32_t bits;
-    std::memcpy(&bits, &value, sizeof(bits));
-    for (const auto& [chip, slot] : step.token_slots) {
-      for (int p = 0; p < 4; ++p) {
-        isa::MemoryImage* image = step.programs[chip].add_memory();
-        image->set_slice(chip_.slices()[slot.slices[p]].name);
-        image->set_address(slot.address);
-        image->set_data(std::string(lanes, static_cast<char>(bits >> (8 * p))));
-      }
-    }
-  }
-  ASSIGN_OR_RETURN(std::unique_ptr<pipeline::SystemEmulator> emulator,
-                   pipeline::SystemEmulator::Create(chip_, system_, topology_, step.programs, options_));
-  ASSIGN_OR_RETURN(pipeline::SystemRunResult run, emulator->Run());
+  ASSIGN_OR_RETURN(StepRun run, RunCompiledStep(step, {host_token}, chip_, system_, topology_, options_, carried_));
   StepResult result;
   result.compile_seconds = absl::ToDoubleSeconds(compiled - start);
   result.emulate_seconds = absl::ToDoubleSeconds(absl::Now() - compiled);
   result.position = position_;
   result.predicted_last_cycle = step.predicted_last_cycle;
-  result.emulated_last_cycle = run.last_event_cycle;
-  result.emulated_completion_cycle = run.completion_cycle;
+  result.emulated_last_cycle = run.emulated_last_cycle;
+  result.emulated_completion_cycle = run.emulated_completion_cycle;
   result.instructions_issued = run.instructions_issued;
   if (options_.functional) {
-    carried_.clear();
-    for (const MemoryRegion& region : step.persistent) {
-      ASSIGN_OR_RETURN(std::string bytes,
-                       emulator->ReadMemory(region.chip, chip_.slices()[region.slice].name,
-                                            region.address, region.vectors));
-      carried_[{region.chip, region.slice, region.address}] = std::move(bytes);
-    }
-    auto read_float = [&](int chip, const Vec& v) -> absl::StatusOr<std::vector<float>> {
-      std::vector<uint32_t> bits(lanes, 0);
-      for (int p = 0; p < v.planes(); ++p) {
-        ASSIGN_OR_RETURN(std::string plane,
-                         emulator->ReadMemory(chip, chip_.slices()[v.slices[p]].name, v.address, 1));
-        for (int lane = 0; lane < lanes; ++lane) {
-          bits[lane] |= static_cast<uint32_t>(static_cast<uint8_t>(plane[lane])) << (8 * p);
-        }
-      }
-      std::vector<float> values(lanes);
-      std::memcpy(values.data(), bits.data(), sizeof(float) * lanes);
-      return values;
-    };
-    for (const LogitsShard& shard : step.logits) {
-      if (result.logits.size() < static_cast<size_t>(shard.first_token + shard.tokens)) {
-        result.logits.resize(shard.first_token + shard.tokens);
-      }
-      for (size_t k = 0; k < shard.vectors.size(); ++k) {
-        ASSIGN_OR_RETURN(std::vector<float> values, read_float(shard.chip, shard.vectors[k]));
-        for (int i = 0; i < lanes; ++i) {
-          const int64_t token = static_cast<int64_t>(k) * lanes + i;
-          if (token < shard.tokens) result.logits[shard.first_token + token] = values[i];
-        }
-      }
-    }
-    const auto& [chip, slot] = step.token_slots.front();
-    ASSIGN_OR_RETURN(std::vector<float> token, read_float(chip, slot));
-    result.next_token = static_cast<int64_t>(token[0]);
+    result.logits = std::move(run.logits[0]);
+    result.next_token = run.next_tokens[0];
   }
   ++position_;
   token_in_slot_ = true;

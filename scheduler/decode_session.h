@@ -32,6 +32,28 @@ struct StepResult {
   double emulate_seconds = 0;
 };
 
+// SRAM carried between steps: (chip, slice, address) -> vectors.
+using CarriedSram = std::map<std::tuple<int, int, int64_t>, std::string>;
+
+// One run of a compiled step (of one user's token or a micro-batch's).
+struct StepRun {
+  int64_t emulated_last_cycle = 0;
+  int64_t emulated_completion_cycle = 0;
+  int64_t instructions_issued = 0;
+  // Functional runs, by batch member: the whole vocabulary's logits and the
+  // token the chips chose.
+  std::vector<std::vector<float>> logits;
+  std::vector<int64_t> next_tokens;
+};
+
+// Runs `step` on the SRAM `carried` holds, member m's token slots first set
+// to host_tokens[m] where that is >= 0 (functional runs); `carried` becomes
+// what the step leaves behind.
+absl::StatusOr<StepRun> RunCompiledStep(CompiledStep& step, const std::vector<int64_t>& host_tokens,
+                                        const isa::ChipModel& chip, const pipeline::SystemModel& system,
+                                        const pipeline::Topology& topology, const pipeline::SystemRunOptions& options,
+                                        CarriedSram& carried);
+
 class DecodeSession {
  public:
   DecodeSession(const DecoderCompiler& compiler, const isa::ChipModel& chip,
@@ -57,8 +79,7 @@ class DecodeSession {
   pipeline::SystemRunOptions options_;
   int64_t position_ = 0;
   bool token_in_slot_ = false;  // Whether a step has left its next token.
-  // SRAM carried between steps: (chip, slice, address) -> vectors.
-  std::map<std::tuple<int, int, int64_t>, std::string> carried_;
+  CarriedSram carried_;
 };
 
 }  // namespace tsp::scheduler

@@ -58,6 +58,11 @@ absl::StatusOr<DecoderCompiler> DecoderCompiler::Create(const models::ModelConfi
         "the weights are ", models::NumberFormatName(options.weights->format), " and the step is asked in ",
         models::NumberFormatName(options.format), ": make the weights in the step's format"));
   }
+  if (options.batch < 1 || options.batch > std::max<int64_t>(1, options.users)) {
+    return absl::InvalidArgumentError(absl::StrCat("a micro-batch of ", options.batch, " users with KV caches for ",
+                                                   options.users, ": give a batch from 1 to the users whose caches "
+                                                   "the chips hold"));
+  }
   DecoderCompiler compiler;
   compiler.config_ = config;
   compiler.chip_ = &chip;
@@ -74,6 +79,12 @@ absl::StatusOr<CompiledStep> DecoderCompiler::CompileStep(int64_t position) cons
   lowering::StepLowering lowering(config_, *chip_, *system_, *topology_, partition_, options_, context_,
                                   *weight_images_);
   return lowering.LowerStep(position);
+}
+
+absl::StatusOr<CompiledStep> DecoderCompiler::CompileBatchStep(const std::vector<int64_t>& positions) const {
+  lowering::StepLowering lowering(config_, *chip_, *system_, *topology_, partition_, options_, context_,
+                                  *weight_images_);
+  return lowering.LowerBatchStep(positions);
 }
 
 absl::StatusOr<std::vector<StageFootprint>> DecoderCompiler::Footprints() const {

@@ -42,6 +42,11 @@ class DecoderCompiler {
   // The step that runs the token at `position` (with `position` tokens already
   // in the KV cache).
   absl::StatusOr<CompiledStep> CompileStep(int64_t position) const;
+  // A decode micro-batch: user m's token at positions[m], for users 0 ..
+  // positions.size() - 1 (at most DecoderOptions::batch), in one step: each
+  // weight tile installed once for all of them, each user's attention over
+  // its own cache; member m's token slots and logits are marked m.
+  absl::StatusOr<CompiledStep> CompileBatchStep(const std::vector<int64_t>& positions) const;
 
   // One stage's share of the step at `position`, as its own system program:
   // the previous stage's chips send their residual (there from cycle 0), the

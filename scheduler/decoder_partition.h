@@ -36,8 +36,12 @@ struct DecoderOptions {
   const models::ModelWeights* weights = nullptr;
   // Tokens of KV cache each chip holds room for; 0: the model's context.
   int64_t context_tokens = 0;
-  // Users whose KV caches each chip holds (a step runs user 0's token).
+  // Users whose KV caches each chip holds.
   int64_t users = 1;
+  // Users whose tokens a step runs together, users 0 .. batch - 1 (a decode
+  // micro-batch): each weight tile installed once for all, each user's
+  // attention over its own cache. At most `users`.
+  int64_t batch = 1;
 };
 
 }  // namespace tsp::scheduler

@@ -165,14 +165,14 @@ absl::StatusOr<Vec> AttendHead(LoweringContext& ctx, ChipResidents& c, KvCache& 
   return acc[0];
 }
 
-absl::StatusOr<std::vector<Vec>> AttendHeads(LoweringContext& ctx, ChipResidents& c, LayerResidents& layer,
+absl::StatusOr<std::vector<Vec>> AttendHeads(LoweringContext& ctx, ChipResidents& c, std::vector<KvCache>& caches,
                                              const std::vector<Vec>& q, const std::vector<Vec>& k,
                                              const std::vector<Vec>& v, int64_t position) {
   for (int j = 0; j < ctx.LocalKvHeads(); ++j) {
     ASSIGN_OR_RETURN(Vec key, ExtractHead(ctx, c, k, j * ctx.head_dim()));
     ASSIGN_OR_RETURN(key, Rotary(ctx, c, key, position));
     ASSIGN_OR_RETURN(Vec value, ExtractHead(ctx, c, v, j * ctx.head_dim()));
-    RETURN_IF_ERROR(AppendToCache(ctx, c, layer.caches[j], key, value, position));
+    RETURN_IF_ERROR(AppendToCache(ctx, c, caches[j], key, value, position));
   }
   const int64_t group = ctx.config().heads() / ctx.config().kv_heads();
   const int64_t first_head = ctx.FirstHead(c.rank);
@@ -182,7 +182,7 @@ absl::StatusOr<std::vector<Vec>> AttendHeads(LoweringContext& ctx, ChipResidents
     ASSIGN_OR_RETURN(Vec query, ExtractHead(ctx, c, q, head * ctx.head_dim()));
     ASSIGN_OR_RETURN(query, Rotary(ctx, c, query, position));
     const int64_t kv = (first_head + head) / group - first_kv;
-    ASSIGN_OR_RETURN(Vec out, AttendHead(ctx, c, layer.caches[kv], query, position + 1));
+    ASSIGN_OR_RETURN(Vec out, AttendHead(ctx, c, caches[kv], query, position + 1));
     outs.push_back(out);
   }
   return PackHeads(ctx, c, outs, CeilDiv(ctx.LocalHeads() * ctx.head_dim(), ctx.lanes()));
@@ -201,10 +201,10 @@ absl::Status LowerAttention(StageState& state, int rotary) {
   RankVectors out(state.group.size());
   for (size_t r = 0; r < state.group.size(); ++r) {
     ChipResidents& c = *state.group[r];
-    ASSIGN_OR_RETURN(out[r], AttendHeads(state.ctx, c, state.Layer(c, state.op(attention)), (*q)[r], (*k)[r], (*v)[r],
-                                         state.position));
+    ASSIGN_OR_RETURN(out[r], AttendHeads(state.ctx, c, state.Caches(c, state.op(attention)), (*q)[r], (*k)[r],
+                                         (*v)[r], state.position()));
   }
-  state.values[attention] = std::move(out);
+  state.Result(attention) = std::move(out);
   return absl::OkStatus();
 }
 

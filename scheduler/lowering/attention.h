@@ -34,8 +34,9 @@ absl::Status AppendToCache(LoweringContext& ctx, ChipResidents& c, KvCache& cach
 absl::StatusOr<Vec> AttendHead(LoweringContext& ctx, ChipResidents& c, KvCache& cache, const Vec& query,
                                int64_t tokens);
 // The step's attention on one chip: q, k and v its heads' projections
-// (packed), the token at `position`; returns the heads' outputs packed.
-absl::StatusOr<std::vector<Vec>> AttendHeads(LoweringContext& ctx, ChipResidents& c, LayerResidents& layer,
+// (packed), the token at `position`, `caches` the user's of the layer (one
+// per local KV head); returns the heads' outputs packed.
+absl::StatusOr<std::vector<Vec>> AttendHeads(LoweringContext& ctx, ChipResidents& c, std::vector<KvCache>& caches,
                                              const std::vector<Vec>& q, const std::vector<Vec>& k,
                                              const std::vector<Vec>& v, int64_t position);
 

@@ -35,7 +35,7 @@ TEST_P(AttentionLoweringTest, TheKvUpdateAndAttentionMatchTheReference) {
     TSP_ASSERT_OK_AND_ASSIGN(std::vector<Vec> qv, h->Input(0, q[t]));
     TSP_ASSERT_OK_AND_ASSIGN(std::vector<Vec> kv, h->Input(0, k[t]));
     TSP_ASSERT_OK_AND_ASSIGN(std::vector<Vec> vv, h->Input(0, v[t]));
-    TSP_ASSERT_OK_AND_ASSIGN(out, AttendHeads(h->ctx(), h->rank(0), h->rank(0).layers[0], qv, kv, vv, t));
+    TSP_ASSERT_OK_AND_ASSIGN(out, AttendHeads(h->ctx(), h->rank(0), h->rank(0).layers[0].caches[0], qv, kv, vv, t));
   }
   TSP_ASSERT_OK(h->Run());
   TSP_ASSERT_OK_AND_ASSIGN(std::vector<float> got, h->Read(0, out, heads * head_dim));

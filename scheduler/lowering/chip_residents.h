@@ -30,7 +30,7 @@ struct KvCache {
 
 // One decoder layer's residents on a chip.
 struct LayerResidents {
-  std::vector<KvCache> caches;  // Per local KV head.
+  std::vector<std::vector<KvCache>> caches;  // Per user, then local KV head.
   std::vector<Vec> attention_norm, mlp_norm;
   Linear q, k, v, o, router;
   std::vector<Linear> gate, up, down;  // Per expert (one for a dense MLP).
@@ -40,9 +40,10 @@ struct ChipResidents {
   int chip = 0;
   int rank = 0;  // Index in its stage's tensor-parallel group.
   int stage = 0;
-  Vec token;                           // fp32 token id in every lane.
-  std::vector<Vec> residual_out;       // The stage's output residual, where the next
-                                       // stage fetches it.
+  std::vector<Vec> tokens;             // Per batch member: fp32 token id in every lane.
+  // Per batch member: the stage's output residual, where the next stage
+  // fetches it.
+  std::vector<std::vector<Vec>> residual_outs;
   std::vector<LayerResidents> layers;  // The stage's layers, in order.
   std::vector<Vec> final_norm;
   Linear embedding;  // Transposed shard: hidden x local vocabulary.

@@ -16,8 +16,12 @@
 
 namespace tsp::scheduler::lowering {
 
-// This chip's partial of the embedding row of the token in `c.token`.
-absl::StatusOr<std::vector<Vec>> Embed(LoweringContext& ctx, ChipResidents& c);
+// This chip's partial of the embedding row of batch member `member`'s token
+// (in its token slot).
+absl::StatusOr<std::vector<Vec>> Embed(LoweringContext& ctx, ChipResidents& c, int member = 0);
+// The same for several members, each table tile installed once for all.
+absl::StatusOr<std::vector<std::vector<Vec>>> BatchEmbed(LoweringContext& ctx, ChipResidents& c,
+                                                         const std::vector<int>& members);
 
 // The graph's embedding operator on the first stage: every rank's partial,
 // all-reduced, so every rank holds the token's row.

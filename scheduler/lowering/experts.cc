@@ -113,7 +113,7 @@ absl::Status LowerRoute(StageState& state, int index) {
   for (size_t r = 0; r < state.group.size(); ++r) {
     ASSIGN_OR_RETURN(weights[r], RouteWeights(state.ctx, *state.group[r], (*logits)[r]));
   }
-  state.values[index] = std::move(weights);
+  state.Result(index) = std::move(weights);
   return absl::OkStatus();
 }
 
@@ -127,7 +127,7 @@ absl::Status LowerExperts(StageState& state, int gate) {
   ASSIGN_OR_RETURN(const RankVectors* h, state.Input(gate, 0));
   ASSIGN_OR_RETURN(const RankVectors* weights, state.Input(gate, 1));
   const int layer = state.op(gate).layer - state.ctx.FirstLayer(state.stage);
-  ASSIGN_OR_RETURN(state.values[down], Experts(state.ctx, state.group, layer, *h, *weights));
+  ASSIGN_OR_RETURN(state.Result(down), Experts(state.ctx, state.group, layer, *h, *weights));
   return absl::OkStatus();
 }
 

@@ -61,8 +61,9 @@ absl::StatusOr<std::vector<SramImage>> KvCacheImages(LoweringContext& ctx, const
   std::vector<SramImage> images;
   for (size_t l = 0; l < c.layers.size(); ++l) {
     const int layer = first_layer + static_cast<int>(l);
-    for (size_t j = 0; j < c.layers[l].caches.size(); ++j) {
-      const KvCache& cache = c.layers[l].caches[j];
+    // User 0's (a session runs one user).
+    for (size_t j = 0; j < c.layers[l].caches[0].size(); ++j) {
+      const KvCache& cache = c.layers[l].caches[0][j];
       const int64_t kv_head = ctx.FirstKvHead(c.rank) + static_cast<int64_t>(j);
       // [token][dimension] bits of the keys and values, and their scales.
       std::vector<std::vector<uint16_t>> keys, values;

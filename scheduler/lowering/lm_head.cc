@@ -15,7 +15,7 @@ constexpr float kInfinity = std::numeric_limits<float>::infinity();
 }  // namespace
 
 absl::Status ArgmaxToFirstStage(LoweringContext& ctx, StageGroup group, const RankVectors& logits,
-                                const std::vector<ChipResidents>& first_stage) {
+                                const std::vector<ChipResidents>& first_stage, int member) {
   // Each chip: its best logit and the lowest vocabulary index holding it.
   std::vector<Vec> best(group.size()), index(group.size());
   for (size_t r = 0; r < group.size(); ++r) {
@@ -61,9 +61,9 @@ absl::Status ArgmaxToFirstStage(LoweringContext& ctx, StageGroup group, const Ra
     }
     const ChipResidents& target = first_stage[d];
     if (target.chip == c.chip) {
-      RETURN_IF_ERROR(ctx.Ops(c).CopyInto(best_index, c.token));
+      RETURN_IF_ERROR(ctx.Ops(c).CopyInto(best_index, c.tokens[member]));
     } else {
-      RETURN_IF_ERROR(ctx.system().Transfer(c.chip, best_index, target.chip, target.token));
+      RETURN_IF_ERROR(ctx.system().Transfer(c.chip, best_index, target.chip, target.tokens[member]));
     }
   }
   return absl::OkStatus();
@@ -71,8 +71,8 @@ absl::Status ArgmaxToFirstStage(LoweringContext& ctx, StageGroup group, const Ra
 
 absl::Status LowerArgmax(StageState& state, int index) {
   ASSIGN_OR_RETURN(const RankVectors* logits, state.Input(index, 0));
-  RETURN_IF_ERROR(ArgmaxToFirstStage(state.ctx, state.group, *logits, state.first_stage));
-  state.values[index] = RankVectors(state.group.size());
+  RETURN_IF_ERROR(ArgmaxToFirstStage(state.ctx, state.group, *logits, state.first_stage, state.member));
+  state.Result(index) = RankVectors(state.group.size());
   return absl::OkStatus();
 }
 

@@ -18,8 +18,9 @@ namespace tsp::scheduler::lowering {
 // logits[r]: rank r's logits over its vocabulary rows. Every chip of the
 // group finds the largest logit's index (lowest on ties) and writes it, as an
 // fp32 token id, into the token slot of the first stage's chip of its rank.
+// `member`: the batch member whose token it is.
 absl::Status ArgmaxToFirstStage(LoweringContext& ctx, StageGroup group, const RankVectors& logits,
-                                const std::vector<ChipResidents>& first_stage);
+                                const std::vector<ChipResidents>& first_stage, int member = 0);
 
 // The graph's argmax operator on the last stage (its result: no vectors).
 absl::Status LowerArgmax(StageState& state, int index);

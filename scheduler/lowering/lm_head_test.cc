@@ -32,7 +32,7 @@ TEST(LmHeadLoweringTest, ArgmaxFindsTheLowestIndexOfTheLargestLogitOverTheStage)
     TSP_ASSERT_OK(ArgmaxToFirstStage(h->ctx(), h->group(), shards, first_stage));
     TSP_ASSERT_OK(h->Run());
     for (int r = 0; r < 2; ++r) {
-      TSP_ASSERT_OK_AND_ASSIGN(std::vector<float> token, h->Read(r, {h->rank(r).token}, h->lanes()));
+      TSP_ASSERT_OK_AND_ASSIGN(std::vector<float> token, h->Read(r, {h->rank(r).tokens[0]}, h->lanes()));
       for (float lane : token) EXPECT_EQ(lane, static_cast<float>(test.expected)) << "rank " << r;
     }
   }

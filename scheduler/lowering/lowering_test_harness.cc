@@ -53,7 +53,7 @@ absl::Status LoweringHarness::Run() {
     const float value = static_cast<float>(token);
     uint32_t bits;
     std::memcpy(&bits, &value, sizeof(bits));
-    const Vec& slot = ranks_[r].token;
+    const Vec& slot = ranks_[r].tokens[0];
     for (int p = 0; p < 4; ++p) {
       isa::MemoryImage* image = programs_[ranks_[r].chip].add_memory();
       image->set_slice(chip.slices()[slot.slices[p]].name);

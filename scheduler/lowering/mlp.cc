@@ -30,7 +30,7 @@ absl::Status LowerSwiGlu(StageState& state, int index) {
   for (size_t r = 0; r < state.group.size(); ++r) {
     ASSIGN_OR_RETURN(y[r], SwiGlu(state.ctx, *state.group[r], (*gate)[r], (*up)[r]));
   }
-  state.values[index] = std::move(y);
+  state.Result(index) = std::move(y);
   return absl::OkStatus();
 }
 

@@ -52,21 +52,37 @@ absl::StatusOr<Quantized> QuantizeWith(LoweringContext& ctx, ChipResidents& c, c
 
 absl::StatusOr<std::vector<Vec>> Products(LoweringContext& ctx, ChipResidents& c, const Linear& linear,
                                           const Quantized& q, const std::vector<Vec>& x) {
-  std::vector<Vec> inputs[2] = {q.q[0], q.q[1]};
+  ASSIGN_OR_RETURN(std::vector<std::vector<Vec>> y, BatchProducts(ctx, c, linear, {q}, {x}));
+  return std::move(y[0]);
+}
+
+absl::StatusOr<std::vector<std::vector<Vec>>> BatchProducts(LoweringContext& ctx, ChipResidents& c,
+                                                            const Linear& linear, const std::vector<Quantized>& q,
+                                                            const std::vector<std::vector<Vec>>& x) {
+  const size_t batch = x.size();
+  // inputs[side][m]: member m's vectors on that side's MXM.
+  std::vector<std::vector<Vec>> inputs[2];
+  for (int side = 0; side < 2; ++side) {
+    inputs[side].resize(batch);
+    for (size_t m = 0; m < batch && ctx.int8(); ++m) inputs[side][m] = q[m].q[side];
+  }
   if (!ctx.int8()) {
-    for (const StreamedMatrix& m : linear.sides) {
-      const int side = static_cast<int>(m.side);
-      for (const Vec& v : x) {
-        ASSIGN_OR_RETURN(Vec h, ctx.Ops(c).Vxm(Opcode::kConvert, isa::FP32, {v}, m.side, isa::FP16));
-        inputs[side].push_back(h);
+    for (const StreamedMatrix& matrix : linear.sides) {
+      const int side = static_cast<int>(matrix.side);
+      for (size_t m = 0; m < batch; ++m) {
+        for (const Vec& v : x[m]) {
+          ASSIGN_OR_RETURN(Vec h, ctx.Ops(c).Vxm(Opcode::kConvert, isa::FP32, {v}, matrix.side, isa::FP16));
+          inputs[side][m].push_back(h);
+        }
       }
     }
   }
-  std::vector<Vec> y;
-  for (const StreamedMatrix& m : linear.sides) {
-    ASSIGN_OR_RETURN(std::vector<Vec> part,
-                     ctx.Ops(c).MatVec(m, inputs[static_cast<int>(m.side)], m.row_tiles, m.column_tiles));
-    y.insert(y.end(), part.begin(), part.end());
+  std::vector<std::vector<Vec>> y(batch);
+  for (const StreamedMatrix& matrix : linear.sides) {
+    ASSIGN_OR_RETURN(std::vector<std::vector<Vec>> part,
+                     ctx.Ops(c).MatMul(matrix, inputs[static_cast<int>(matrix.side)], matrix.row_tiles,
+                                       matrix.column_tiles));
+    for (size_t m = 0; m < batch; ++m) y[m].insert(y[m].end(), part[m].begin(), part[m].end());
   }
   return y;
 }
@@ -87,46 +103,84 @@ absl::StatusOr<std::vector<Vec>> Dequantize(LoweringContext& ctx, ChipResidents&
 
 absl::StatusOr<std::vector<Vec>> Apply(LoweringContext& ctx, ChipResidents& c, const Linear& linear,
                                        const std::vector<Vec>& x) {
+  ASSIGN_OR_RETURN(std::vector<std::vector<Vec>> y, BatchApply(ctx, c, linear, {x}));
+  return std::move(y[0]);
+}
+
+absl::StatusOr<std::vector<std::vector<Vec>>> BatchApply(LoweringContext& ctx, ChipResidents& c, const Linear& linear,
+                                                         const std::vector<std::vector<Vec>>& x) {
   bool needs[2] = {false, false};
   for (const StreamedMatrix& m : linear.sides) needs[static_cast<int>(m.side)] = true;
-  Quantized q;
-  if (ctx.int8()) {
-    ASSIGN_OR_RETURN(q, Quantize(ctx, c, x, needs[0], needs[1]));
+  std::vector<Quantized> q(x.size());
+  for (size_t m = 0; m < x.size() && ctx.int8(); ++m) {
+    ASSIGN_OR_RETURN(q[m], Quantize(ctx, c, x[m], needs[0], needs[1]));
   }
-  ASSIGN_OR_RETURN(std::vector<Vec> products, Products(ctx, c, linear, q, x));
+  ASSIGN_OR_RETURN(std::vector<std::vector<Vec>> products, BatchProducts(ctx, c, linear, q, x));
   if (!ctx.int8()) return products;
-  return Dequantize(ctx, c, linear, products, q.scale);
+  std::vector<std::vector<Vec>> y(x.size());
+  for (size_t m = 0; m < x.size(); ++m) {
+    ASSIGN_OR_RETURN(y[m], Dequantize(ctx, c, linear, products[m], q[m].scale));
+  }
+  return y;
 }
 
 absl::StatusOr<std::vector<std::vector<Vec>>> RowParallel(LoweringContext& ctx, std::vector<ChipResidents*> group,
                                                           const std::vector<const Linear*>& linears,
                                                           const std::vector<std::vector<Vec>>& x) {
+  ASSIGN_OR_RETURN(std::vector<RankVectors> y, BatchRowParallel(ctx, group, linears, {x}));
+  return std::move(y[0]);
+}
+
+absl::StatusOr<std::vector<RankVectors>> BatchRowParallel(LoweringContext& ctx, StageGroup group,
+                                                          const std::vector<const Linear*>& linears,
+                                                          const std::vector<RankVectors>& x) {
   const size_t n = group.size();
-  std::vector<std::vector<Vec>> partials(n);
+  const size_t batch = x.size();
+  // Member m's vectors on rank r: x[m][r]; a rank's batch: column(x, r).
+  auto column = [&](const std::vector<RankVectors>& values, size_t r) {
+    std::vector<std::vector<Vec>> out;
+    for (const RankVectors& member : values) out.push_back(member[r]);
+    return out;
+  };
+  std::vector<RankVectors> partials(batch, RankVectors(n));
+  std::vector<RankVectors> y(batch);
   if (!ctx.int8() || n == 1) {
     for (size_t r = 0; r < n; ++r) {
-      ASSIGN_OR_RETURN(partials[r], Apply(ctx, *group[r], *linears[r], x[r]));
+      ASSIGN_OR_RETURN(std::vector<std::vector<Vec>> out, BatchApply(ctx, *group[r], *linears[r], column(x, r)));
+      for (size_t m = 0; m < batch; ++m) partials[m][r] = std::move(out[m]);
     }
-    return AllReduceStage(ctx, group, partials);
+    for (size_t m = 0; m < batch; ++m) {
+      ASSIGN_OR_RETURN(y[m], AllReduceStage(ctx, group, partials[m]));
+    }
+    return y;
   }
-  std::vector<std::vector<Vec>> maxima(n);
-  for (size_t r = 0; r < n; ++r) {
-    ASSIGN_OR_RETURN(Vec m, LargestMagnitude(ctx, *group[r], x[r]));
-    maxima[r] = {m};
+  std::vector<RankVectors> largest(batch);
+  for (size_t m = 0; m < batch; ++m) {
+    RankVectors maxima(n);
+    for (size_t r = 0; r < n; ++r) {
+      ASSIGN_OR_RETURN(Vec largest_here, LargestMagnitude(ctx, *group[r], x[m][r]));
+      maxima[r] = {largest_here};
+    }
+    ASSIGN_OR_RETURN(largest[m], AllReduceStage(ctx, group, maxima, Opcode::kMax));
   }
-  ASSIGN_OR_RETURN(std::vector<std::vector<Vec>> largest, AllReduceStage(ctx, group, maxima, Opcode::kMax));
-  std::vector<Vec> scales(n);
+  std::vector<std::vector<Vec>> scales(batch, std::vector<Vec>(n));
   for (size_t r = 0; r < n; ++r) {
     bool needs[2] = {false, false};
-    for (const StreamedMatrix& m : linears[r]->sides) needs[static_cast<int>(m.side)] = true;
-    ASSIGN_OR_RETURN(Quantized q, QuantizeWith(ctx, *group[r], x[r], largest[r][0], needs[0], needs[1]));
-    scales[r] = q.scale;
-    ASSIGN_OR_RETURN(partials[r], Products(ctx, *group[r], *linears[r], q, x[r]));
+    for (const StreamedMatrix& matrix : linears[r]->sides) needs[static_cast<int>(matrix.side)] = true;
+    std::vector<Quantized> q(batch);
+    for (size_t m = 0; m < batch; ++m) {
+      ASSIGN_OR_RETURN(q[m], QuantizeWith(ctx, *group[r], x[m][r], largest[m][r][0], needs[0], needs[1]));
+      scales[m][r] = q[m].scale;
+    }
+    ASSIGN_OR_RETURN(std::vector<std::vector<Vec>> out, BatchProducts(ctx, *group[r], *linears[r], q, column(x, r)));
+    for (size_t m = 0; m < batch; ++m) partials[m][r] = std::move(out[m]);
   }
-  ASSIGN_OR_RETURN(std::vector<std::vector<Vec>> sums, AllReduceStage(ctx, group, partials, Opcode::kAdd, isa::INT32));
-  std::vector<std::vector<Vec>> y(n);
-  for (size_t r = 0; r < n; ++r) {
-    ASSIGN_OR_RETURN(y[r], Dequantize(ctx, *group[r], *linears[r], sums[r], scales[r]));
+  for (size_t m = 0; m < batch; ++m) {
+    ASSIGN_OR_RETURN(RankVectors sums, AllReduceStage(ctx, group, partials[m], Opcode::kAdd, isa::INT32));
+    y[m] = RankVectors(n);
+    for (size_t r = 0; r < n; ++r) {
+      ASSIGN_OR_RETURN(y[m][r], Dequantize(ctx, *group[r], *linears[r], sums[r], scales[m][r]));
+    }
   }
   return y;
 }
@@ -164,29 +218,43 @@ absl::StatusOr<const Linear*> Shard(const StageState& state, ChipResidents& c, c
 
 absl::Status LowerColumnParallel(StageState& state, int index) {
   const models::Operator& op = state.op(index);
-  ASSIGN_OR_RETURN(const RankVectors* x, state.Input(index, 0));
-  RankVectors y(state.group.size());
+  const size_t batch = state.members.size();
+  std::vector<const RankVectors*> x(batch);
+  for (size_t m = 0; m < batch; ++m) {
+    ASSIGN_OR_RETURN(x[m], state.Input(index, 0, static_cast<int>(m)));
+  }
+  std::vector<RankVectors> y(batch, RankVectors(state.group.size()));
   for (size_t r = 0; r < state.group.size(); ++r) {
     ChipResidents& c = *state.group[r];
     ASSIGN_OR_RETURN(const Linear* linear, Shard(state, c, op));
-    ASSIGN_OR_RETURN(y[r], Apply(state.ctx, c, *linear, (*x)[r]));
-    if (op.weight == models::WeightKind::kLmHead) {
-      state.step.logits.push_back({c.chip, c.vocab_first, c.vocab_local, y[r]});
+    std::vector<std::vector<Vec>> inputs;
+    for (size_t m = 0; m < batch; ++m) inputs.push_back((*x[m])[r]);
+    ASSIGN_OR_RETURN(std::vector<std::vector<Vec>> out, BatchApply(state.ctx, c, *linear, inputs));
+    for (size_t m = 0; m < batch; ++m) {
+      y[m][r] = std::move(out[m]);
+      if (op.weight == models::WeightKind::kLmHead) {
+        state.step.logits.push_back({c.chip, static_cast<int>(m), c.vocab_first, c.vocab_local, y[m][r]});
+      }
     }
   }
-  state.values[index] = std::move(y);
+  for (size_t m = 0; m < batch; ++m) state.values[m][index] = std::move(y[m]);
   return absl::OkStatus();
 }
 
 absl::Status LowerRowParallel(StageState& state, int index) {
   const models::Operator& op = state.op(index);
-  ASSIGN_OR_RETURN(const RankVectors* x, state.Input(index, 0));
+  std::vector<RankVectors> x;
+  for (size_t m = 0; m < state.members.size(); ++m) {
+    ASSIGN_OR_RETURN(const RankVectors* input, state.Input(index, 0, static_cast<int>(m)));
+    x.push_back(*input);
+  }
   std::vector<const Linear*> shards;
   for (ChipResidents* c : state.group) {
     ASSIGN_OR_RETURN(const Linear* linear, Shard(state, *c, op));
     shards.push_back(linear);
   }
-  ASSIGN_OR_RETURN(state.values[index], RowParallel(state.ctx, state.group, shards, *x));
+  ASSIGN_OR_RETURN(std::vector<RankVectors> y, BatchRowParallel(state.ctx, state.group, shards, x));
+  for (size_t m = 0; m < y.size(); ++m) state.values[m][index] = std::move(y[m]);
   return absl::OkStatus();
 }
 

@@ -34,18 +34,30 @@ absl::StatusOr<Quantized> QuantizeWith(LoweringContext& ctx, ChipResidents& c, c
 // Products of a linear (int32 accumulators or fp32 sums), before scales.
 absl::StatusOr<std::vector<Vec>> Products(LoweringContext& ctx, ChipResidents& c, const Linear& linear,
                                           const Quantized& q, const std::vector<Vec>& x);
+// The same for a batch (member m's input q[m] or x[m]): each weight tile
+// installed once for the batch (VectorOps::MatMul); the products by member.
+absl::StatusOr<std::vector<std::vector<Vec>>> BatchProducts(LoweringContext& ctx, ChipResidents& c,
+                                                            const Linear& linear, const std::vector<Quantized>& q,
+                                                            const std::vector<std::vector<Vec>>& x);
 // int8: each accumulator to fp32, times the activation's scale and its rows' scales.
 absl::StatusOr<std::vector<Vec>> Dequantize(LoweringContext& ctx, ChipResidents& c, const Linear& linear,
                                             const std::vector<Vec>& accumulators, const Vec& scale);
 // y = W x on one chip, fp32 in and out: CeilDiv(linear.rows, lanes) vectors.
 absl::StatusOr<std::vector<Vec>> Apply(LoweringContext& ctx, ChipResidents& c, const Linear& linear,
                                        const std::vector<Vec>& x);
+// y_m = W x_m for every member m of a batch, one install per tile for all.
+absl::StatusOr<std::vector<std::vector<Vec>>> BatchApply(LoweringContext& ctx, ChipResidents& c, const Linear& linear,
+                                                         const std::vector<std::vector<Vec>>& x);
 // y = W x where each chip of the group holds a column shard of W and the
 // matching part of x; every chip ends with the whole y. int8 quantizes
 // with the group's largest magnitude and sums the int32 accumulators
 // exactly, so the result is the one-chip definition's.
 absl::StatusOr<RankVectors> RowParallel(LoweringContext& ctx, StageGroup group,
                                         const std::vector<const Linear*>& linears, const RankVectors& x);
+// The same for a batch (x[m]: member m's parts), one install per tile for all.
+absl::StatusOr<std::vector<RankVectors>> BatchRowParallel(LoweringContext& ctx, StageGroup group,
+                                                          const std::vector<const Linear*>& linears,
+                                                          const std::vector<RankVectors>& x);
 
 // A graph projection whose weight is split by rows (q, k, v, a dense MLP's
 // gate and up, the router, the LM head): each rank its own rows, no

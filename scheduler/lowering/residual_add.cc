@@ -15,7 +15,7 @@ absl::Status LowerResidualAdd(StageState& state, int index) {
     ChipResidents& c = *state.group[r];
     for (size_t k = 0; k < y[r].size(); ++k) {
       if (stage_output) {
-        const Vec& out = c.residual_out[k];
+        const Vec& out = c.residual_outs[state.member][k];
         RETURN_IF_ERROR(state.ctx.Ops(c).VxmInto(Opcode::kAdd, isa::FP32, {y[r][k], (*sums)[r][k]}, out));
         y[r][k] = out;
       } else {
@@ -23,7 +23,7 @@ absl::Status LowerResidualAdd(StageState& state, int index) {
       }
     }
   }
-  state.values[index] = std::move(y);
+  state.Result(index) = std::move(y);
   return absl::OkStatus();
 }
 

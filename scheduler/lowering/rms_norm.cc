@@ -52,7 +52,7 @@ absl::Status LowerRmsNorm(StageState& state, int index) {
     }
     ASSIGN_OR_RETURN(y[r], RmsNorm(state.ctx, c, (*x)[r], *weight));
   }
-  state.values[index] = std::move(y);
+  state.Result(index) = std::move(y);
   return absl::OkStatus();
 }
 

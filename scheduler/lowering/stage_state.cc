@@ -5,15 +5,16 @@
 
 namespace tsp::scheduler::lowering {
 
-absl::StatusOr<const RankVectors*> StageState::Input(int index, int operand) const {
+absl::StatusOr<const RankVectors*> StageState::Input(int index, int operand, int of_member) const {
   const models::Operator& consumer = op(index);
   if (operand < 0 || operand >= static_cast<int>(consumer.inputs.size())) {
     return absl::InternalError(absl::StrCat("operator '", consumer.name, "' has ", consumer.inputs.size(),
                                             " operands; its lowering asked for operand ", operand));
   }
   const int producer = consumer.inputs[operand];
-  auto it = values.find(producer);
-  if (it == values.end()) {
+  const std::map<int, RankVectors>& member_values = values[of_member < 0 ? member : of_member];
+  auto it = member_values.find(producer);
+  if (it == member_values.end()) {
     return absl::InternalError(absl::StrCat("operator '", consumer.name, "' on stage ", stage, " reads '",
                                             op(producer).name,
                                             "', which has no result: a pass that fuses it must lower its "

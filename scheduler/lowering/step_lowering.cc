@@ -49,16 +49,19 @@ struct LoweringPass {
   bool (*lowers)(const Operator& first);
   int operators;  // Consecutive graph operators it lowers together.
   OperatorLowering lower;
+  // Lowers every batch member at once (sharing each weight install); the
+  // others are called once per member.
+  bool batched = false;
 };
 
 // The passes of a decode step, in the order a layer meets them. Each
 // operator goes to the one pass that lowers it.
 constexpr LoweringPass kPasses[] = {
-    {"embedding", IsEmbedding, 1, LowerEmbedding},
+    {"embedding", IsEmbedding, 1, LowerEmbedding, true},
     {"rms_norm", IsNorm, 1, LowerRmsNorm},
-    {"projection (column-parallel)", IsColumnParallel, 1, LowerColumnParallel},
+    {"projection (column-parallel)", IsColumnParallel, 1, LowerColumnParallel, true},
     {"attention (rotary, KV update, attention)", IsRotary, 2, LowerAttention},
-    {"projection (row-parallel)", IsRowParallel, 1, LowerRowParallel},
+    {"projection (row-parallel)", IsRowParallel, 1, LowerRowParallel, true},
     {"residual_add", IsResidualAdd, 1, LowerResidualAdd},
     {"mlp (SwiGLU)", IsSwiGlu, 1, LowerSwiGlu},
     {"experts (route)", IsRoute, 1, LowerRoute},
@@ -118,12 +121,11 @@ int64_t ExpectedVectors(const LoweringContext& ctx, const ChipResidents& c, cons
   }
 }
 
-// The invariant between passes: the operator a pass lowered last has a
-// result on every rank of the stage, of the shape the model gives, in fp32.
-absl::Status CheckResult(const StageState& state, const LoweringPass& pass, int index) {
-  const Operator& op = state.op(index);
-  auto it = state.values.find(index);
-  if (it == state.values.end() || it->second.size() != state.group.size()) {
+// One batch member's result of operator `index` (CheckResult).
+absl::Status CheckMemberResult(const StageState& state, const LoweringPass& pass, const Operator& op, int index,
+                               const std::map<int, RankVectors>& member_values) {
+  auto it = member_values.find(index);
+  if (it == member_values.end() || it->second.size() != state.group.size()) {
     return absl::InternalError(absl::StrCat("the '", pass.name, "' pass left no result of '", op.name,
                                             "' on every rank of stage ", state.stage));
   }
@@ -141,6 +143,17 @@ absl::Status CheckResult(const StageState& state, const LoweringPass& pass, int 
             absl::StrCat("the '", pass.name, "' pass left '", op.name, "' in a type other than fp32 on rank ", r));
       }
     }
+  }
+  return absl::OkStatus();
+}
+
+// The invariant between passes: the operator a pass lowered last has a
+// result on every rank of the stage, for every batch member, of the shape
+// the model gives, in fp32.
+absl::Status CheckResult(const StageState& state, const LoweringPass& pass, int index) {
+  const Operator& op = state.op(index);
+  for (const std::map<int, RankVectors>& member_values : state.values) {
+    RETURN_IF_ERROR(CheckMemberResult(state, pass, op, index, member_values));
   }
   return absl::OkStatus();
 }
@@ -179,15 +192,45 @@ absl::Status CheckPassesCover(const models::OperatorGraph& graph) {
 }
 
 absl::StatusOr<CompiledStep> StepLowering::LowerStep(int64_t position) {
-  return Lower(position, 0, ctx_.stage_count() - 1, /*whole_step=*/true);
+  return LowerBatchStep({position});
+}
+
+absl::StatusOr<CompiledStep> StepLowering::LowerBatchStep(const std::vector<int64_t>& positions) {
+  RETURN_IF_ERROR(SetMembers(positions));
+  return Lower(0, ctx_.stage_count() - 1, /*whole_step=*/true);
 }
 
 absl::StatusOr<CompiledStep> StepLowering::LowerStageUnit(int stage, int64_t position) {
+  return LowerBatchStageUnit(stage, {position});
+}
+
+absl::StatusOr<CompiledStep> StepLowering::LowerBatchStageUnit(int stage, const std::vector<int64_t>& positions) {
   if (stage < 0 || stage >= ctx_.stage_count()) {
     return absl::OutOfRangeError(absl::StrCat("stage ", stage, " of a partition of ", ctx_.stage_count(),
                                               " stages: give a stage from 0 to ", ctx_.stage_count() - 1));
   }
-  return Lower(position, stage, stage, /*whole_step=*/false);
+  RETURN_IF_ERROR(SetMembers(positions));
+  return Lower(stage, stage, /*whole_step=*/false);
+}
+
+absl::Status StepLowering::SetMembers(const std::vector<int64_t>& positions) {
+  const int64_t batch = std::max<int64_t>(1, ctx_.options().batch);
+  if (positions.empty() || static_cast<int64_t>(positions.size()) > batch) {
+    return absl::InvalidArgumentError(absl::StrCat("a step of ", positions.size(), " users' tokens, compiled for ",
+                                                   batch, " (DecoderOptions::batch): give 1 to ", batch));
+  }
+  const int64_t context = ctx_.context_tokens();
+  members_.clear();
+  for (size_t m = 0; m < positions.size(); ++m) {
+    const int64_t position = positions[m];
+    if (position < 0 || position >= context) {
+      return absl::OutOfRangeError(absl::StrCat("position ", position, " is outside the KV cache of ", context,
+                                                " tokens: give a position from 0 to ", context - 1,
+                                                " or a longer context"));
+    }
+    members_.push_back({position, static_cast<int>(m)});
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<StageFootprint> StepLowering::Footprint(int stage) {
@@ -223,13 +266,7 @@ absl::StatusOr<std::map<int, std::vector<SramImage>>> StepLowering::CacheImages(
   return images;
 }
 
-absl::StatusOr<CompiledStep> StepLowering::Lower(int64_t position, int first, int last, bool whole_step) {
-  const int64_t context = ctx_.context_tokens();
-  if (position < 0 || position >= context) {
-    return absl::OutOfRangeError(absl::StrCat("position ", position, " is outside the KV cache of ", context,
-                                              " tokens: give a position from 0 to ", context - 1,
-                                              " or a longer context"));
-  }
+absl::StatusOr<CompiledStep> StepLowering::Lower(int first, int last, bool whole_step) {
   const int stage_count = ctx_.stage_count();
   const int lanes = ctx_.lanes();
   SystemScheduler& system = ctx_.system();
@@ -243,33 +280,40 @@ absl::StatusOr<CompiledStep> StepLowering::Lower(int64_t position, int first, in
   }
   RETURN_IF_ERROR(AllocateStages(needed));
   CompiledStep step;
-  for (const ChipResidents& c : stages_[0]) step.token_slots.push_back({c.chip, c.token});
+  const int batch = static_cast<int>(members_.size());
+  for (int m = 0; m < batch; ++m) {
+    for (const ChipResidents& c : stages_[0]) {
+      if (!c.tokens.empty()) step.token_slots.push_back({c.chip, c.tokens[m], m});  // Allocated: the unit uses it.
+    }
+  }
+  // A cache's SRAM, left for the next step.
+  auto keep_cache = [&](const ChipResidents& c, const KvCache& cache) {
+    for (const StreamedMatrix* m : {&cache.keys, &cache.values}) {
+      const int64_t addresses = static_cast<int64_t>(m->row_tiles) * m->column_tiles * m->loads;
+      if (m->places != nullptr) {
+        // A spread cache: each tile's streams where they lie.
+        for (const StreamPlace& place : *m->places) step.persistent.push_back({c.chip, place.slice, place.address, m->loads});
+        continue;
+      }
+      for (int r = 0; r < lanes; ++r) {
+        const Vec row = system.ops(c.chip).MatrixRow(*m, r);
+        for (int p = 0; p < row.planes(); ++p) step.persistent.push_back({c.chip, row.slices[p], m->base, addresses});
+      }
+    }
+    for (const auto* scales : {&cache.key_scales, &cache.value_scales}) {
+      for (const Vec& v : *scales) {
+        for (int p = 0; p < 4; ++p) step.persistent.push_back({c.chip, v.slices[p], v.address, 1});
+      }
+    }
+  };
   for (const auto& stage : stages_) {
     for (const ChipResidents& c : stage) {
-      for (int p = 0; p < 4; ++p) step.persistent.push_back({c.chip, c.token.slices[p], c.token.address, 1});
+      for (const Vec& token : c.tokens) {
+        for (int p = 0; p < 4; ++p) step.persistent.push_back({c.chip, token.slices[p], token.address, 1});
+      }
       for (const LayerResidents& layer : c.layers) {
-        for (const KvCache& cache : layer.caches) {
-          for (const StreamedMatrix* m : {&cache.keys, &cache.values}) {
-            const int64_t addresses = static_cast<int64_t>(m->row_tiles) * m->column_tiles * m->loads;
-            if (m->places != nullptr) {
-              // A spread cache: each tile's streams where they lie.
-              for (const StreamPlace& place : *m->places) {
-                step.persistent.push_back({c.chip, place.slice, place.address, m->loads});
-              }
-              continue;
-            }
-            for (int r = 0; r < lanes; ++r) {
-              const Vec row = system.ops(c.chip).MatrixRow(*m, r);
-              for (int p = 0; p < row.planes(); ++p) {
-                step.persistent.push_back({c.chip, row.slices[p], m->base, addresses});
-              }
-            }
-          }
-          for (const auto* scales : {&cache.key_scales, &cache.value_scales}) {
-            for (const Vec& v : *scales) {
-              for (int p = 0; p < 4; ++p) step.persistent.push_back({c.chip, v.slices[p], v.address, 1});
-            }
-          }
+        for (const Member& member : members_) {
+          for (const KvCache& cache : layer.caches[member.user]) keep_cache(c, cache);
         }
       }
     }
@@ -285,12 +329,13 @@ absl::StatusOr<CompiledStep> StepLowering::Lower(int64_t position, int first, in
                                     }),
                         step.persistent.end());
 
-  ASSIGN_OR_RETURN(const models::OperatorGraph graph, models::BuildDecodeGraph(ctx_.config(), position));
-  std::map<int, RankVectors> values;
+  // The graph's shape does not depend on the position (only its MAC counts do).
+  ASSIGN_OR_RETURN(const models::OperatorGraph graph, models::BuildDecodeGraph(ctx_.config(), members_[0].position));
+  std::vector<std::map<int, RankVectors>> values(members_.size());
   if (first > 0) step.embedding_end_cycle = system.last_cycle();
   for (int s = first; s <= last; ++s) {
     const auto [begin, end] = StageOperators(ctx_, graph, s);
-    StageState state{ctx_, graph, values, step, stages_.front(), {}, s, position};
+    StageState state{ctx_, graph, values, step, stages_.front(), {}, s, members_};
     for (ChipResidents& c : stages_[s]) state.group.push_back(&c);
     // The stage's output is its last residual add, unless it is the last stage.
     if (s + 1 < stage_count) state.stage_output = end - 1;
@@ -299,23 +344,27 @@ absl::StatusOr<CompiledStep> StepLowering::Lower(int64_t position, int first, in
       // stage unit, the previous stage's result in the whole step.
       const int residual = graph.ops[begin].inputs[0];
       if (s == first) {
-        RankVectors previous;
-        for (const ChipResidents& c : stages_[s - 1]) previous.push_back(c.residual_out);
-        values[residual] = previous;
+        for (size_t m = 0; m < members_.size(); ++m) {
+          RankVectors previous;
+          for (const ChipResidents& c : stages_[s - 1]) previous.push_back(c.residual_outs[m]);
+          values[m][residual] = previous;
+        }
       }
       // Stages meet at a barrier: the handoff starts once the previous stage
       // is done, so stage units compose (DecoderCompiler::CompileStageUnit).
       int64_t done = 0;
       for (const ChipResidents& c : stages_[s - 1]) done = std::max(done, system.chip(c.chip).last_cycle());
       for (ChipResidents& c : stages_[s - 1]) system.chip(c.chip).set_earliest(done);
-      RankVectors& x = values[residual];
-      for (size_t r = 0; r < state.group.size(); ++r) {
-        std::vector<Vec> moved;
-        for (const Vec& v : x[r]) {
-          ASSIGN_OR_RETURN(Vec in, system.Transfer(stages_[s - 1][r].chip, v, state.group[r]->chip, v.side));
-          moved.push_back(in);
+      for (std::map<int, RankVectors>& member_values : values) {
+        RankVectors& x = member_values[residual];
+        for (size_t r = 0; r < state.group.size(); ++r) {
+          std::vector<Vec> moved;
+          for (const Vec& v : x[r]) {
+            ASSIGN_OR_RETURN(Vec in, system.Transfer(stages_[s - 1][r].chip, v, state.group[r]->chip, v.side));
+            moved.push_back(in);
+          }
+          x[r] = moved;
         }
-        x[r] = moved;
       }
     }
     for (int i = begin; i < end;) {
@@ -325,7 +374,14 @@ absl::StatusOr<CompiledStep> StepLowering::Lower(int64_t position, int first, in
         return absl::InternalError(absl::StrCat("the '", pass->name, "' pass would lower past stage ", s,
                                                 "'s operators at '", graph.ops[i].name, "'"));
       }
-      RETURN_IF_ERROR(pass->lower(state, i));
+      if (pass->batched) {
+        RETURN_IF_ERROR(pass->lower(state, i));
+      } else {
+        for (state.member = 0; state.member < static_cast<int>(members_.size()); ++state.member) {
+          RETURN_IF_ERROR(pass->lower(state, i));
+        }
+        state.member = 0;
+      }
       RETURN_IF_ERROR(CheckResult(state, *pass, last_operator));
       if (i == begin && graph.ops[i].kind == OpKind::kEmbedding) step.embedding_end_cycle = system.last_cycle();
       const Operator& op = graph.ops[last_operator];
@@ -355,7 +411,9 @@ absl::StatusOr<CompiledStep> StepLowering::Lower(int64_t position, int first, in
   }
   if (last + 1 < static_cast<int>(stages_.size())) {
     for (const ChipResidents& c : stages_[last]) {
-      for (const Vec& vec : c.residual_out) declare(c.chip, vec);
+      for (size_t m = 0; m < members_.size(); ++m) {
+        for (const Vec& vec : c.residual_outs[m]) declare(c.chip, vec);
+      }
     }
   }
   step.programs = system.Build();

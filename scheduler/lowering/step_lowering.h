@@ -19,6 +19,7 @@
 #include "scheduler/lowering/chip_residents.h"
 #include "scheduler/lowering/kv_cache_images.h"
 #include "scheduler/lowering/lowering_context.h"
+#include "scheduler/lowering/stage_state.h"
 #include "scheduler/lowering/weight_allocation.h"
 
 namespace tsp::scheduler::lowering {
@@ -41,14 +42,20 @@ class StepLowering {
   absl::StatusOr<CompiledStep> LowerStep(int64_t position);
   // Stage `stage`'s unit of that step (DecoderCompiler::CompileStageUnit).
   absl::StatusOr<CompiledStep> LowerStageUnit(int stage, int64_t position);
+  // The same for a micro-batch: user m's token at positions[m] (at most
+  // DecoderOptions::batch users), each weight tile installed once for all.
+  absl::StatusOr<CompiledStep> LowerBatchStep(const std::vector<int64_t>& positions);
+  absl::StatusOr<CompiledStep> LowerBatchStageUnit(int stage, const std::vector<int64_t>& positions);
   // What the stage's chips keep in SRAM (DecoderCompiler::Footprints).
   absl::StatusOr<StageFootprint> Footprint(int stage);
   // Every chip's KV caches holding tokens [0, tokens) (DecoderCompiler::KvCacheImages).
   absl::StatusOr<std::map<int, std::vector<SramImage>>> CacheImages(int64_t tokens, const StoredKv& stored);
 
  private:
-  // Stages [first_stage, last_stage]; `whole_step` allocates every stage.
-  absl::StatusOr<CompiledStep> Lower(int64_t position, int first_stage, int last_stage, bool whole_step);
+  // The members' tokens: user m's at positions[m].
+  absl::Status SetMembers(const std::vector<int64_t>& positions);
+  // Stages [first_stage, last_stage] for members_; `whole_step` allocates every stage.
+  absl::StatusOr<CompiledStep> Lower(int first_stage, int last_stage, bool whole_step);
   // Lays out the residents of every chip of the stages `needed` says (the
   // others get only their chip, rank and stage).
   absl::Status AllocateStages(const std::vector<bool>& needed);
@@ -56,6 +63,7 @@ class StepLowering {
   LoweringContext ctx_;
   WeightImages& weight_images_;
   std::vector<std::vector<ChipResidents>> stages_;
+  std::vector<Member> members_;
 };
 
 }  // namespace tsp::scheduler::lowering

@@ -61,16 +61,23 @@ absl::Status AllocateOnce(LoweringContext& ctx, ChipResidents& c, WeightImages& 
   const int64_t hidden = ctx.config().hidden_size();
   const int tp = ctx.partition().tensor_parallel;
   const isa::ElementType cache_type = ctx.int8() ? isa::INT8 : isa::FP16;
-  ASSIGN_OR_RETURN(c.token, o.NewVec(isa::FP32, Side::kWest));
-  for (int64_t k = 0; k < ctx.HiddenVectors(); ++k) {
-    ASSIGN_OR_RETURN(Vec v, o.NewVec(isa::FP32, k % 2 == 0 ? Side::kWest : Side::kEast));
-    c.residual_out.push_back(v);
+  const int64_t batch = std::max<int64_t>(1, ctx.options().batch);
+  c.tokens.resize(batch);
+  c.residual_outs.resize(batch);
+  for (int64_t m = 0; m < batch; ++m) {
+    ASSIGN_OR_RETURN(c.tokens[m], o.NewVec(isa::FP32, Side::kWest));
+    for (int64_t k = 0; k < ctx.HiddenVectors(); ++k) {
+      ASSIGN_OR_RETURN(Vec v, o.NewVec(isa::FP32, k % 2 == 0 ? Side::kWest : Side::kEast));
+      c.residual_outs[m].push_back(v);
+    }
   }
   const int first_layer = ctx.FirstLayer(c.stage);
   const int layers = ctx.partition().stage_layers[c.stage];
   // The KV caches first: their addresses must not depend on anything else.
   c.layers.resize(layers);
-  for (int64_t user = 0; user < std::max<int64_t>(1, ctx.options().users); ++user) {
+  const int64_t users = std::max<int64_t>(1, ctx.options().users);
+  for (LayerResidents& layer : c.layers) layer.caches.resize(users);
+  for (int64_t user = 0; user < users; ++user) {
     for (int l = 0; l < layers; ++l) {
       for (int j = 0; j < ctx.LocalKvHeads(); ++j) {
         KvCache cache;
@@ -84,8 +91,7 @@ absl::Status AllocateOnce(LoweringContext& ctx, ChipResidents& c, WeightImages& 
             cache.value_scales.push_back(vs);
           }
         }
-        // The step runs user 0; the other users' caches only take their space.
-        if (user == 0) c.layers[l].caches.push_back(cache);
+        c.layers[l].caches[user].push_back(cache);
       }
     }
   }
